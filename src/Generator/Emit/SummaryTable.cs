@@ -1,0 +1,77 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NetGen.Generator.Model;
+using NetGen.Generator.Planning;
+
+namespace NetGen.Generator.Emit;
+
+/// <summary>The compile-time summary: layers, shapes, parameters, FLOPs and arena sizes (like torchinfo).</summary>
+internal static class SummaryTable
+{
+    /// <summary>Forward FLOPs per sample (a multiply-add counts 2).</summary>
+    public static long Flops(Plan plan, NodeSpec node)
+    {
+        var spec = plan.Spec;
+        var input = node.Inputs.Count > 0 ? spec.Nodes[node.Inputs[0]].Shape : node.Shape;
+        long outSize = node.Shape.Size;
+        return node.Op switch
+        {
+            OpKind.Conv2d => 2L * outSize * input.C * node.Kernel * node.Kernel + (node.Bias >= 0 ? outSize : 0),
+            OpKind.Dense => 2L * outSize * input.Size + (node.Bias >= 0 ? outSize : 0),
+            OpKind.AvgPool2d or OpKind.MaxPool2d => outSize * node.Kernel * node.Kernel,
+            OpKind.Tanh or OpKind.Sigmoid or OpKind.Relu or OpKind.Add or OpKind.Multiply => outSize,
+            OpKind.Softmax => 3L * outSize,
+            _ => 0,
+        };
+    }
+
+    public static int Params(Plan plan, NodeSpec node, HashSet<int> counted)
+    {
+        int total = 0;
+        foreach (int p in new[] { node.Weight, node.Bias })
+            if (p >= 0 && counted.Add(p)) total += plan.Param(p).Size;
+        return total;
+    }
+
+    /// <summary>Short legend for the top of the generated file.</summary>
+    public static IEnumerable<string> Legend(Plan plan)
+    {
+        var spec = plan.Spec;
+        yield return "  " + "node".PadRight(14) + "op".PadRight(11) + "shape";
+        foreach (var node in spec.Nodes)
+        {
+            string inputs = node.Inputs.Count == 0 ? "" : "  <- " + string.Join(", ", node.Inputs.Select(i => spec.Nodes[i].Name));
+            yield return "  " + node.Name.PadRight(14) + node.Op.ToString().PadRight(11) + node.Shape + inputs;
+        }
+        yield return "";
+    }
+
+    public static IEnumerable<string> Lines(Plan plan)
+    {
+        var spec = plan.Spec;
+        var counted = new HashSet<int>();
+        yield return spec.ClassName + " (NetGen, CPU)";
+        string rule = new string('-', 78);
+        yield return rule;
+        yield return "Layer".PadRight(16) + "Op".PadRight(11) + "Output".PadRight(14) + "Params".PadLeft(14) + "FLOPs".PadLeft(16);
+        yield return rule;
+        long flops = 0;
+        foreach (var node in spec.Nodes)
+        {
+            int p = Params(plan, node, counted);
+            long f = Flops(plan, node);
+            flops += f;
+            yield return node.Name.PadRight(16) + node.Op.ToString().PadRight(11) + node.Shape.ToString().PadRight(14) + N(p).PadLeft(14) + N(f).PadLeft(16);
+        }
+        yield return rule;
+        yield return "Total parameters: " + N(plan.ParamCount) + " (" + Kb(4L * plan.ParamCount) + ")";
+        yield return "Forward FLOPs per sample: " + N(flops);
+        yield return "Activation arena per sample: training " + N(plan.TrainSize) + " floats (" + Kb(4L * plan.TrainSize) + "), inference " + N(plan.InferSize) + " floats (" + Kb(4L * plan.InferSize) + ")";
+        yield return "Gradient arena per sample: " + N(plan.GradSize) + " floats (" + Kb(4L * plan.GradSize) + "); im2col scratch " + N(plan.ScratchSize) + " floats";
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Kb(long bytes) => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB";
+}

@@ -1,0 +1,97 @@
+using System;
+using System.Linq;
+
+namespace NetGen.Generator.Model;
+
+/// <summary>Where a diagnostic points, without holding a Roslyn SyntaxTree.</summary>
+internal sealed record LocationInfo(string FilePath, int Start, int Length, int StartLine, int StartColumn, int EndLine, int EndColumn);
+
+/// <summary>A diagnostic carried through the pipeline as plain data.</summary>
+internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments);
+
+/// <summary>The operations a node can perform.</summary>
+internal enum OpKind
+{
+    Input,
+    Conv2d,
+    Dense,
+    AvgPool2d,
+    MaxPool2d,
+    Flatten,
+    Tanh,
+    Relu,
+    Sigmoid,
+    Softmax,
+    Add,
+    Multiply,
+}
+
+/// <summary>A per-sample shape (the batch dimension is a runtime value and never appears here).</summary>
+internal sealed record Shape(EquatableArray<int> Dims)
+{
+    public static Shape Of(params int[] dims) => new(new EquatableArray<int>(dims));
+
+    public int Rank => Dims.Count;
+
+    public int Size => Dims.Aggregate(1, (a, b) => a * b);
+
+    public int C => Dims[0];
+
+    public int H => Dims[1];
+
+    public int W => Dims[2];
+
+    public override string ToString() => string.Join("x", Dims);
+}
+
+/// <summary>
+/// One node of the forward graph. Integer arguments are op-specific:
+/// Conv2d: Kernel, Stride, Padding; pooling: Kernel, Stride.
+/// </summary>
+internal sealed record NodeSpec(
+    int Id,
+    OpKind Op,
+    string Name,
+    EquatableArray<int> Inputs,
+    Shape Shape,
+    int Kernel,
+    int Stride,
+    int Padding,
+    int Weight,
+    int Bias,
+    string Source,
+    int Line)
+{
+    public bool HasParameters => Weight >= 0;
+}
+
+/// <summary>Initialisation scheme of a parameter tensor.</summary>
+internal enum InitKind { Zeros, XavierUniform, HeNormal }
+
+/// <summary>A named parameter tensor (weights or bias).</summary>
+internal sealed record ParamSpec(int Index, string Name, EquatableArray<int> Shape, InitKind Init, int FanIn, int FanOut)
+{
+    public int Size => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>A Forward input.</summary>
+internal sealed record InputSpec(string Name, int Node, Shape Shape);
+
+/// <summary>A layer member declared as an attributed partial method: the generator emits its marker body.</summary>
+internal sealed record LayerMemberSpec(string Name, string Accessibility, string ReturnType, string ParameterList);
+
+/// <summary>Everything the emitter needs to know about one [Network] class. No Roslyn types.</summary>
+internal sealed record NetworkSpec(
+    string? Namespace,
+    string ClassName,
+    EquatableArray<string> ContainingTypes,
+    string Accessibility,
+    EquatableArray<InputSpec> Inputs,
+    EquatableArray<NodeSpec> Nodes,
+    EquatableArray<ParamSpec> Parameters,
+    EquatableArray<LayerMemberSpec> LayerMembers,
+    int Output,
+    EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    public bool HasErrors => Diagnostics.Any(d => Diagnostics.Count > 0 && NetGen.Generator.Diagnostics.Descriptors.IsError(d.Id));
+}

@@ -1,0 +1,51 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Parsing;
+using NetGen.Generator.Planning;
+
+namespace NetGen.Generator;
+
+/// <summary>
+/// The NetGen incremental generator. Wiring only: Parsing reads a [Network] class into an equatable
+/// <see cref="NetworkSpec"/> (shapes inferred on the way), Planning lays out memory, Emit writes C#.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class NetworkGenerator : IIncrementalGenerator
+{
+    public const string NetworkAttributeName = "NetGen.NetworkAttribute";
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var networks = context.SyntaxProvider.ForAttributeWithMetadataName(
+                NetworkAttributeName,
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                transform: static (ctx, ct) => NetworkParser.Parse((INamedTypeSymbol)ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
+            .WithTrackingName("NetGen.Parse");
+
+        context.RegisterSourceOutput(networks, static (spc, spec) => Execute(spc, spec));
+    }
+
+    private static void Execute(SourceProductionContext context, NetworkSpec spec)
+    {
+        foreach (var diagnostic in spec.Diagnostics)
+            context.ReportDiagnostic(Descriptors.ToDiagnostic(diagnostic));
+        if (spec.Output < 0 || spec.Diagnostics.Any(d => Descriptors.IsError(d.Id)))
+            return;
+
+        string source;
+        try
+        {
+            source = CpuEmitter.Emit(Planner.Build(spec));
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.InternalError, Location.None, spec.ClassName, e.GetType().Name + ": " + e.Message));
+            return;
+        }
+        string hint = (spec.Namespace is null ? "" : spec.Namespace + ".") + string.Concat(spec.ContainingTypes.Select(t => t.Split(' ').Last() + ".")) + spec.ClassName + ".g.cs";
+        context.AddSource(hint, source);
+    }
+}

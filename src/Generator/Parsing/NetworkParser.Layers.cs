@@ -1,0 +1,286 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NetGen.Generator.Diagnostics;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+
+namespace NetGen.Generator.Parsing;
+
+/// <summary>Calls: layer functions, member-declared layers, inlined helper methods.</summary>
+internal sealed partial class NetworkParser
+{
+    /// <summary>An evaluated argument and the syntax it came from (for diagnostics).</summary>
+    private readonly record struct Argument(Value Value, SyntaxNode Syntax);
+
+    private Value EvaluateInvocation(InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
+    {
+        var info = Model(invocation).GetSymbolInfo(invocation, _cancellationToken);
+        var method = info.Symbol as IMethodSymbol ?? info.CandidateSymbols.OfType<IMethodSymbol>().FirstOrDefault();
+        if (method is null)
+            throw Error(Descriptors.UnsupportedConstruct, invocation, Describe(invocation), "the called method could not be resolved");
+
+        string containing = method.ContainingType?.ToDisplayString() ?? "";
+        if (containing == LayersType && method.Name != "NotInForward")
+            return LayerFunction(method, invocation, env);
+
+        if (SymbolEqualityComparer.Default.Equals(method.ContainingType, _type))
+        {
+            if (_memberLayers.TryGetValue(method.Name, out var layer) && method.Parameters.Length == layer.Method.Parameters.Length)
+                return MemberLayerCall(layer, invocation, env);
+            return InlineHelper(method, invocation, env);
+        }
+
+        if (containing == "System.Math" && method.Name is "Max" or "Min" or "Abs")
+        {
+            var args = invocation.ArgumentList.Arguments.Select(a => EvaluateConstant(a.Expression, env, method.Name, a.Expression.ToString())).ToArray();
+            if (args.All(a => a is IntValue))
+            {
+                var ints = args.Cast<IntValue>().Select(a => a.Value).ToArray();
+                return new IntValue(method.Name == "Max" ? ints.Max() : method.Name == "Min" ? ints.Min() : Math.Abs(ints[0]));
+            }
+        }
+
+        throw Error(Descriptors.UnsupportedConstruct, invocation, "Calling '" + method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat) + "'",
+            "a specification may call NetGen.Layers functions, layer members and helper methods of this class");
+    }
+
+    private Value EvaluateConstant(ExpressionSyntax expression, Dictionary<string, Value> env, string owner, string parameter)
+    {
+        try
+        {
+            return Evaluate(expression, env);
+        }
+        catch (NotConstantException e)
+        {
+            throw Error(Descriptors.NonConstantArgument, expression, parameter, owner, e.Node.ToString());
+        }
+    }
+
+    /// <summary>Binds call arguments to the method's parameters (positional, named, defaults).</summary>
+    private Dictionary<string, Argument> BindArguments(IMethodSymbol method, InvocationExpressionSyntax invocation, Dictionary<string, Value> env, string owner)
+    {
+        var result = new Dictionary<string, Argument>(StringComparer.Ordinal);
+        var arguments = invocation.ArgumentList.Arguments;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            var argument = arguments[i];
+            var parameter = argument.NameColon is { } nameColon
+                ? method.Parameters.FirstOrDefault(p => p.Name == nameColon.Name.Identifier.Text)
+                : i < method.Parameters.Length ? method.Parameters[i] : null;
+            if (parameter is null)
+                throw Error(Descriptors.UnsupportedConstruct, argument, "The argument '" + argument + "'", "it matches no parameter of " + owner);
+            Value value;
+            if (parameter.Type.ToDisplayString() == TensorType)
+            {
+                try
+                {
+                    value = Evaluate(argument.Expression, env);
+                }
+                catch (NotConstantException e)
+                {
+                    throw Error(Descriptors.UnsupportedConstruct, e.Node, "'" + e.Node + "'", "only the Forward inputs and tensors computed from them can flow through a network");
+                }
+            }
+            else
+            {
+                value = EvaluateConstant(argument.Expression, env, owner, parameter.Name);
+            }
+            result[parameter.Name] = new Argument(value, argument.Expression);
+        }
+        foreach (var parameter in method.Parameters)
+        {
+            if (result.ContainsKey(parameter.Name)) continue;
+            if (!parameter.HasExplicitDefaultValue)
+                throw Error(Descriptors.UnsupportedConstruct, invocation, "The call '" + invocation + "'", "parameter '" + parameter.Name + "' has no value");
+            result[parameter.Name] = new Argument(parameter.ExplicitDefaultValue switch
+            {
+                int i => new IntValue(i),
+                bool b => new BoolValue(b),
+                double d => new DoubleValue(d),
+                string s => new StringValue(s),
+                _ => new StringValue(null),
+            }, invocation);
+        }
+        return result;
+    }
+
+    private TensorValue TensorArgument(Dictionary<string, Argument> args, string name, string owner)
+    {
+        var argument = args[name];
+        return argument.Value as TensorValue
+            ?? throw Error(Descriptors.InvalidArgument, argument.Syntax, name, owner, argument.Value.Describe(), "it must be a tensor");
+    }
+
+    private int IntArgument(Dictionary<string, Argument> args, string name, string owner)
+    {
+        var argument = args[name];
+        return argument.Value is IntValue i ? i.Value
+            : throw Error(Descriptors.InvalidArgument, argument.Syntax, name, owner, argument.Value.Describe(), "it must be an int");
+    }
+
+    private bool BoolArgument(Dictionary<string, Argument> args, string name, string owner)
+    {
+        var argument = args[name];
+        return argument.Value is BoolValue b ? b.Value
+            : throw Error(Descriptors.InvalidArgument, argument.Syntax, name, owner, argument.Value.Describe(), "it must be a bool");
+    }
+
+    private string? NameArgument(Dictionary<string, Argument> args, string owner)
+    {
+        if (!args.TryGetValue("name", out var argument)) return null;
+        if (argument.Value is not StringValue s)
+            throw Error(Descriptors.InvalidArgument, argument.Syntax, "name", owner, argument.Value.Describe(), "it must be a string");
+        if (s.Value is null) return null;
+        if (s.Value.Length == 0 || s.Value.Any(c => char.IsWhiteSpace(c) || c == '"' || c == '\\'))
+            throw Error(Descriptors.InvalidArgument, argument.Syntax, "name", owner, argument.Value.Describe(), "use a non-empty name without spaces, quotes or backslashes");
+        if (!_layerNames.Add(s.Value))
+            throw Error(Descriptors.DuplicateName, argument.Syntax, s.Value);
+        return s.Value;
+    }
+
+    private Value LayerFunction(IMethodSymbol method, InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
+    {
+        string op = method.Name;
+        var args = BindArguments(method, invocation, env, op);
+        var x = TensorArgument(args, "x", op);
+        var location = invocation.GetLocation();
+        switch (op)
+        {
+            case "Conv2d":
+            {
+                int outChannels = IntArgument(args, "outChannels", op), kernel = IntArgument(args, "kernel", op);
+                int stride = IntArgument(args, "stride", op), padding = IntArgument(args, "padding", op);
+                bool bias = BoolArgument(args, "bias", op);
+                if (outChannels <= 0) throw Error(Descriptors.InvalidArgument, args["outChannels"].Syntax, "outChannels", op, Format(outChannels), "it must be positive");
+                ValidateConvArguments(op, kernel, stride, padding, location);
+                RequireImage(x, op, args["x"].Syntax);
+                string name = NameArgument(args, op) ?? AutoName("conv");
+                int weight = AddParam(name + ".weight", new[] { outChannels, x.Shape.C, kernel, kernel }, x.Shape.C * kernel * kernel, outChannels * kernel * kernel);
+                int biasIndex = bias ? AddParam(name + ".bias", new[] { outChannels }, 0, 0) : -1;
+                return Conv(name, x, outChannels, kernel, stride, padding, weight, biasIndex, location);
+            }
+            case "Dense":
+            {
+                int units = IntArgument(args, "units", op);
+                bool bias = BoolArgument(args, "bias", op);
+                if (units <= 0) throw Error(Descriptors.InvalidArgument, args["units"].Syntax, "units", op, Format(units), "it must be positive");
+                string preview = "Dense";
+                RequireFlat(x, preview, args["x"].Syntax);
+                string name = NameArgument(args, op) ?? AutoName("dense");
+                int inFeatures = x.Shape.Size;
+                int weight = AddParam(name + ".weight", new[] { units, inFeatures }, inFeatures, units);
+                int biasIndex = bias ? AddParam(name + ".bias", new[] { units }, 0, 0) : -1;
+                return Node(OpKind.Dense, name, x, Shape.Of(units), 0, 0, 0, weight, biasIndex, location);
+            }
+            case "AvgPool2d":
+            case "MaxPool2d":
+            {
+                int kernel = IntArgument(args, "kernel", op), stride = IntArgument(args, "stride", op);
+                if (stride == 0) stride = kernel;
+                if (kernel <= 0) throw Error(Descriptors.InvalidArgument, args["kernel"].Syntax, "kernel", op, Format(kernel), "it must be positive");
+                if (stride < 0) throw Error(Descriptors.InvalidArgument, args["stride"].Syntax, "stride", op, Format(stride), "it must be positive (0 means: equal to the kernel)");
+                RequireImage(x, op, args["x"].Syntax);
+                var shape = ShapeRules.Pool(x.Shape, kernel, stride);
+                if (shape.Dims.Any(d => d <= 0))
+                    throw Error(Descriptors.NonPositiveOutput, invocation, op, x.Describe(), "kernel " + kernel + ", stride " + stride, shape.ToString());
+                string name = AutoName(op == "AvgPool2d" ? "avgpool" : "maxpool");
+                return Node(op == "AvgPool2d" ? OpKind.AvgPool2d : OpKind.MaxPool2d, name, x, shape, kernel, stride, 0, -1, -1, location);
+            }
+            case "Flatten":
+                if (x.Shape.Rank == 1) return x;
+                return Node(OpKind.Flatten, AutoName("flatten"), x, Shape.Of(x.Shape.Size), 0, 0, 0, -1, -1, location);
+            case "Tanh":
+                return Node(OpKind.Tanh, AutoName("tanh"), x, x.Shape, 0, 0, 0, -1, -1, location);
+            case "Relu":
+                return Node(OpKind.Relu, AutoName("relu"), x, x.Shape, 0, 0, 0, -1, -1, location);
+            case "Sigmoid":
+                return Node(OpKind.Sigmoid, AutoName("sigmoid"), x, x.Shape, 0, 0, 0, -1, -1, location);
+            case "Softmax":
+                if (x.Shape.Rank != 1)
+                    throw Error(Descriptors.InvalidArgument, args["x"].Syntax, "x", op, x.Describe(), "Softmax works over the features of a flat tensor; insert Flatten(...) first");
+                return Node(OpKind.Softmax, AutoName("softmax"), x, x.Shape, 0, 0, 0, -1, -1, location);
+            default:
+                throw Error(Descriptors.UnsupportedConstruct, invocation, "The layer function '" + op + "'", "this version of the generator does not implement it yet");
+        }
+    }
+
+    private Value MemberLayerCall(MemberLayer layer, InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
+    {
+        var args = BindArguments(layer.Method, invocation, env, layer.Method.Name);
+        var tensors = args.Values.Select(a => a.Value).OfType<TensorValue>().ToList();
+        if (tensors.Count != 1 || layer.Method.ReturnType.ToDisplayString() != TensorType)
+            throw Error(Descriptors.UnsupportedConstruct, invocation, "The layer member '" + layer.Method.Name + "'", "a layer member takes one Tensor and returns a Tensor");
+        var x = tensors[0];
+        var location = invocation.GetLocation();
+        string what = layer.Method.Name + " (" + layer.Op + ")";
+        layer.Calls++;
+        string nodeName = layer.Calls == 1 ? layer.Name : layer.Name + "_" + Format(layer.Calls);
+
+        if (layer.Op == OpKind.Conv2d)
+        {
+            RequireImage(x, what, invocation);
+            int expected = layer.Weight >= 0 ? layer.InFeatures : layer.DeclaredIn;
+            if (expected > 0 && expected != x.Shape.C)
+                throw Error(Descriptors.ChannelMismatch, invocation, what, Format(expected) + " input channels", layer.Method.Name, x.Describe());
+            if (layer.Weight < 0)
+            {
+                layer.InFeatures = x.Shape.C;
+                int k = layer.Kernel;
+                layer.Weight = AddParam(layer.Name + ".weight", new[] { layer.OutFeatures, x.Shape.C, k, k }, x.Shape.C * k * k, layer.OutFeatures * k * k);
+                layer.BiasIndex = layer.Bias ? AddParam(layer.Name + ".bias", new[] { layer.OutFeatures }, 0, 0) : -1;
+            }
+            return Conv(nodeName, x, layer.OutFeatures, layer.Kernel, layer.Stride, layer.Padding, layer.Weight, layer.BiasIndex, location, what);
+        }
+
+        RequireFlat(x, what, invocation);
+        int expectedIn = layer.Weight >= 0 ? layer.InFeatures : layer.DeclaredIn;
+        if (expectedIn > 0 && expectedIn != x.Shape.Size)
+            throw Error(Descriptors.ChannelMismatch, invocation, what, Format(expectedIn) + " input features", layer.Method.Name, x.Describe());
+        if (layer.Weight < 0)
+        {
+            layer.InFeatures = x.Shape.Size;
+            layer.Weight = AddParam(layer.Name + ".weight", new[] { layer.OutFeatures, x.Shape.Size }, x.Shape.Size, layer.OutFeatures);
+            layer.BiasIndex = layer.Bias ? AddParam(layer.Name + ".bias", new[] { layer.OutFeatures }, 0, 0) : -1;
+        }
+        return Node(OpKind.Dense, nodeName, x, Shape.Of(layer.OutFeatures), 0, 0, 0, layer.Weight, layer.BiasIndex, location);
+    }
+
+    private Value InlineHelper(IMethodSymbol method, InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
+    {
+        var args = BindArguments(method, invocation, env, method.Name);
+        var inner = new Dictionary<string, Value>(StringComparer.Ordinal);
+        foreach (var p in method.Parameters) inner[p.Name] = args[p.Name].Value;
+        return InvokeMethodBody(method, inner, invocation.GetLocation())
+            ?? throw Error(Descriptors.UnsupportedConstruct, invocation, "The helper '" + method.Name + "'", "it must return a value");
+    }
+
+    private TensorValue Conv(string name, TensorValue x, int outChannels, int kernel, int stride, int padding, int weight, int bias, Location location, string? what = null)
+    {
+        var shape = ShapeRules.Conv(x.Shape, outChannels, kernel, stride, padding);
+        if (shape.Dims.Any(d => d <= 0))
+            throw Error(Descriptors.NonPositiveOutput, location, what ?? name + " (Conv2d)", x.Describe(),
+                "kernel " + kernel + ", stride " + stride + ", padding " + padding, shape.ToString());
+        return Node(OpKind.Conv2d, name, x, shape, kernel, stride, padding, weight, bias, location);
+    }
+
+    private TensorValue Node(OpKind op, string name, TensorValue x, Shape shape, int kernel, int stride, int padding, int weight, int bias, Location location)
+    {
+        int id = AddNode(op, name, new[] { x.Node }, shape, kernel, stride, padding, weight, bias, location);
+        return new TensorValue(id, shape, name);
+    }
+
+    private void RequireImage(TensorValue x, string owner, SyntaxNode at)
+    {
+        if (x.Shape.Rank != 3)
+            throw Error(Descriptors.InvalidArgument, at, "x", owner, x.Describe(), owner.Split(' ')[0] + " needs a CxHxW image tensor");
+    }
+
+    private void RequireFlat(TensorValue x, string owner, SyntaxNode at)
+    {
+        if (x.Shape.Rank != 1)
+            throw Error(Descriptors.DenseNotFlat, at, owner, x.Describe());
+    }
+}

@@ -1,0 +1,228 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>One test per NG diagnostic: id, the exact source span it points at, and the message.</summary>
+public class DiagnosticTests
+{
+    private static string Network(string members, string body, string extraParameters = "", string extra = "") => $$"""
+        using NetGen;
+        using static NetGen.Layers;
+
+        namespace Demo;
+
+        [Network]
+        public partial class Net
+        {
+        {{members}}
+            Tensor Forward([Shape(1, 8, 8)] Tensor image{{extraParameters}})
+            {
+        {{body}}
+            }
+        {{extra}}
+        }
+        """;
+
+    private static Diagnostic Single(string source, string id)
+    {
+        var result = GeneratorHarness.Run(source);
+        var diagnostics = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("NG")).ToList();
+        Assert.True(diagnostics.Count == 1, "expected one NG diagnostic, got: " + string.Join("; ", diagnostics));
+        Assert.Equal(id, diagnostics[0].Id);
+        Assert.Empty(result.Run.GeneratedTrees.Where(_ => diagnostics[0].Severity == DiagnosticSeverity.Error));
+        return diagnostics[0];
+    }
+
+    private static void AssertAt(Diagnostic diagnostic, string source, string expectedText)
+    {
+        Assert.True(diagnostic.Location.IsInSource, "diagnostic has no source location");
+        Assert.Equal(expectedText, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        int start = source.IndexOf(expectedText, System.StringComparison.Ordinal);
+        Assert.Equal(start, diagnostic.Location.SourceSpan.Start);
+    }
+
+    [Fact]
+    public void NG0001_channel_mismatch_names_the_layer_and_shapes()
+    {
+        var source = Network("    [Conv2d(16, Kernel = 3, InChannels = 3)] private partial Tensor C3(Tensor x);",
+            "        var x = AvgPool2d(Relu(Conv2d(image, 6, 3, padding: 1)), 2);\n        return Flatten(C3(x));");
+        var d = Single(source, "NG0001");
+        AssertAt(d, source, "C3(x)");
+        Assert.Equal("C3 (Conv2d) expects 3 input channels; C3 receives 6x4x4 (from avgpool1)", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0001_shared_dense_called_with_another_width()
+    {
+        var source = Network("    [Dense(4)] private partial Tensor D(Tensor x);",
+            "        var a = D(Flatten(image));\n        return D(a);");
+        var d = Single(source, "NG0001");
+        AssertAt(d, source, "D(a)");
+        Assert.Equal("D (Dense) expects 64 input features; D receives 4 (from D)", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0002_non_positive_output_size()
+    {
+        var source = Network("", "        return Flatten(Conv2d(image, 4, kernel: 9));");
+        var d = Single(source, "NG0002");
+        AssertAt(d, source, "Conv2d(image, 4, kernel: 9)");
+        Assert.Equal("conv1 (Conv2d) on input 1x8x8 (from image) with kernel 9, stride 1, padding 0 gives output 4x0x0: every dimension must be positive", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0003_dense_after_unflattened_tensor()
+    {
+        var source = Network("", "        var x = Relu(Conv2d(image, 4, 3, padding: 1));\n        return Dense(x, 10);");
+        var d = Single(source, "NG0003");
+        AssertAt(d, source, "x");
+        Assert.Equal(source.IndexOf("Dense(x, 10)") + "Dense(".Length, d.Location.SourceSpan.Start);
+        Assert.Equal("Dense needs a flat tensor but receives 4x8x8 (from relu1); insert Flatten(...) first", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0004_input_without_shape()
+    {
+        var source = Network("", "        return Flatten(image);", extraParameters: ", Tensor mask");
+        var d = Single(source, "NG0004");
+        AssertAt(d, source, "mask");
+        Assert.Equal("Forward parameter 'mask' needs a [Shape(...)] attribute giving its per-sample dimensions, e.g. [Shape(1, 28, 28)]", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0005_non_constant_layer_argument()
+    {
+        var source = Network("    private int k = 3;", "        return Flatten(Conv2d(image, 4, kernel: k));");
+        var d = Single(source, "NG0005");
+        Assert.Equal(source.IndexOf("kernel: k") + "kernel: ".Length, d.Location.SourceSpan.Start);
+        Assert.Equal(1, d.Location.SourceSpan.Length);
+        Assert.Equal("Argument 'kernel' of Conv2d must be a compile-time constant, but 'k' is not", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0006_unsupported_construct()
+    {
+        var source = Network("", "        var x = image;\n        while (true) { x = Relu(x); }\n        return Flatten(x);");
+        var d = Single(source, "NG0006");
+        AssertAt(d, source, "while (true) { x = Relu(x); }");
+        Assert.Equal("'while (true) { x = Relu(x); }' (While statement) is not supported in a network specification: use locals, if, for/foreach with constant bounds, helper calls and return", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0007_layer_function_called_outside_a_network()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+
+            public class NotANetwork
+            {
+                public Tensor Apply(Tensor x) => Relu(x);
+            }
+            """;
+        var compilation = GeneratorHarness.Compile(source);
+        var diagnostics = GeneratorHarness.Analyze(compilation);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("NG0007", d.Id);
+        AssertAt(d, source, "Relu(x)");
+        Assert.Equal("'Layers.Relu' is a NetGen layer marker and only has meaning inside the Forward specification of a [Network] partial class; it throws if run", d.GetMessage());
+        // Inside a [Network] class the same call is the specification, not a mistake.
+        Assert.Empty(GeneratorHarness.Analyze(GeneratorHarness.Compile(Sources.LeNet5)));
+    }
+
+    [Fact]
+    public void NG0008_missing_forward()
+    {
+        const string source = """
+            using NetGen;
+
+            [Network]
+            public partial class Empty
+            {
+            }
+            """;
+        var d = Single(source, "NG0008");
+        AssertAt(d, source, "Empty");
+        Assert.Equal("[Network] class 'Empty' needs exactly one method 'Tensor Forward(...)' whose parameters are [Shape]-annotated Tensors", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0009_class_not_partial()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+
+            [Network]
+            public class Plain
+            {
+                Tensor Forward([Shape(4)] Tensor x) => Relu(x);
+            }
+            """;
+        var d = Single(source, "NG0009");
+        AssertAt(d, source, "Plain");
+        Assert.Equal("[Network] class 'Plain' must be declared partial (and so must every class that contains it)", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0010_recursive_helper()
+    {
+        var source = Network("", "        return Flatten(Deep(image));",
+            extra: "    Tensor Deep(Tensor x) => Relu(Deep(x));");
+        var d = Single(source, "NG0010");
+        AssertAt(d, source, "Deep(x)");
+        Assert.Equal("Helper method 'Deep' calls itself (through Forward -> Deep -> Deep); a network specification must be finite", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0011_invalid_argument_value()
+    {
+        var source = Network("", "        return Flatten(Conv2d(image, 4, 3, stride: 0));");
+        var d = Single(source, "NG0011");
+        AssertAt(d, source, "Conv2d(image, 4, 3, stride: 0)");
+        Assert.Equal("Argument 'stride' of Conv2d is 0; it must be positive", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0012_residual_add_with_mismatched_shapes_suggests_projection()
+    {
+        var source = Network("", "        var y = Conv2d(image, 4, 3, stride: 2, padding: 1);\n        return Flatten(y + image);");
+        var d = Single(source, "NG0012");
+        AssertAt(d, source, "y + image");
+        Assert.Equal("Tensor + needs operands of the same shape but receives 4x4x4 (from conv1) and 1x8x8 (from image); for a residual connection, project the shortcut with a 1x1 Conv2d (stride 2) to 4x4x4", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0013_loop_bound_not_constant()
+    {
+        var source = Network("    private int depth = 3;", "        var x = image;\n        for (int i = 0; i < depth; i++) x = Relu(x);\n        return Flatten(x);");
+        var d = Single(source, "NG0013");
+        AssertAt(d, source, "for");
+        Assert.Equal("for: the loop must have compile-time constant bounds and at most 10000 iterations ('depth' is not a compile-time constant)", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0014_duplicate_layer_name()
+    {
+        var source = Network("", "        var x = Dense(Flatten(image), 10, name: \"head\");\n        return Dense(x, 10, name: \"head\");");
+        var d = Single(source, "NG0014");
+        Assert.Equal(source.LastIndexOf("\"head\""), d.Location.SourceSpan.Start);
+        Assert.Equal("Two layers are both named 'head'; parameter names must be unique", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0015_unused_layer_is_a_warning_and_code_is_still_generated()
+    {
+        var source = Network("", "        var unused = Dense(Flatten(image), 5);\n        return Dense(Flatten(image), 10);");
+        var result = GeneratorHarness.Run(source);
+        var d = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("NG0015", d.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        AssertAt(d, source, "Dense(Flatten(image), 5)");
+        Assert.Equal("The result of dense1 (Dense) does not reach the network output; its computation and parameters are dropped", d.GetMessage());
+        Assert.Empty(result.Errors);
+        Assert.Contains("public const int ParameterCount = 650;", result.GeneratedText);
+    }
+}

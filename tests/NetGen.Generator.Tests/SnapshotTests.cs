@@ -1,0 +1,46 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+public class SnapshotTests
+{
+    [Fact]
+    public void LeNet5_generated_code_matches_snapshot_and_compiles()
+    {
+        var result = GeneratorHarness.Run(Sources.LeNet5);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.Errors);
+        Assert.Single(result.Run.GeneratedTrees);
+        Assert.EndsWith("Demo.LeNet5.g.cs", result.Run.GeneratedTrees[0].FilePath);
+        Snapshot.Match(result.GeneratedText, "LeNet5");
+    }
+
+    [Fact]
+    public void TinyDag_generated_code_matches_snapshot_and_compiles()
+    {
+        var result = GeneratorHarness.Run(Sources.TinyDag);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.Errors);
+        Snapshot.Match(result.GeneratedText, "TinyDag");
+    }
+
+    [Fact]
+    public void LeNet5_summary_reports_61706_parameters()
+    {
+        var result = GeneratorHarness.Run(Sources.LeNet5);
+        Assert.Contains("public const int ParameterCount = 61706;", result.GeneratedText);
+        Assert.Contains("Total parameters: 61,706", result.GeneratedText);
+    }
+
+    [Fact]
+    public void Parameter_names_follow_members_and_explicit_names()
+    {
+        var text = GeneratorHarness.Run(Sources.TinyDag).GeneratedText;
+        foreach (var name in new[] { "conv1.weight", "conv2.weight", "conv3.bias", "dense1.weight", "Shared.weight", "head.weight", "head.bias" })
+            Assert.Contains("new(\"" + name + "\"", text);
+        // Shared is called twice but owns one set of weights.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "new\\(\"Shared.weight\"").Cast<object>());
+    }
+}

@@ -1,0 +1,282 @@
+using System;
+using NetGen;
+using NetGen.Cpu;
+using Xunit;
+
+namespace NetGen.Runtime.Tests;
+
+public class ActivationTests
+{
+    private static readonly float[] Extremes =
+    {
+        float.NegativeInfinity, -1e30f, -1e4f, -200f, -100f, -88.5f, -20f, -9.5f, -1f, -1e-30f, -0f,
+        0f, 1e-30f, 1e-10f, 1f, 9.5f, 20f, 88.5f, 100f, 200f, 1e4f, 1e30f, float.PositiveInfinity,
+    };
+
+    // ------------------------------------------------------------------ tanh
+
+    [Fact]
+    public void TanhScalarMatchesDoublePrecision()
+    {
+        var rng = new Rng(10);
+        float[] x = KernelAssert.Random(ref rng, 1000, -12f, 12f), y = new float[1000];
+        Activations.TanhForwardScalar(y, x);
+        for (int i = 0; i < x.Length; i++) KernelAssert.Close(Math.Tanh(x[i]), y[i], 1e-7, 1e-6, $"x={x[i]}");
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.VectorPaths), MemberType = typeof(KernelAssert))]
+    public void TanhForwardMatchesScalar(SimdPath path)
+    {
+        var rng = new Rng(11);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] x = KernelAssert.Random(ref rng, n, -10f, 10f);
+            float[] expected = new float[n], actual = new float[n];
+            Activations.TanhForwardScalar(expected, x);
+            Activations.TanhForward(path, actual, x);
+            KernelAssert.Close(expected, actual, 1e-6, what: $"tanh n={n}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void TanhIsExactAtExtremesAndAccurateNearZero(SimdPath path)
+    {
+        // every extreme value sits both in a vector body and in the scalar tail
+        float[] x = new float[Extremes.Length * 2 + 1];
+        Extremes.CopyTo(x, 0);
+        Extremes.CopyTo(x, Extremes.Length + 1);
+        float[] y = new float[x.Length];
+        Activations.TanhForward(path, y, x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.False(float.IsNaN(y[i]), $"tanh({x[i]}) is NaN");
+            if (Math.Abs(x[i]) >= 20f) Assert.Equal(MathF.Sign(x[i]) * 1f, y[i]);
+            else KernelAssert.Close(Math.Tanh(x[i]), y[i], 1e-7, 1e-6, $"tanh({x[i]})");
+        }
+
+        // relative accuracy for small inputs (no cancellation to 0)
+        var rng = new Rng(12);
+        float[] small = new float[203], ys = new float[203];
+        for (int i = 0; i < small.Length; i++) small[i] = MathF.Pow(10f, rng.NextUniform(-9f, -0.3f)) * (i % 2 == 0 ? 1 : -1);
+        Activations.TanhForward(path, ys, small);
+        for (int i = 0; i < small.Length; i++) KernelAssert.Close(Math.Tanh(small[i]), ys[i], 0, 2e-6, $"tanh({small[i]})");
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void TanhBackwardIsDyTimesOneMinusYSquared(SimdPath path)
+    {
+        var rng = new Rng(13);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] y = KernelAssert.Random(ref rng, n), dy = KernelAssert.Random(ref rng, n), start = KernelAssert.Random(ref rng, n);
+            float[] dx = new float[n];
+            Array.Fill(dx, float.NaN);
+            Activations.TanhBackward(path, dx, dy, y, accumulate: false);
+            for (int i = 0; i < n; i++) KernelAssert.Close(dy[i] * (1.0 - (double)y[i] * y[i]), dx[i], 1e-6, what: $"n={n} i={i}");
+            start.CopyTo(dx, 0);
+            Activations.TanhBackward(path, dx, dy, y, accumulate: true);
+            for (int i = 0; i < n; i++) KernelAssert.Close(start[i] + dy[i] * (1.0 - (double)y[i] * y[i]), dx[i], 1e-6, what: $"acc n={n} i={i}");
+        }
+    }
+
+    // ------------------------------------------------------------------ sigmoid
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.VectorPaths), MemberType = typeof(KernelAssert))]
+    public void SigmoidForwardMatchesScalar(SimdPath path)
+    {
+        var rng = new Rng(14);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] x = KernelAssert.Random(ref rng, n, -15f, 15f);
+            float[] expected = new float[n], actual = new float[n];
+            Activations.SigmoidForwardScalar(expected, x);
+            Activations.SigmoidForward(path, actual, x);
+            KernelAssert.Close(expected, actual, 1e-6, what: $"sigmoid n={n}");
+            for (int i = 0; i < n; i++) KernelAssert.Close(1.0 / (1.0 + Math.Exp(-x[i])), expected[i], 1e-7, 1e-6, $"scalar x={x[i]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void SigmoidSaturatesExactlyWithoutNaN(SimdPath path)
+    {
+        float[] x = new float[Extremes.Length * 2 + 1];
+        Extremes.CopyTo(x, 0);
+        Extremes.CopyTo(x, Extremes.Length + 1);
+        float[] y = new float[x.Length];
+        Activations.SigmoidForward(path, y, x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.False(float.IsNaN(y[i]), $"sigmoid({x[i]}) is NaN");
+            if (x[i] <= -100f) Assert.Equal(0f, y[i]);
+            else if (x[i] >= 20f) Assert.Equal(1f, y[i]);
+            else KernelAssert.Close(1.0 / (1.0 + Math.Exp(-(double)x[i])), y[i], 1e-7, 1e-6, $"sigmoid({x[i]})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void SigmoidBackwardIsDyTimesYTimesOneMinusY(SimdPath path)
+    {
+        var rng = new Rng(15);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] y = KernelAssert.Random(ref rng, n, 0f, 1f), dy = KernelAssert.Random(ref rng, n), start = KernelAssert.Random(ref rng, n);
+            float[] dx = new float[n];
+            Array.Fill(dx, float.NaN);
+            Activations.SigmoidBackward(path, dx, dy, y, accumulate: false);
+            for (int i = 0; i < n; i++) KernelAssert.Close((double)dy[i] * y[i] * (1.0 - y[i]), dx[i], 1e-6, what: $"n={n} i={i}");
+            start.CopyTo(dx, 0);
+            Activations.SigmoidBackward(path, dx, dy, y, accumulate: true);
+            for (int i = 0; i < n; i++) KernelAssert.Close(start[i] + (double)dy[i] * y[i] * (1.0 - y[i]), dx[i], 1e-6, what: $"acc n={n} i={i}");
+        }
+    }
+
+    // ------------------------------------------------------------------ relu
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void ReluForwardAndBackward(SimdPath path)
+    {
+        var rng = new Rng(16);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] x = KernelAssert.Random(ref rng, n);
+            if (n > 2) { x[0] = 0f; x[1] = -0f; x[2] = float.NaN; }
+            float[] y = new float[n];
+            Activations.ReluForward(path, y, x);
+            for (int i = 0; i < n; i++)
+            {
+                float expected = x[i] > 0f ? x[i] : 0f;
+                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[i]), $"relu({x[i]}) = {y[i]}");
+            }
+
+            float[] dy = KernelAssert.Random(ref rng, n), start = KernelAssert.Random(ref rng, n), dx = new float[n];
+            Array.Fill(dx, float.NaN);
+            Activations.ReluBackward(path, dx, dy, y, accumulate: false);
+            for (int i = 0; i < n; i++) Assert.Equal(y[i] > 0f ? dy[i] : 0f, dx[i]);
+            start.CopyTo(dx, 0);
+            Activations.ReluBackward(path, dx, dy, y, accumulate: true);
+            for (int i = 0; i < n; i++) Assert.Equal(start[i] + (y[i] > 0f ? dy[i] : 0f), dx[i]);
+        }
+    }
+
+    // ------------------------------------------------------------------ softmax
+
+    private static double[] SoftmaxDouble(ReadOnlySpan<double> x)
+    {
+        double max = double.NegativeInfinity;
+        foreach (double v in x) max = Math.Max(max, v);
+        var y = new double[x.Length];
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++) { y[i] = Math.Exp(x[i] - max); sum += y[i]; }
+        for (int i = 0; i < x.Length; i++) y[i] /= sum;
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void SoftmaxForwardMatchesDoubleAndScalar(SimdPath path)
+    {
+        var rng = new Rng(17);
+        foreach (int cols in KernelAssert.OddSizes)
+        {
+            int rows = 3;
+            float[] x = KernelAssert.Random(ref rng, rows * cols, -8f, 8f);
+            x[0] = 1000f;                         // large logits must not overflow
+            if (cols > 1) x[cols + 1] = -1000f;
+            float[] y = new float[rows * cols], scalar = new float[rows * cols];
+            Activations.SoftmaxForward(path, y, x, rows, cols);
+            Activations.SoftmaxForwardScalar(scalar, x, rows, cols);
+            KernelAssert.Close(scalar, y, 1e-6, what: $"vs scalar cols={cols}");
+            for (int r = 0; r < rows; r++)
+            {
+                var xr = new double[cols];
+                for (int c = 0; c < cols; c++) xr[c] = x[r * cols + c];
+                KernelAssert.Close(SoftmaxDouble(xr), y.AsSpan(r * cols, cols), 1e-6, 1e-5, $"row {r} cols={cols}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void SoftmaxBackwardMatchesFiniteDifferences(SimdPath path)
+    {
+        // L = sum(g * softmax(x)) per row, so dL/dx = SoftmaxBackward(dOutput = g, output = softmax(x)).
+        var rng = new Rng(18);
+        foreach (int cols in new[] { 1, 3, 7, 17, 33 })
+        {
+            int rows = 2;
+            float[] x = KernelAssert.Random(ref rng, rows * cols, -3f, 3f);
+            float[] g = KernelAssert.Random(ref rng, rows * cols);
+            float[] y = new float[rows * cols], dx = new float[rows * cols];
+            Activations.SoftmaxForward(path, y, x, rows, cols);
+            Array.Fill(dx, float.NaN);
+            Activations.SoftmaxBackward(path, dx, g, y, rows, cols, accumulate: false);
+
+            const double h = 1e-5;
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < cols; c++)
+                {
+                    double Loss(double delta)
+                    {
+                        var xr = new double[cols];
+                        for (int j = 0; j < cols; j++) xr[j] = x[r * cols + j] + (j == c ? delta : 0);
+                        double[] s = SoftmaxDouble(xr);
+                        double l = 0;
+                        for (int j = 0; j < cols; j++) l += g[r * cols + j] * s[j];
+                        return l;
+                    }
+                    double numeric = (Loss(h) - Loss(-h)) / (2 * h);
+                    KernelAssert.Close(numeric, dx[r * cols + c], 2e-6, 1e-4, $"cols={cols} r={r} c={c}");
+                }
+            }
+
+            float[] start = KernelAssert.Random(ref rng, rows * cols), acc = (float[])start.Clone();
+            Activations.SoftmaxBackward(path, acc, g, y, rows, cols, accumulate: true);
+            for (int i = 0; i < acc.Length; i++) KernelAssert.Close(start[i] + (double)dx[i], acc[i], 1e-6, what: $"accumulate i={i}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.VectorPaths), MemberType = typeof(KernelAssert))]
+    public void SoftmaxBackwardMatchesScalar(SimdPath path)
+    {
+        var rng = new Rng(19);
+        foreach (int cols in KernelAssert.OddSizes)
+        {
+            int rows = 4;
+            float[] x = KernelAssert.Random(ref rng, rows * cols, -3f, 3f), dy = KernelAssert.Random(ref rng, rows * cols);
+            float[] y = new float[rows * cols], expected = new float[rows * cols], actual = new float[rows * cols];
+            Activations.SoftmaxForwardScalar(y, x, rows, cols);
+            Activations.SoftmaxBackwardScalar(expected, dy, y, rows, cols, false);
+            Activations.SoftmaxBackward(path, actual, dy, y, rows, cols, false);
+            KernelAssert.Close(expected, actual, 1e-6, what: $"cols={cols}");
+        }
+    }
+
+    [Fact]
+    public void InPlaceActivationsWork()
+    {
+        var rng = new Rng(20);
+        float[] x = KernelAssert.Random(ref rng, 41, -3f, 3f);
+        float[] expected = new float[41];
+        Activations.TanhForward(expected, x);
+        Activations.TanhForward(x, x);
+        Assert.Equal(expected, x);
+    }
+
+    [Fact]
+    public void LengthMismatchThrows()
+    {
+        Assert.Throws<ArgumentException>(() => Activations.TanhForward(new float[3], new float[4]));
+        Assert.Throws<ArgumentException>(() => Activations.ReluBackward(new float[3], new float[3], new float[2], false));
+        var ex = Assert.Throws<ArgumentException>(() => Activations.SoftmaxForward(new float[5], new float[6], 2, 3));
+        Assert.Contains("'output'", ex.Message);
+    }
+}
