@@ -32,13 +32,16 @@ public sealed class NetworkGenerator : IIncrementalGenerator
     {
         foreach (var diagnostic in spec.Diagnostics)
             context.ReportDiagnostic(Descriptors.ToDiagnostic(diagnostic));
-        if (spec.Output < 0 || spec.Diagnostics.Any(d => Descriptors.IsError(d.Id)))
+        bool failed = spec.Output < 0 || spec.Diagnostics.Any(d => Descriptors.IsError(d.Id));
+        if (failed && spec.LayerMembers.Count == 0)
             return;
 
         string source;
         try
         {
-            source = CpuEmitter.Emit(Planner.Build(spec));
+            // A network with errors still gets its layer-member bodies, so the NG diagnostic is not
+            // buried under CS8795 "partial method must have an implementation".
+            source = failed ? CpuEmitter.EmitMembersOnly(spec) : CpuEmitter.Emit(Planner.Build(spec));
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {

@@ -77,7 +77,8 @@ internal sealed partial class NetworkParser
         try
         {
             CheckPartial();
-            CollectMemberLayers(members);
+            CollectMemberDeclarations(members);
+            CollectMemberLayers();
             var forward = FindForward();
             var env = new Dictionary<string, Value>(StringComparer.Ordinal);
             foreach (var parameter in forward.Parameters)
@@ -176,7 +177,21 @@ internal sealed partial class NetworkParser
         }
     }
 
-    private void CollectMemberLayers(List<LayerMemberSpec> members)
+    /// <summary>Attributed partial methods whose implementation (a throwing marker body) the generator emits.</summary>
+    private void CollectMemberDeclarations(List<LayerMemberSpec> members)
+    {
+        foreach (var method in _type.GetMembers().OfType<IMethodSymbol>())
+        {
+            bool isLayer = method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() is Conv2dAttribute or DenseAttribute);
+            if (!isLayer || !method.IsPartialDefinition || method.PartialImplementationPart is not null) continue;
+            var parameters = string.Join(", ", method.Parameters.Select(p =>
+                p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + " @" + p.Name));
+            members.Add(new LayerMemberSpec(method.Name, Accessibility(method.DeclaredAccessibility),
+                method.ReturnType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), parameters));
+        }
+    }
+
+    private void CollectMemberLayers()
     {
         foreach (var method in _type.GetMembers().OfType<IMethodSymbol>())
         {
@@ -216,13 +231,6 @@ internal sealed partial class NetworkParser
                 Kernel = kernel, Stride = stride, Padding = padding, Bias = bias, DeclaredIn = declaredIn,
             };
 
-            if (method.IsPartialDefinition && method.PartialImplementationPart is null)
-            {
-                var parameters = string.Join(", ", method.Parameters.Select(p =>
-                    p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + " @" + p.Name));
-                members.Add(new LayerMemberSpec(method.Name, Accessibility(method.DeclaredAccessibility),
-                    method.ReturnType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), parameters));
-            }
         }
     }
 
@@ -303,7 +311,9 @@ internal sealed partial class NetworkParser
         }
         foreach (var input in inputs) live[input.Node] = true;
 
-        foreach (var node in _nodes.Where(n => !live[n.Id]))
+        // Warn once per dead branch: at its last node (the one nothing consumes).
+        var consumed = new HashSet<int>(_nodes.SelectMany(n => n.Inputs));
+        foreach (var node in _nodes.Where(n => !live[n.Id] && !consumed.Contains(n.Id)))
             _diagnostics.Add(new DiagnosticInfo(Descriptors.UnusedLayer.Id, _nodeLocations[node.Id],
                 new[] { node.Name + " (" + node.Op + ")" }.ToEquatableArray()));
         if (live.All(l => l)) return (_nodes, _params, output);

@@ -19,6 +19,10 @@ public readonly record struct Conv2dGeometry(int InChannels, int InHeight, int I
     /// <summary>OutChannels * InChannels * Kernel * Kernel.</summary>
     public int WeightSize => OutChannels * InChannels * Kernel * Kernel;
 
+    /// <summary>Only the defining values, so an invalid geometry (stride 0) still prints.</summary>
+    public override string ToString()
+        => $"Conv2dGeometry {{ InChannels = {InChannels}, InHeight = {InHeight}, InWidth = {InWidth}, OutChannels = {OutChannels}, Kernel = {Kernel}, Stride = {Stride}, Padding = {Padding} }}";
+
     /// <summary>1x1 kernel, stride 1, no padding: the input already is its im2col matrix.</summary>
     internal bool IsPointwise => Kernel == 1 && Stride == 1 && Padding == 0;
 
@@ -97,7 +101,7 @@ public static class Conv2d
             // dcol[inC*k*k, outH*outW] = weight[outC, inC*k*k]^T * dy[outC, outH*outW]
             Gemm.Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, scratch, accumulate: false);
             if (!accumulate) dx.Clear();
-            Col2ImAdd(path, dx, scratch, g);
+            Col2ImAdd(dx, scratch, g);
         }
     }
 
@@ -139,36 +143,44 @@ public static class Conv2d
     /// <summary>
     /// col[(c*k + ky)*k + kx, oy*outW + ox] = image[c, oy*s - p + ky, ox*s - p + kx], or 0 in the padding.
     /// </summary>
-    internal static void Im2Col(Span<float> col /*[inC*k*k, outH*outW]*/, ReadOnlySpan<float> image /*[inC, inH, inW]*/, in Conv2dGeometry g)
+    internal static unsafe void Im2Col(Span<float> col /*[inC*k*k, outH*outW]*/, ReadOnlySpan<float> image /*[inC, inH, inW]*/, in Conv2dGeometry g)
     {
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        int row = 0;
-        for (int c = 0; c < g.InChannels; c++)
+        Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
+        Guard.AtLeast(image.Length, g.InputSize, nameof(image));
+        fixed (float* colBase = col, imageBase = image)
         {
-            for (int ky = 0; ky < k; ky++)
+            float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
+            for (int c = 0; c < g.InChannels; c++)
             {
-                for (int kx = 0; kx < k; kx++, row++)
+                for (int ky = 0; ky < k; ky++)
                 {
-                    Span<float> colRow = col.Slice(row * outH * outW, outH * outW);
-                    // output columns ox whose input column ix = ox*s - p + kx lies inside [0, inW)
-                    ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
-                    for (int oy = 0; oy < outH; oy++)
+                    for (int kx = 0; kx < k; kx++)
                     {
-                        Span<float> dst = colRow.Slice(oy * outW, outW);
-                        int iy = oy * stride - pad + ky;
-                        if ((uint)iy >= (uint)inH) { dst.Clear(); continue; }
-                        ReadOnlySpan<float> src = image.Slice((c * inH + iy) * inW, inW);
-                        dst.Slice(0, lo).Clear();
-                        if (stride == 1)
+                        // output columns [lo, hi) read inside the image row; the rest is padding
+                        ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
+                        for (int oy = 0; oy < outH; oy++, dst += outW)
                         {
-                            if (hi > lo) src.Slice(lo - pad + kx, hi - lo).CopyTo(dst.Slice(lo, hi - lo));
+                            int iy = oy * stride - pad + ky;
+                            if ((uint)iy >= (uint)inH)
+                            {
+                                for (int ox = 0; ox < outW; ox++) dst[ox] = 0f;
+                                continue;
+                            }
+                            // src[ox * stride] = image[c, iy, ox*s - p + kx] (only dereferenced for lo <= ox < hi)
+                            float* src = imageBase + (c * inH + iy) * inW - pad + kx;
+                            for (int ox = 0; ox < lo; ox++) dst[ox] = 0f;
+                            if (stride == 1)
+                            {
+                                for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox];
+                            }
+                            else
+                            {
+                                for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * stride];
+                            }
+                            for (int ox = hi; ox < outW; ox++) dst[ox] = 0f;
                         }
-                        else
-                        {
-                            for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * stride - pad + kx];
-                        }
-                        dst.Slice(hi).Clear();
                     }
                 }
             }
@@ -176,33 +188,35 @@ public static class Conv2d
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: image[c, iy, ix] += every col entry that was read from it.</summary>
-    internal static void Col2ImAdd(SimdPath path, Span<float> image /*[inC, inH, inW]*/, ReadOnlySpan<float> col /*[inC*k*k, outH*outW]*/, in Conv2dGeometry g)
+    internal static unsafe void Col2ImAdd(Span<float> image /*[inC, inH, inW]*/, ReadOnlySpan<float> col /*[inC*k*k, outH*outW]*/, in Conv2dGeometry g)
     {
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        int row = 0;
-        for (int c = 0; c < g.InChannels; c++)
+        Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
+        Guard.AtLeast(image.Length, g.InputSize, nameof(image));
+        fixed (float* colBase = col, imageBase = image)
         {
-            for (int ky = 0; ky < k; ky++)
+            float* src = colBase;
+            for (int c = 0; c < g.InChannels; c++)
             {
-                for (int kx = 0; kx < k; kx++, row++)
+                for (int ky = 0; ky < k; ky++)
                 {
-                    ReadOnlySpan<float> colRow = col.Slice(row * outH * outW, outH * outW);
-                    ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
-                    if (hi <= lo) continue;
-                    for (int oy = 0; oy < outH; oy++)
+                    for (int kx = 0; kx < k; kx++)
                     {
-                        int iy = oy * stride - pad + ky;
-                        if ((uint)iy >= (uint)inH) continue;
-                        ReadOnlySpan<float> src = colRow.Slice(oy * outW, outW);
-                        Span<float> dst = image.Slice((c * inH + iy) * inW, inW);
-                        if (stride == 1)
+                        ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
+                        for (int oy = 0; oy < outH; oy++, src += outW)
                         {
-                            Elementwise.CopyOrAdd(path, dst.Slice(lo - pad + kx, hi - lo), src.Slice(lo, hi - lo), accumulate: true);
-                        }
-                        else
-                        {
-                            for (int ox = lo; ox < hi; ox++) dst[ox * stride - pad + kx] += src[ox];
+                            int iy = oy * stride - pad + ky;
+                            if ((uint)iy >= (uint)inH) continue;
+                            float* dst = imageBase + (c * inH + iy) * inW - pad + kx;
+                            if (stride == 1)
+                            {
+                                for (int ox = lo; ox < hi; ox++) dst[ox] += src[ox];
+                            }
+                            else
+                            {
+                                for (int ox = lo; ox < hi; ox++) dst[ox * stride] += src[ox];
+                            }
                         }
                     }
                 }

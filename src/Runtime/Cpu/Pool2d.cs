@@ -12,6 +12,10 @@ public readonly record struct Pool2dGeometry(int Channels, int InHeight, int InW
     /// <summary>Channels * OutHeight * OutWidth.</summary>
     public int OutputSize => Channels * OutHeight * OutWidth;
 
+    /// <summary>Only the defining values, so an invalid geometry (stride 0) still prints.</summary>
+    public override string ToString()
+        => $"Pool2dGeometry {{ Channels = {Channels}, InHeight = {InHeight}, InWidth = {InWidth}, Kernel = {Kernel}, Stride = {Stride} }}";
+
     internal void Validate()
     {
         if (Channels <= 0 || InHeight <= 0 || InWidth <= 0 || Kernel <= 0 || Stride <= 0)
@@ -46,8 +50,8 @@ public static class Pool2d
                     float sum = 0f;
                     for (int ky = 0; ky < k; ky++)
                     {
-                        ReadOnlySpan<float> xr = x.Slice((oy * s + ky) * inW + ox * s, k);
-                        for (int kx = 0; kx < k; kx++) sum += xr[kx];
+                        int rowStart = (oy * s + ky) * inW + ox * s;
+                        for (int kx = 0; kx < k; kx++) sum += x[rowStart + kx];
                     }
                     y[oy * outW + ox] = sum * scale;
                 }
@@ -75,8 +79,8 @@ public static class Pool2d
                     float grad = dy[oy * outW + ox] * scale;
                     for (int ky = 0; ky < k; ky++)
                     {
-                        Span<float> dxr = dx.Slice((oy * s + ky) * inW + ox * s, k);
-                        for (int kx = 0; kx < k; kx++) dxr[kx] += grad;
+                        int rowStart = (oy * s + ky) * inW + ox * s;
+                        for (int kx = 0; kx < k; kx++) dx[rowStart + kx] += grad;
                     }
                 }
             }

@@ -15,8 +15,8 @@ public static class Simd
         Vector128.IsHardwareAccelerated ? SimdPath.Vector128 :
         SimdPath.Scalar;
 
-    /// <summary>True when <paramref name="path"/> is hardware accelerated here (Scalar always is).</summary>
-    public static bool IsSupported(SimdPath path) => path switch
+    /// <summary>True when <paramref name="p"/> is hardware accelerated here (Scalar always is).</summary>
+    public static bool IsSupported(SimdPath p) => p switch
     {
         SimdPath.Scalar => true,
         SimdPath.Vector128 => Vector128.IsHardwareAccelerated,

@@ -43,7 +43,7 @@ public class ActivationTests
     [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
     public void TanhIsExactAtExtremesAndAccurateNearZero(SimdPath path)
     {
-        // every extreme value sits both in a vector body and in the scalar tail
+        // two copies at different offsets, so extremes land in vector bodies and in scalar tails
         float[] x = new float[Extremes.Length * 2 + 1];
         Extremes.CopyTo(x, 0);
         Extremes.CopyTo(x, Extremes.Length + 1);
@@ -187,8 +187,9 @@ public class ActivationTests
         {
             int rows = 3;
             float[] x = KernelAssert.Random(ref rng, rows * cols, -8f, 8f);
-            x[0] = 1000f;                         // large logits must not overflow
-            if (cols > 1) x[cols + 1] = -1000f;
+            x[0] = 1000f;                         // large logits must not overflow: at a row start,
+            x[2 * cols - 1] = 500f;               // at a row end (the scalar tail of the max search),
+            if (cols > 1) x[2 * cols + 1] = -1000f;   // and a hugely negative one
             float[] y = new float[rows * cols], scalar = new float[rows * cols];
             Activations.SoftmaxForward(path, y, x, rows, cols);
             Activations.SoftmaxForwardScalar(scalar, x, rows, cols);

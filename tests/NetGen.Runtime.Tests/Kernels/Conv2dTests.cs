@@ -1,0 +1,232 @@
+using System;
+using System.Collections.Generic;
+using NetGen;
+using NetGen.Cpu;
+using Xunit;
+
+namespace NetGen.Runtime.Tests;
+
+public class Conv2dTests
+{
+    // stride 1 and 2, padding 0/1/2, odd and even kernels, non-square inputs, 1x1 (pointwise and not).
+    private static readonly Conv2dGeometry[] Geometries =
+    {
+        new(1, 8, 8, 2, 3, 1, 0),
+        new(2, 7, 9, 3, 3, 2, 1),
+        new(3, 6, 5, 4, 5, 1, 2),
+        new(2, 9, 9, 3, 4, 2, 2),
+        new(3, 5, 6, 2, 1, 1, 0),
+        new(2, 6, 6, 3, 1, 2, 1),
+        new(1, 3, 3, 2, 3, 1, 2),
+        new(4, 13, 11, 5, 3, 2, 0),
+        new(1, 1, 1, 1, 1, 1, 0),
+        new(2, 2, 3, 2, 5, 1, 2),
+        new(1, 1, 1, 2, 5, 1, 2),
+        new(1, 1, 2, 2, 5, 2, 2),
+        new(6, 14, 14, 16, 5, 1, 0),
+    };
+
+    public static IEnumerable<object[]> PathsAndFlag()
+    {
+        foreach (object[] p in KernelAssert.AllPaths())
+        {
+            yield return new object[] { p[0], false };
+            yield return new object[] { p[0], true };
+        }
+    }
+
+    [Fact]
+    public void GeometryDerivedSizes()
+    {
+        var lenet = new Conv2dGeometry(1, 32, 32, 6, 5, 1, 0);
+        Assert.Equal(28, lenet.OutHeight);
+        Assert.Equal(28, lenet.OutWidth);
+        Assert.Equal(1024, lenet.InputSize);
+        Assert.Equal(6 * 28 * 28, lenet.OutputSize);
+        Assert.Equal(25 * 28 * 28, lenet.ColumnSize);
+        Assert.Equal(150, lenet.WeightSize);
+
+        var g = new Conv2dGeometry(3, 7, 10, 4, 3, 2, 1);
+        Assert.Equal(4, g.OutHeight);   // (7 + 2 - 3) / 2 + 1
+        Assert.Equal(5, g.OutWidth);    // (10 + 2 - 3) / 2 + 1
+        Assert.Equal(3 * 9 * 4 * 5, g.ColumnSize);
+    }
+
+    /// <summary>x[n, c, iy, ix] with zero padding outside the image.</summary>
+    private static double At(float[] x, in Conv2dGeometry g, int n, int c, int iy, int ix)
+        => iy < 0 || iy >= g.InHeight || ix < 0 || ix >= g.InWidth ? 0.0 : x[((n * g.InChannels + c) * g.InHeight + iy) * g.InWidth + ix];
+
+    private static int WeightIndex(in Conv2dGeometry g, int oc, int c, int ky, int kx) => ((oc * g.InChannels + c) * g.Kernel + ky) * g.Kernel + kx;
+
+    private static int OutIndex(in Conv2dGeometry g, int n, int oc, int oy, int ox) => ((n * g.OutChannels + oc) * g.OutHeight + oy) * g.OutWidth + ox;
+
+    /// <summary>Direct convolution in double, straight from the definition.</summary>
+    private static double[] NaiveForward(float[] x, float[] w, float[] bias, int batch, in Conv2dGeometry g)
+    {
+        var y = new double[batch * g.OutputSize];
+        for (int n = 0; n < batch; n++)
+            for (int oc = 0; oc < g.OutChannels; oc++)
+                for (int oy = 0; oy < g.OutHeight; oy++)
+                    for (int ox = 0; ox < g.OutWidth; ox++)
+                    {
+                        double sum = bias.Length > 0 ? bias[oc] : 0.0;
+                        for (int c = 0; c < g.InChannels; c++)
+                            for (int ky = 0; ky < g.Kernel; ky++)
+                                for (int kx = 0; kx < g.Kernel; kx++)
+                                    sum += w[WeightIndex(g, oc, c, ky, kx)] * At(x, g, n, c, oy * g.Stride - g.Padding + ky, ox * g.Stride - g.Padding + kx);
+                        y[OutIndex(g, n, oc, oy, ox)] = sum;
+                    }
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndFlag))]
+    public void ForwardMatchesDirectConvolution(SimdPath path, bool withBias)
+    {
+        var rng = new Rng(40);
+        const int batch = 2;
+        foreach (Conv2dGeometry g in Geometries)
+        {
+            float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize);
+            float[] bias = withBias ? KernelAssert.Random(ref rng, g.OutChannels) : Array.Empty<float>();
+            float[] y = new float[batch * g.OutputSize], scratch = new float[g.ColumnSize];
+            Array.Fill(y, float.NaN);
+            Array.Fill(scratch, float.NaN);
+            Conv2d.Forward(path, y, x, w, bias, batch, g, scratch);
+            int fanIn = g.InChannels * g.Kernel * g.Kernel;
+            KernelAssert.Close(NaiveForward(x, w, bias, batch, g), y, 1e-5 + 2e-7 * fanIn, 1e-5, $"{path} {g}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndFlag))]
+    public void BackwardDataMatchesDirectFormula(SimdPath path, bool accumulate)
+    {
+        var rng = new Rng(41);
+        const int batch = 2;
+        foreach (Conv2dGeometry g in Geometries)
+        {
+            float[] dy = KernelAssert.Random(ref rng, batch * g.OutputSize), w = KernelAssert.Random(ref rng, g.WeightSize);
+            float[] dx = KernelAssert.Random(ref rng, batch * g.InputSize);
+            // dx[n, c, iy, ix] (+)= sum over every (oc, oy, ox, ky, kx) that read x[n, c, iy, ix] of w * dy
+            var expected = new double[dx.Length];
+            if (accumulate) for (int i = 0; i < dx.Length; i++) expected[i] = dx[i];
+            for (int n = 0; n < batch; n++)
+                for (int oc = 0; oc < g.OutChannels; oc++)
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                        for (int ox = 0; ox < g.OutWidth; ox++)
+                            for (int c = 0; c < g.InChannels; c++)
+                                for (int ky = 0; ky < g.Kernel; ky++)
+                                    for (int kx = 0; kx < g.Kernel; kx++)
+                                    {
+                                        int iy = oy * g.Stride - g.Padding + ky, ix = ox * g.Stride - g.Padding + kx;
+                                        if (iy < 0 || iy >= g.InHeight || ix < 0 || ix >= g.InWidth) continue;
+                                        expected[((n * g.InChannels + c) * g.InHeight + iy) * g.InWidth + ix] +=
+                                            (double)w[WeightIndex(g, oc, c, ky, kx)] * dy[OutIndex(g, n, oc, oy, ox)];
+                                    }
+            if (!accumulate) Array.Fill(dx, float.NaN);
+            float[] scratch = new float[g.ColumnSize];
+            Array.Fill(scratch, float.NaN);
+            Conv2d.BackwardData(path, dx, dy, w, batch, g, scratch, accumulate);
+            KernelAssert.Close(expected, dx, 1e-5 + 2e-7 * g.OutChannels * g.Kernel * g.Kernel, 1e-5, $"{path} {g} acc={accumulate}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndFlag))]
+    public void BackwardWeightsAccumulatesDirectFormula(SimdPath path, bool withBias)
+    {
+        var rng = new Rng(42);
+        const int batch = 3;
+        foreach (Conv2dGeometry g in Geometries)
+        {
+            float[] dy = KernelAssert.Random(ref rng, batch * g.OutputSize), x = KernelAssert.Random(ref rng, batch * g.InputSize);
+            float[] dW = KernelAssert.Random(ref rng, g.WeightSize);
+            float[] dB = withBias ? KernelAssert.Random(ref rng, g.OutChannels) : Array.Empty<float>();
+            var expectedW = new double[dW.Length];
+            var expectedB = new double[dB.Length];
+            for (int i = 0; i < dW.Length; i++) expectedW[i] = dW[i];
+            for (int i = 0; i < dB.Length; i++) expectedB[i] = dB[i];
+            for (int n = 0; n < batch; n++)
+                for (int oc = 0; oc < g.OutChannels; oc++)
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                        for (int ox = 0; ox < g.OutWidth; ox++)
+                        {
+                            double d = dy[OutIndex(g, n, oc, oy, ox)];
+                            if (withBias) expectedB[oc] += d;
+                            for (int c = 0; c < g.InChannels; c++)
+                                for (int ky = 0; ky < g.Kernel; ky++)
+                                    for (int kx = 0; kx < g.Kernel; kx++)
+                                        expectedW[WeightIndex(g, oc, c, ky, kx)] += d * At(x, g, n, c, oy * g.Stride - g.Padding + ky, ox * g.Stride - g.Padding + kx);
+                        }
+            float[] scratch = new float[g.ColumnSize];
+            Array.Fill(scratch, float.NaN);
+            Conv2d.BackwardWeights(path, dW, dB, dy, x, batch, g, scratch);
+            int terms = batch * g.OutHeight * g.OutWidth;
+            KernelAssert.Close(expectedW, dW, 1e-5 + 2e-7 * terms, 1e-5, $"dW {path} {g}");
+            KernelAssert.Close(expectedB, dB, 1e-5 + 2e-7 * terms, 1e-5, $"dB {path} {g}");
+        }
+    }
+
+    [Fact]
+    public void BackwardMatchesFiniteDifferencesOfForward()
+    {
+        // L = sum(g * conv(x, w, b)) is linear in x, w and b, so central differences are exact up to rounding.
+        var rng = new Rng(43);
+        const int batch = 2;
+        foreach (Conv2dGeometry geo in new Conv2dGeometry[] { new(2, 5, 6, 3, 3, 2, 1), new(1, 4, 4, 2, 2, 1, 2) })
+        {
+            float[] x = KernelAssert.Random(ref rng, batch * geo.InputSize), w = KernelAssert.Random(ref rng, geo.WeightSize);
+            float[] b = KernelAssert.Random(ref rng, geo.OutChannels), g = KernelAssert.Random(ref rng, batch * geo.OutputSize);
+            float[] scratch = new float[geo.ColumnSize], y = new float[batch * geo.OutputSize];
+
+            double Loss()
+            {
+                Conv2d.Forward(y, x, w, b, batch, geo, scratch);
+                double l = 0;
+                for (int i = 0; i < y.Length; i++) l += (double)g[i] * y[i];
+                return l;
+            }
+            double Numeric(float[] p, int i)
+            {
+                const float h = 0.5f;
+                float saved = p[i];
+                p[i] = saved + h; double plus = Loss();
+                p[i] = saved - h; double minus = Loss();
+                p[i] = saved;
+                return (plus - minus) / (2 * h);
+            }
+
+            float[] dx = new float[x.Length], dW = new float[w.Length], dB = new float[b.Length];
+            Conv2d.BackwardData(dx, g, w, batch, geo, scratch, accumulate: false);
+            Conv2d.BackwardWeights(dW, dB, g, x, batch, geo, scratch);
+            for (int i = 0; i < x.Length; i++) KernelAssert.Close(Numeric(x, i), dx[i], 1e-4, 1e-4, $"dx[{i}] {geo}");
+            for (int i = 0; i < w.Length; i++) KernelAssert.Close(Numeric(w, i), dW[i], 1e-4, 1e-4, $"dW[{i}] {geo}");
+            for (int i = 0; i < b.Length; i++) KernelAssert.Close(Numeric(b, i), dB[i], 1e-4, 1e-4, $"dB[{i}] {geo}");
+        }
+    }
+
+    [Fact]
+    public void PointwiseNeedsNoScratch()
+    {
+        var rng = new Rng(44);
+        var g = new Conv2dGeometry(3, 4, 5, 2, 1, 1, 0);
+        float[] x = KernelAssert.Random(ref rng, g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), y = new float[g.OutputSize];
+        Conv2d.Forward(y, x, w, ReadOnlySpan<float>.Empty, 1, g, Span<float>.Empty);
+        KernelAssert.Close(NaiveForward(x, w, Array.Empty<float>(), 1, g), y, 1e-5, 1e-5, "pointwise");
+    }
+
+    [Fact]
+    public void InvalidArgumentsThrow()
+    {
+        var g = new Conv2dGeometry(1, 5, 5, 2, 3, 1, 0);
+        float[] x = new float[g.InputSize], w = new float[g.WeightSize], y = new float[g.OutputSize];
+        var ex = Assert.Throws<ArgumentException>(() => Conv2d.Forward(y, x, w, ReadOnlySpan<float>.Empty, 1, g, new float[g.ColumnSize - 1]));
+        Assert.Contains("'scratch'", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => Conv2d.Forward(y, x, w.AsSpan(1), ReadOnlySpan<float>.Empty, 1, g, new float[g.ColumnSize]));
+        Assert.Contains("'weight'", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => Conv2d.Forward(y, x, w, ReadOnlySpan<float>.Empty, 1, new Conv2dGeometry(1, 2, 2, 1, 5, 1, 1), new float[100]));
+        Assert.Contains("larger than the padded input", ex.Message);
+        Assert.Throws<ArgumentException>(() => Conv2d.Forward(y, x, w, ReadOnlySpan<float>.Empty, 1, g with { Stride = 0 }, new float[100]));
+    }
+}
