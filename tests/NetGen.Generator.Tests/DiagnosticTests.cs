@@ -132,6 +132,19 @@ public class DiagnosticTests
         Assert.Equal("NG0007", d.Id);
         AssertAt(d, source, "Relu(x)");
         Assert.Equal("'Layers.Relu' is a NetGen layer marker and only has meaning inside the Forward specification of a [Network] partial class; it throws if run", d.GetMessage());
+        // Tensor operators and shape properties are markers too.
+        const string operators = """
+            using NetGen;
+
+            public static class Helpers
+            {
+                public static Tensor Twice(Tensor x) => x + x;
+                public static int Depth(Tensor x) => x.Channels;
+            }
+            """;
+        var flagged = GeneratorHarness.Analyze(GeneratorHarness.Compile(operators));
+        Assert.Equal(new[] { "x + x", "x.Channels" }, flagged.Select(f => operators.Substring(f.Location.SourceSpan.Start, f.Location.SourceSpan.Length)));
+        Assert.All(flagged, f => Assert.Equal("NG0007", f.Id));
         // Inside a [Network] class the same call is the specification, not a mistake.
         Assert.Empty(GeneratorHarness.Analyze(GeneratorHarness.Compile(Sources.LeNet5)));
     }

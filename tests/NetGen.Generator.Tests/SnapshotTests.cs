@@ -43,4 +43,60 @@ public class SnapshotTests
         // Shared is called twice but owns one set of weights.
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "new\\(\"Shared.weight\"").Cast<object>());
     }
+
+    [Fact]
+    public void Networks_in_the_global_namespace_and_nested_classes_compile()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+
+            [Network]
+            public partial class GlobalNet
+            {
+                Tensor Forward([Shape(3)] Tensor x) => Dense(x, 2);
+            }
+
+            namespace Outer.Inner
+            {
+                public partial class Host
+                {
+                    internal partial struct Holder
+                    {
+                        [Network]
+                        internal partial class NestedNet
+                        {
+                            [Dense(4)] private partial Tensor Hidden(Tensor x);
+                            Tensor Forward([Shape(3)] Tensor @in) => Relu(Hidden(@in));
+                        }
+                    }
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.Errors);
+        Assert.Equal(new[] { "GlobalNet.g.cs", "Outer.Inner.Host.Holder.NestedNet.g.cs" },
+            result.Run.GeneratedTrees.Select(t => System.IO.Path.GetFileName(t.FilePath)).OrderBy(x => x));
+    }
+
+    [Fact]
+    public void Generic_network_classes_are_reported_not_generated()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+
+            [Network]
+            public partial class GenericNet<T>
+            {
+                Tensor Forward([Shape(3)] Tensor x) => Dense(x, 2);
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        var d = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("NG0006", d.Id);
+        Assert.Contains("generic", d.GetMessage());
+        Assert.Empty(result.Run.GeneratedTrees);
+    }
 }

@@ -22,8 +22,9 @@ public sealed class LayerCallAnalyzer : DiagnosticAnalyzer
         context.RegisterCompilationStartAction(start =>
         {
             var layers = start.Compilation.GetTypeByMetadataName("NetGen.Layers");
+            var tensor = start.Compilation.GetTypeByMetadataName("NetGen.Tensor");
             var network = start.Compilation.GetTypeByMetadataName(NetworkGenerator.NetworkAttributeName);
-            if (layers is null) return;
+            if (layers is null || tensor is null) return;
             start.RegisterOperationAction(op =>
             {
                 var invocation = (IInvocationOperation)op.Operation;
@@ -32,6 +33,20 @@ public sealed class LayerCallAnalyzer : DiagnosticAnalyzer
                 if (InsideNetwork(op.ContainingSymbol, network)) return;
                 op.ReportDiagnostic(Diagnostic.Create(Descriptors.LayerOutsideNetwork, invocation.Syntax.GetLocation(), "Layers." + method.Name));
             }, OperationKind.Invocation);
+            start.RegisterOperationAction(op =>
+            {
+                var binary = (IBinaryOperation)op.Operation;
+                if (!SymbolEqualityComparer.Default.Equals(binary.OperatorMethod?.ContainingType, tensor)) return;
+                if (InsideNetwork(op.ContainingSymbol, network)) return;
+                op.ReportDiagnostic(Diagnostic.Create(Descriptors.LayerOutsideNetwork, binary.Syntax.GetLocation(), "Tensor " + binary.OperatorMethod!.Name.Replace("op_Addition", "+").Replace("op_Multiply", "*")));
+            }, OperationKind.Binary);
+            start.RegisterOperationAction(op =>
+            {
+                var property = (IPropertyReferenceOperation)op.Operation;
+                if (!SymbolEqualityComparer.Default.Equals(property.Property.ContainingType, tensor)) return;
+                if (InsideNetwork(op.ContainingSymbol, network)) return;
+                op.ReportDiagnostic(Diagnostic.Create(Descriptors.LayerOutsideNetwork, property.Syntax.GetLocation(), "Tensor." + property.Property.Name));
+            }, OperationKind.PropertyReference);
         });
     }
 

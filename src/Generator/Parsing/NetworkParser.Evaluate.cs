@@ -70,8 +70,8 @@ internal sealed partial class NetworkParser
                 foreach (var variable in local.Declaration.Variables)
                 {
                     if (variable.Initializer is null)
-                        throw Error(Descriptors.UnsupportedConstruct, variable, "A local without an initializer", "give '" + variable.Identifier.Text + "' a value where it is declared");
-                    env[variable.Identifier.Text] = Evaluate(variable.Initializer.Value, env);
+                        throw Error(Descriptors.UnsupportedConstruct, variable, "A local without an initializer", "give '" + variable.Identifier.ValueText + "' a value where it is declared");
+                    env[variable.Identifier.ValueText] = Evaluate(variable.Initializer.Value, env);
                 }
                 return false;
 
@@ -98,7 +98,7 @@ internal sealed partial class NetworkParser
                 var items = EvaluateLoopSource(forEach.Expression, env, forEach);
                 foreach (var item in items)
                 {
-                    env[forEach.Identifier.Text] = item;
+                    env[forEach.Identifier.ValueText] = item;
                     if (Execute(forEach.Statement, env, returned)) return true;
                 }
                 return false;
@@ -125,7 +125,7 @@ internal sealed partial class NetworkParser
         if (loop.Declaration is { } declaration)
         {
             foreach (var variable in declaration.Variables)
-                env[variable.Identifier.Text] = variable.Initializer is null
+                env[variable.Identifier.ValueText] = variable.Initializer is null
                     ? throw Error(Descriptors.NonConstantLoop, loop.ForKeyword.GetLocation(), "for", "the loop variable has no initial value")
                     : EvaluateLoopPart(variable.Initializer.Value, env, loop);
         }
@@ -237,15 +237,15 @@ internal sealed partial class NetworkParser
         switch (target)
         {
             case IdentifierNameSyntax identifier:
-                if (!env.ContainsKey(identifier.Identifier.Text))
+                if (!env.ContainsKey(identifier.Identifier.ValueText))
                     throw Error(Descriptors.UnsupportedConstruct, target, "Assigning to '" + identifier + "'", "only locals of the specification can be assigned");
-                env[identifier.Identifier.Text] = value;
+                env[identifier.Identifier.ValueText] = value;
                 return;
             case DeclarationExpressionSyntax declaration:
                 Bind(declaration.Designation, value, env);
                 return;
             case SingleVariableDesignationSyntax single:
-                env[single.Identifier.Text] = value;
+                env[single.Identifier.ValueText] = value;
                 return;
             case DiscardDesignationSyntax:
                 return;
@@ -290,7 +290,7 @@ internal sealed partial class NetworkParser
                 };
 
             case IdentifierNameSyntax identifier:
-                if (env.TryGetValue(identifier.Identifier.Text, out var local)) return local;
+                if (env.TryGetValue(identifier.Identifier.ValueText, out var local)) return local;
                 return Constant(identifier);
 
             case MemberAccessExpressionSyntax member:
@@ -398,7 +398,7 @@ internal sealed partial class NetworkParser
         if (constant.HasValue) return Constant(member);
 
         var target = Evaluate(member.Expression, env);
-        string name = member.Name.Identifier.Text;
+        string name = member.Name.Identifier.ValueText;
         switch (target)
         {
             case TensorValue tensor:

@@ -68,7 +68,7 @@ internal sealed partial class NetworkParser
         {
             var argument = arguments[i];
             var parameter = argument.NameColon is { } nameColon
-                ? method.Parameters.FirstOrDefault(p => p.Name == nameColon.Name.Identifier.Text)
+                ? method.Parameters.FirstOrDefault(p => p.Name == nameColon.Name.Identifier.ValueText)
                 : i < method.Parameters.Length ? method.Parameters[i] : null;
             if (parameter is null)
                 throw Error(Descriptors.UnsupportedConstruct, argument, "The argument '" + argument + "'", "it matches no parameter of " + owner);

@@ -167,6 +167,16 @@ internal sealed partial class NetworkParser
 
     private void CheckPartial()
     {
+        if (_type.IsGenericType || _type.IsStatic || _type.IsAbstract)
+            throw Error(Descriptors.UnsupportedConstruct, _type.Locations.FirstOrDefault(),
+                "A " + (_type.IsGenericType ? "generic" : _type.IsStatic ? "static" : "abstract") + " [Network] class",
+                "a network is a concrete, non-generic partial class");
+        for (var t = _type.ContainingType; t is not null; t = t.ContainingType)
+        {
+            if (t.IsGenericType)
+                throw Error(Descriptors.UnsupportedConstruct, _type.Locations.FirstOrDefault(), "A [Network] class inside the generic type '" + t.Name + "'",
+                    "declare the network outside generic types");
+        }
         for (var t = _type; t is not null; t = t.ContainingType)
         {
             foreach (var reference in t.DeclaringSyntaxReferences)
