@@ -452,21 +452,13 @@ internal static class CpuEmitter
 
             string global::NetGen.INetwork.Summary => Summary;
 
-            private void CheckBatch(int batch)
-            {
-                if (batch < 1 || batch > _capacity)
-                    throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "{{spec.ClassName}}: batch must be between 1 and the capacity " + _capacity + " given in NetworkOptions.");
-            }
+            private void CheckBatch(int batch) => global::NetGen.NetworkGuard.Batch("{{spec.ClassName}}", batch, _capacity);
 
-            private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name)
-            {
-                if (values.Length < needed)
-                    throw new global::System.ArgumentException("{{spec.ClassName}}: '" + name + "' has " + values.Length + " floats but the batch needs " + needed + ".", name);
-            }
+            private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name) =>
+                global::NetGen.NetworkGuard.Length("{{spec.ClassName}}", values, needed, name);
             """);
         if (single)
         {
-            string input = spec.Inputs[0].Name;
             w.Lines($$"""
 
                 int global::NetGen.ISingleInputNetwork.InputSize => InputSize;

@@ -351,17 +351,10 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
 
     string global::NetGen.INetwork.Summary => Summary;
 
-    private void CheckBatch(int batch)
-    {
-        if (batch < 1 || batch > _capacity)
-            throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "LeNet5: batch must be between 1 and the capacity " + _capacity + " given in NetworkOptions.");
-    }
+    private void CheckBatch(int batch) => global::NetGen.NetworkGuard.Batch("LeNet5", batch, _capacity);
 
-    private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name)
-    {
-        if (values.Length < needed)
-            throw new global::System.ArgumentException("LeNet5: '" + name + "' has " + values.Length + " floats but the batch needs " + needed + ".", name);
-    }
+    private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name) =>
+        global::NetGen.NetworkGuard.Length("LeNet5", values, needed, name);
 
     int global::NetGen.ISingleInputNetwork.InputSize => InputSize;
 

@@ -416,15 +416,8 @@ partial class TinyDag : global::NetGen.INetwork
 
     string global::NetGen.INetwork.Summary => Summary;
 
-    private void CheckBatch(int batch)
-    {
-        if (batch < 1 || batch > _capacity)
-            throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "TinyDag: batch must be between 1 and the capacity " + _capacity + " given in NetworkOptions.");
-    }
+    private void CheckBatch(int batch) => global::NetGen.NetworkGuard.Batch("TinyDag", batch, _capacity);
 
-    private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name)
-    {
-        if (values.Length < needed)
-            throw new global::System.ArgumentException("TinyDag: '" + name + "' has " + values.Length + " floats but the batch needs " + needed + ".", name);
-    }
+    private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name) =>
+        global::NetGen.NetworkGuard.Length("TinyDag", values, needed, name);
 }

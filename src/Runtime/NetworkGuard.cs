@@ -1,0 +1,22 @@
+using System;
+
+namespace NetGen;
+
+/// <summary>Argument checks shared by every generated network (one message format everywhere).</summary>
+public static class NetworkGuard
+{
+    /// <summary>Throws unless 1 &lt;= batch &lt;= capacity.</summary>
+    public static void Batch(string network, int batch, int capacity)
+    {
+        if (batch < 1 || batch > capacity)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch,
+                $"{network}: batch must be between 1 and the capacity {capacity} given in NetworkOptions.");
+    }
+
+    /// <summary>Throws unless <paramref name="values"/> holds at least <paramref name="needed"/> floats.</summary>
+    public static void Length(string network, ReadOnlySpan<float> values, int needed, string name)
+    {
+        if (values.Length < needed)
+            throw new ArgumentException($"{network}: '{name}' has {values.Length} floats but the batch needs {needed}.", name);
+    }
+}
