@@ -136,7 +136,7 @@ sealed class TrainOptions
             if ((o.TestImages is null) != (o.TestLabels is null)) throw new FormatException("--test-images and --test-labels go together");
             if (!(o.LearningRate > 0)) throw new FormatException("--lr must be positive");
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             Console.Error.WriteLine("error: " + e.Message);
             Console.Error.WriteLine(Usage);

@@ -32,7 +32,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
     {
         foreach (var diagnostic in spec.Diagnostics)
             context.ReportDiagnostic(Descriptors.ToDiagnostic(diagnostic));
-        bool failed = spec.Output < 0 || spec.Diagnostics.Any(d => Descriptors.IsError(d.Id));
+        bool failed = spec.Output < 0 || spec.HasErrors;
         if (failed && spec.LayerMembers.Count == 0)
             return;
 

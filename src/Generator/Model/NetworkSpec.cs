@@ -59,7 +59,6 @@ internal sealed record NodeSpec(
     int Padding,
     int Weight,
     int Bias,
-    string Source,
     int Line)
 {
     public bool HasParameters => Weight >= 0;
@@ -93,5 +92,5 @@ internal sealed record NetworkSpec(
     int Output,
     EquatableArray<DiagnosticInfo> Diagnostics)
 {
-    public bool HasErrors => Diagnostics.Any(d => Diagnostics.Count > 0 && NetGen.Generator.Diagnostics.Descriptors.IsError(d.Id));
+    public bool HasErrors => Diagnostics.Any(d => NetGen.Generator.Diagnostics.Descriptors.IsError(d.Id));
 }

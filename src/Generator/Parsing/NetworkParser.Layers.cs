@@ -167,8 +167,7 @@ internal sealed partial class NetworkParser
                 int units = IntArgument(args, "units", op);
                 bool bias = BoolArgument(args, "bias", op);
                 if (units <= 0) throw Error(Descriptors.InvalidArgument, args["units"].Syntax, "units", op, Format(units), "it must be positive");
-                string preview = "Dense";
-                RequireFlat(x, preview, args["x"].Syntax);
+                RequireFlat(x, op, args["x"].Syntax);
                 string name = NameArgument(args, op) ?? AutoName("dense");
                 int inFeatures = x.Shape.Size;
                 int weight = AddParam(name + ".weight", new[] { units, inFeatures }, inFeatures, units);

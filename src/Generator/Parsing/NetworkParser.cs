@@ -280,7 +280,7 @@ internal sealed partial class NetworkParser
     {
         int id = _nodes.Count;
         int line = location?.GetLineSpan().StartLinePosition.Line + 1 ?? 0;
-        _nodes.Add(new NodeSpec(id, op, name, inputs.ToEquatableArray(), shape, kernel, stride, padding, weight, bias, "", line));
+        _nodes.Add(new NodeSpec(id, op, name, inputs.ToEquatableArray(), shape, kernel, stride, padding, weight, bias, line));
         _nodeLocations[id] = Descriptors.ToInfo(location);
         return id;
     }
