@@ -53,4 +53,39 @@ public class RobustnessTests
         Assert.True(result.GeneratorDiagnostics.Any(d => d.Id.StartsWith("NG")) || result.CompileDiagnostics.Any(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error),
             "a malformed declaration must be reported");
     }
+
+    /// <summary>
+    /// Every prefix of real declarations (as while typing), cut every few characters: the generator
+    /// must never throw, whatever half-written code it sees.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(Sources.LeNet5))]
+    [InlineData(nameof(Sources.TinyDag))]
+    public void Every_prefix_of_a_declaration_is_handled(string which)
+    {
+        string source = which == nameof(Sources.LeNet5) ? Sources.LeNet5 : Sources.TinyDag;
+        int runs = 0;
+        for (int length = 0; length <= source.Length; length += 5)
+        {
+            var result = GeneratorHarness.Run(source.Substring(0, length)); // throws if the generator threw
+            Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id is "CS8785" or "NG0099");
+            runs++;
+        }
+        Assert.True(runs > 50);
+    }
+
+    /// <summary>Each declaration with one line removed (a lost declaration, a missing return, ...).</summary>
+    [Theory]
+    [InlineData(nameof(Sources.LeNet5))]
+    [InlineData(nameof(Sources.TinyDag))]
+    public void Every_single_line_deletion_is_handled(string which)
+    {
+        var lines = (which == nameof(Sources.LeNet5) ? Sources.LeNet5 : Sources.TinyDag).Split('\n');
+        for (int skip = 0; skip < lines.Length; skip++)
+        {
+            string source = string.Join("\n", lines.Where((_, i) => i != skip));
+            var result = GeneratorHarness.Run(source);
+            Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id is "CS8785" or "NG0099");
+        }
+    }
 }

@@ -116,6 +116,11 @@ internal sealed partial class NetworkParser
         {
             _diagnostics.Add(e.Info);
         }
+        catch (NotConstantException e)
+        {
+            _diagnostics.Add(new DiagnosticInfo(Descriptors.UnsupportedConstruct.Id, Descriptors.ToInfo(e.Node.GetLocation()),
+                new[] { "'" + e.Node + "'", "it is neither a local of the specification, a Forward input, nor a compile-time constant" }.ToEquatableArray()));
+        }
         catch (OperationCanceledException)
         {
             throw;
