@@ -142,7 +142,8 @@ public class DiagnosticTests
                 public static int Depth(Tensor x) => x.Channels;
             }
             """;
-        var flagged = GeneratorHarness.Analyze(GeneratorHarness.Compile(operators));
+        // The analyzer runs concurrently, so order the diagnostics by position before comparing.
+        var flagged = GeneratorHarness.Analyze(GeneratorHarness.Compile(operators)).OrderBy(f => f.Location.SourceSpan.Start).ToList();
         Assert.Equal(new[] { "x + x", "x.Channels" }, flagged.Select(f => operators.Substring(f.Location.SourceSpan.Start, f.Location.SourceSpan.Length)));
         Assert.All(flagged, f => Assert.Equal("NG0007", f.Id));
         // Inside a [Network] class the same call is the specification, not a mistake.

@@ -13,7 +13,7 @@ public class SnapshotTests
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.Errors);
         Assert.Single(result.Run.GeneratedTrees);
-        Assert.EndsWith("Demo.LeNet5.g.cs", result.Run.GeneratedTrees[0].FilePath);
+        Assert.EndsWith("NetGen.Examples.LeNet5.LeNet5.g.cs", result.Run.GeneratedTrees[0].FilePath);
         Snapshot.Match(result.GeneratedText, "LeNet5");
     }
 

@@ -22,7 +22,7 @@
 
 using System; // MemoryExtensions.AsSpan; every type below is global::-qualified
 
-namespace Demo;
+namespace NetGen.Examples.LeNet5;
 
 partial class LeNet5 : global::NetGen.ISingleInputNetwork
 {
@@ -146,54 +146,54 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         CheckLength(image, batch * 784, "image");
         _trainedBatch = 0;
 
-        // image: Input 1x28x28, line 15
+        // image: Input 1x28x28, line 20
         var imageCopy = _activations.AsSpan(_capacity * 0, batch * 784);
         image.Slice(0, batch * 784).CopyTo(imageCopy);
 
-        // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 17
+        // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 22
         var c1 = _activations.AsSpan(_capacity * 784, batch * 4704);
         global::NetGen.Cpu.Conv2d.Forward(c1, imageCopy, _parameters.AsSpan(0, 150) /* C1.weight */, _parameters.AsSpan(150, 6) /* C1.bias */, batch, C1Geometry, _scratch);
 
-        // tanh1: Tanh 6x28x28 -> 6x28x28, line 17
+        // tanh1: Tanh 6x28x28 -> 6x28x28, line 22
         var tanh1 = _activations.AsSpan(_capacity * 5488, batch * 4704);
         global::NetGen.Cpu.Activations.TanhForward(tanh1, c1);
 
-        // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 17
+        // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 22
         var avgpool1 = _activations.AsSpan(_capacity * (training ? 10192 : 0), batch * 1176);
         global::NetGen.Cpu.Pool2d.AvgForward(avgpool1, tanh1, batch, Avgpool1Geometry);
 
-        // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 18
+        // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 23
         var c3 = _activations.AsSpan(_capacity * (training ? 11368 : 1176), batch * 1600);
         global::NetGen.Cpu.Conv2d.Forward(c3, avgpool1, _parameters.AsSpan(156, 2400) /* C3.weight */, _parameters.AsSpan(2556, 16) /* C3.bias */, batch, C3Geometry, _scratch);
 
-        // tanh2: Tanh 16x10x10 -> 16x10x10, line 18
+        // tanh2: Tanh 16x10x10 -> 16x10x10, line 23
         var tanh2 = _activations.AsSpan(_capacity * (training ? 12968 : 2776), batch * 1600);
         global::NetGen.Cpu.Activations.TanhForward(tanh2, c3);
 
-        // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 18
+        // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 23
         var avgpool2 = _activations.AsSpan(_capacity * (training ? 14568 : 0), batch * 400);
         global::NetGen.Cpu.Pool2d.AvgForward(avgpool2, tanh2, batch, Avgpool2Geometry);
 
-        // C5: Conv2d 16x5x5 -> 120x1x1 (kernel 5, stride 1, padding 0), line 19
+        // C5: Conv2d 16x5x5 -> 120x1x1 (kernel 5, stride 1, padding 0), line 24
         var c5 = _activations.AsSpan(_capacity * (training ? 14968 : 400), batch * 120);
         global::NetGen.Cpu.Conv2d.Forward(c5, avgpool2, _parameters.AsSpan(2572, 48000) /* C5.weight */, _parameters.AsSpan(50572, 120) /* C5.bias */, batch, C5Geometry, _scratch);
 
-        // tanh3: Tanh 120x1x1 -> 120x1x1, line 19
+        // tanh3: Tanh 120x1x1 -> 120x1x1, line 24
         var tanh3 = _activations.AsSpan(_capacity * (training ? 15088 : 0), batch * 120);
         global::NetGen.Cpu.Activations.TanhForward(tanh3, c5);
 
-        // flatten1: Flatten 120x1x1 -> 120, line 20
+        // flatten1: Flatten 120x1x1 -> 120, line 25
         var flatten1 = tanh3; // a reshape: same memory, 120 per sample
 
-        // F6: Dense 120 -> 84, line 20
+        // F6: Dense 120 -> 84, line 25
         var f6 = _activations.AsSpan(_capacity * (training ? 15208 : 120), batch * 84);
         global::NetGen.Cpu.Dense.Forward(f6, flatten1, _parameters.AsSpan(50692, 10080) /* F6.weight */, _parameters.AsSpan(60772, 84) /* F6.bias */, batch, 120, 84);
 
-        // tanh4: Tanh 84 -> 84, line 20
+        // tanh4: Tanh 84 -> 84, line 25
         var tanh4 = _activations.AsSpan(_capacity * (training ? 15292 : 0), batch * 84);
         global::NetGen.Cpu.Activations.TanhForward(tanh4, f6);
 
-        // Output: Dense 84 -> 10, line 20
+        // Output: Dense 84 -> 10, line 25
         var output = _activations.AsSpan(_capacity * (training ? 15376 : 84), batch * 10);
         global::NetGen.Cpu.Dense.Forward(output, tanh4, _parameters.AsSpan(60856, 840) /* Output.weight */, _parameters.AsSpan(61696, 10) /* Output.bias */, batch, 84, 10);
 
@@ -238,44 +238,44 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::System.Span<float> dTanh4 = _activationGradients.AsSpan(_capacity * 0, batch * 84); // 84
         global::System.ReadOnlySpan<float> dOutput = outputGradient.Slice(0, batch * OutputSize);
 
-        // Output: Dense 84 -> 10, line 20 (backward)
+        // Output: Dense 84 -> 10, line 25 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(60856, 840), _gradients.AsSpan(61696, 10), dOutput, tanh4, batch, 84, 10);
         global::NetGen.Cpu.Dense.BackwardData(dTanh4, dOutput, _parameters.AsSpan(60856, 840) /* Output.weight */, batch, 84, 10, accumulate: false);
 
-        // tanh4: Tanh 84 -> 84, line 20 (backward)
+        // tanh4: Tanh 84 -> 84, line 25 (backward)
         global::NetGen.Cpu.Activations.TanhBackward(dF6, dTanh4, tanh4, accumulate: false);
 
-        // F6: Dense 120 -> 84, line 20 (backward)
+        // F6: Dense 120 -> 84, line 25 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(50692, 10080), _gradients.AsSpan(60772, 84), dF6, flatten1, batch, 120, 84);
         global::NetGen.Cpu.Dense.BackwardData(dFlatten1, dF6, _parameters.AsSpan(50692, 10080) /* F6.weight */, batch, 120, 84, accumulate: false);
 
-        // flatten1: Flatten 120x1x1 -> 120, line 20 (backward)
+        // flatten1: Flatten 120x1x1 -> 120, line 25 (backward)
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dTanh3, dFlatten1, accumulate: false);
 
-        // tanh3: Tanh 120x1x1 -> 120x1x1, line 19 (backward)
+        // tanh3: Tanh 120x1x1 -> 120x1x1, line 24 (backward)
         global::NetGen.Cpu.Activations.TanhBackward(dC5, dTanh3, tanh3, accumulate: false);
 
-        // C5: Conv2d 16x5x5 -> 120x1x1 (kernel 5, stride 1, padding 0), line 19 (backward)
+        // C5: Conv2d 16x5x5 -> 120x1x1 (kernel 5, stride 1, padding 0), line 24 (backward)
         global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2572, 48000), _gradients.AsSpan(50572, 120), dC5, avgpool2, batch, C5Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dAvgpool2, dC5, _parameters.AsSpan(2572, 48000) /* C5.weight */, batch, C5Geometry, _scratch, accumulate: false);
 
-        // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 18 (backward)
+        // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 23 (backward)
         global::NetGen.Cpu.Pool2d.AvgBackward(dTanh2, dAvgpool2, batch, Avgpool2Geometry, accumulate: false);
 
-        // tanh2: Tanh 16x10x10 -> 16x10x10, line 18 (backward)
+        // tanh2: Tanh 16x10x10 -> 16x10x10, line 23 (backward)
         global::NetGen.Cpu.Activations.TanhBackward(dC3, dTanh2, tanh2, accumulate: false);
 
-        // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 18 (backward)
+        // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 23 (backward)
         global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(156, 2400), _gradients.AsSpan(2556, 16), dC3, avgpool1, batch, C3Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dAvgpool1, dC3, _parameters.AsSpan(156, 2400) /* C3.weight */, batch, C3Geometry, _scratch, accumulate: false);
 
-        // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 17 (backward)
+        // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 22 (backward)
         global::NetGen.Cpu.Pool2d.AvgBackward(dTanh1, dAvgpool1, batch, Avgpool1Geometry, accumulate: false);
 
-        // tanh1: Tanh 6x28x28 -> 6x28x28, line 17 (backward)
+        // tanh1: Tanh 6x28x28 -> 6x28x28, line 22 (backward)
         global::NetGen.Cpu.Activations.TanhBackward(dC1, dTanh1, tanh1, accumulate: false);
 
-        // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 17 (backward)
+        // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 22 (backward)
         global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 150), _gradients.AsSpan(150, 6), dC1, imageCopy, batch, C1Geometry, _scratch);
         if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageCopy, dC1, _parameters.AsSpan(0, 150) /* C1.weight */, batch, C1Geometry, _scratch, accumulate: false);
 

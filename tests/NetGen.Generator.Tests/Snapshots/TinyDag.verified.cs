@@ -28,7 +28,7 @@
 
 using System; // MemoryExtensions.AsSpan; every type below is global::-qualified
 
-namespace Demo;
+namespace NetGen.Integration.Tests;
 
 partial class TinyDag : global::NetGen.INetwork
 {
@@ -156,78 +156,78 @@ partial class TinyDag : global::NetGen.INetwork
         CheckLength(extra, batch * 16, "extra");
         _trainedBatch = 0;
 
-        // image: Input 1x8x8, line 11
+        // image: Input 1x8x8, line 12
         var imageCopy = _activations.AsSpan(_capacity * 0, batch * 64);
         image.Slice(0, batch * 64).CopyTo(imageCopy);
 
-        // extra: Input 16, line 11
+        // extra: Input 16, line 12
         var extraCopy = _activations.AsSpan(_capacity * 64, batch * 16);
         extra.Slice(0, batch * 16).CopyTo(extraCopy);
 
-        // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 13
+        // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 14
         var conv1 = _activations.AsSpan(_capacity * 80, batch * 256);
         global::NetGen.Cpu.Conv2d.Forward(conv1, imageCopy, _parameters.AsSpan(0, 36) /* conv1.weight */, _parameters.AsSpan(36, 4) /* conv1.bias */, batch, Conv1Geometry, _scratch);
 
-        // relu1: Relu 4x8x8 -> 4x8x8, line 13
+        // relu1: Relu 4x8x8 -> 4x8x8, line 14
         var relu1 = _activations.AsSpan(_capacity * 336, batch * 256);
         global::NetGen.Cpu.Activations.ReluForward(relu1, conv1);
 
-        // conv2: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 21
+        // conv2: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22
         var conv2 = _activations.AsSpan(_capacity * (training ? 592 : 80), batch * 256);
         global::NetGen.Cpu.Conv2d.Forward(conv2, relu1, _parameters.AsSpan(40, 144) /* conv2.weight */, _parameters.AsSpan(184, 4) /* conv2.bias */, batch, Conv2Geometry, _scratch);
 
-        // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 21
+        // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
         var add1 = _activations.AsSpan(_capacity * (training ? 848 : 592), batch * 256);
         global::NetGen.Cpu.Elementwise.Add(add1, conv2, relu1);
 
-        // relu2: Relu 4x8x8 -> 4x8x8, line 21
+        // relu2: Relu 4x8x8 -> 4x8x8, line 22
         var relu2 = _activations.AsSpan(_capacity * (training ? 1104 : 80), batch * 256);
         global::NetGen.Cpu.Activations.ReluForward(relu2, add1);
 
-        // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 21
+        // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22
         var conv3 = _activations.AsSpan(_capacity * (training ? 1360 : 336), batch * 256);
         global::NetGen.Cpu.Conv2d.Forward(conv3, relu2, _parameters.AsSpan(188, 144) /* conv3.weight */, _parameters.AsSpan(332, 4) /* conv3.bias */, batch, Conv3Geometry, _scratch);
 
-        // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 21
+        // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
         var add2 = _activations.AsSpan(_capacity * (training ? 1616 : 592), batch * 256);
         global::NetGen.Cpu.Elementwise.Add(add2, conv3, relu2);
 
-        // relu3: Relu 4x8x8 -> 4x8x8, line 21
+        // relu3: Relu 4x8x8 -> 4x8x8, line 22
         var relu3 = _activations.AsSpan(_capacity * (training ? 1872 : 80), batch * 256);
         global::NetGen.Cpu.Activations.ReluForward(relu3, add2);
 
-        // maxpool1: MaxPool2d 4x8x8 -> 4x4x4 (kernel 2, stride 2), line 16
+        // maxpool1: MaxPool2d 4x8x8 -> 4x4x4 (kernel 2, stride 2), line 17
         var maxpool1 = _activations.AsSpan(_capacity * (training ? 2128 : 0), batch * 64);
         global::NetGen.Cpu.Pool2d.MaxForward(maxpool1, relu3, batch, Maxpool1Geometry);
 
-        // flatten1: Flatten 4x4x4 -> 64, line 16
+        // flatten1: Flatten 4x4x4 -> 64, line 17
         var flatten1 = maxpool1; // a reshape: same memory, 64 per sample
 
-        // dense1: Dense 64 -> 16, line 16
+        // dense1: Dense 64 -> 16, line 17
         var dense1 = _activations.AsSpan(_capacity * (training ? 2192 : 80), batch * 16);
         global::NetGen.Cpu.Dense.Forward(dense1, flatten1, _parameters.AsSpan(336, 1024) /* dense1.weight */, _parameters.AsSpan(1360, 16) /* dense1.bias */, batch, 64, 16);
 
-        // relu4: Relu 16 -> 16, line 16
+        // relu4: Relu 16 -> 16, line 17
         var relu4 = _activations.AsSpan(_capacity * (training ? 2208 : 0), batch * 16);
         global::NetGen.Cpu.Activations.ReluForward(relu4, dense1);
 
-        // Shared: Dense 16 -> 16, line 17
+        // Shared: Dense 16 -> 16, line 18
         var shared = _activations.AsSpan(_capacity * (training ? 2224 : 16), batch * 16);
         global::NetGen.Cpu.Dense.Forward(shared, relu4, _parameters.AsSpan(1376, 256) /* Shared.weight */, _parameters.AsSpan(1632, 16) /* Shared.bias */, batch, 16, 16);
 
-        // sigmoid1: Sigmoid 16 -> 16, line 17
+        // sigmoid1: Sigmoid 16 -> 16, line 18
         var sigmoid1 = _activations.AsSpan(_capacity * (training ? 2240 : 0), batch * 16);
         global::NetGen.Cpu.Activations.SigmoidForward(sigmoid1, shared);
 
-        // Shared_2: Dense 16 -> 16, line 18
+        // Shared_2: Dense 16 -> 16, line 19
         var shared_2 = _activations.AsSpan(_capacity * (training ? 2256 : 16), batch * 16);
         global::NetGen.Cpu.Dense.Forward(shared_2, sigmoid1, _parameters.AsSpan(1376, 256) /* Shared.weight */, _parameters.AsSpan(1632, 16) /* Shared.bias */, batch, 16, 16);
 
-        // add3: Add 16 + 16 -> 16, line 18
+        // add3: Add 16 + 16 -> 16, line 19
         var add3 = _activations.AsSpan(_capacity * (training ? 2272 : 0), batch * 16);
         global::NetGen.Cpu.Elementwise.Add(add3, shared_2, extraCopy);
 
-        // head: Dense 16 -> 3, line 18
+        // head: Dense 16 -> 3, line 19
         var head = _activations.AsSpan(_capacity * (training ? 2288 : 16), batch * 3);
         global::NetGen.Cpu.Dense.Forward(head, add3, _parameters.AsSpan(1648, 48) /* head.weight */, _parameters.AsSpan(1696, 3) /* head.bias */, batch, 16, 3);
 
@@ -278,64 +278,64 @@ partial class TinyDag : global::NetGen.INetwork
         global::System.Span<float> dAdd3 = _activationGradients.AsSpan(_capacity * 0, batch * 16); // 16
         global::System.ReadOnlySpan<float> dHead = outputGradient.Slice(0, batch * OutputSize);
 
-        // head: Dense 16 -> 3, line 18 (backward)
+        // head: Dense 16 -> 3, line 19 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1648, 48), _gradients.AsSpan(1696, 3), dHead, add3, batch, 16, 3);
         global::NetGen.Cpu.Dense.BackwardData(dAdd3, dHead, _parameters.AsSpan(1648, 48) /* head.weight */, batch, 16, 3, accumulate: false);
 
-        // add3: Add 16 + 16 -> 16, line 18 (backward)
+        // add3: Add 16 + 16 -> 16, line 19 (backward)
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dShared_2, dAdd3, accumulate: false);
         if (inputGradient) global::NetGen.Cpu.Elementwise.CopyOrAdd(dExtraCopy, dAdd3, accumulate: false);
 
-        // Shared_2: Dense 16 -> 16, line 18 (backward)
+        // Shared_2: Dense 16 -> 16, line 19 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared_2, sigmoid1, batch, 16, 16);
         global::NetGen.Cpu.Dense.BackwardData(dSigmoid1, dShared_2, _parameters.AsSpan(1376, 256) /* Shared.weight */, batch, 16, 16, accumulate: false);
 
-        // sigmoid1: Sigmoid 16 -> 16, line 17 (backward)
+        // sigmoid1: Sigmoid 16 -> 16, line 18 (backward)
         global::NetGen.Cpu.Activations.SigmoidBackward(dShared, dSigmoid1, sigmoid1, accumulate: false);
 
-        // Shared: Dense 16 -> 16, line 17 (backward)
+        // Shared: Dense 16 -> 16, line 18 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared, relu4, batch, 16, 16);
         global::NetGen.Cpu.Dense.BackwardData(dRelu4, dShared, _parameters.AsSpan(1376, 256) /* Shared.weight */, batch, 16, 16, accumulate: false);
 
-        // relu4: Relu 16 -> 16, line 16 (backward)
+        // relu4: Relu 16 -> 16, line 17 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dDense1, dRelu4, relu4, accumulate: false);
 
-        // dense1: Dense 64 -> 16, line 16 (backward)
+        // dense1: Dense 64 -> 16, line 17 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(336, 1024), _gradients.AsSpan(1360, 16), dDense1, flatten1, batch, 64, 16);
         global::NetGen.Cpu.Dense.BackwardData(dFlatten1, dDense1, _parameters.AsSpan(336, 1024) /* dense1.weight */, batch, 64, 16, accumulate: false);
 
-        // flatten1: Flatten 4x4x4 -> 64, line 16 (backward)
+        // flatten1: Flatten 4x4x4 -> 64, line 17 (backward)
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dMaxpool1, dFlatten1, accumulate: false);
 
-        // maxpool1: MaxPool2d 4x8x8 -> 4x4x4 (kernel 2, stride 2), line 16 (backward)
+        // maxpool1: MaxPool2d 4x8x8 -> 4x4x4 (kernel 2, stride 2), line 17 (backward)
         global::NetGen.Cpu.Pool2d.MaxBackward(dRelu3, dMaxpool1, relu3, batch, Maxpool1Geometry, accumulate: false);
 
-        // relu3: Relu 4x8x8 -> 4x8x8, line 21 (backward)
+        // relu3: Relu 4x8x8 -> 4x8x8, line 22 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dAdd2, dRelu3, relu3, accumulate: false);
 
-        // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 21 (backward)
+        // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22 (backward)
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dConv3, dAdd2, accumulate: false);
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu2, dAdd2, accumulate: false);
 
-        // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 21 (backward)
+        // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22 (backward)
         global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(188, 144), _gradients.AsSpan(332, 4), dConv3, relu2, batch, Conv3Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu2, dConv3, _parameters.AsSpan(188, 144) /* conv3.weight */, batch, Conv3Geometry, _scratch, accumulate: true);
 
-        // relu2: Relu 4x8x8 -> 4x8x8, line 21 (backward)
+        // relu2: Relu 4x8x8 -> 4x8x8, line 22 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dAdd1, dRelu2, relu2, accumulate: false);
 
-        // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 21 (backward)
+        // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22 (backward)
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dConv2, dAdd1, accumulate: false);
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu1, dAdd1, accumulate: false);
 
-        // conv2: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 21 (backward)
+        // conv2: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22 (backward)
         global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(40, 144), _gradients.AsSpan(184, 4), dConv2, relu1, batch, Conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu1, dConv2, _parameters.AsSpan(40, 144) /* conv2.weight */, batch, Conv2Geometry, _scratch, accumulate: true);
 
-        // relu1: Relu 4x8x8 -> 4x8x8, line 13 (backward)
+        // relu1: Relu 4x8x8 -> 4x8x8, line 14 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dConv1, dRelu1, relu1, accumulate: false);
 
-        // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 13 (backward)
+        // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 14 (backward)
         global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 36), _gradients.AsSpan(36, 4), dConv1, imageCopy, batch, Conv1Geometry, _scratch);
         if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageCopy, dConv1, _parameters.AsSpan(0, 36) /* conv1.weight */, batch, Conv1Geometry, _scratch, accumulate: false);
 
