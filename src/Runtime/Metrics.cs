@@ -6,15 +6,6 @@ namespace NetGen;
 /// <summary>Evaluation helpers over generated networks.</summary>
 public static class Metrics
 {
-    /// <summary>Index of the largest value (first one on ties).</summary>
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
-    }
-
     /// <summary>
     /// Fraction of samples whose largest output is the label, computed in inference mode in batches of
     /// the network's capacity. Allocates nothing.
@@ -32,7 +23,7 @@ public static class Metrics
             int batch = Math.Min(network.Capacity, data.Count - start);
             var output = network.Forward(data.Features.AsSpan(start * data.SampleSize, batch * data.SampleSize), batch);
             for (int i = 0; i < batch; i++)
-                if (ArgMax(output.Slice(i * outputs, outputs)) == data.Labels[start + i]) correct++;
+                if (NetGen.Cpu.Losses.ArgMax(output.Slice(i * outputs, outputs)) == data.Labels[start + i]) correct++;
         }
         return data.Count == 0 ? 0 : (double)correct / data.Count;
     }

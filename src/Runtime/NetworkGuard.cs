@@ -19,4 +19,14 @@ public static class NetworkGuard
         if (values.Length < needed)
             throw new ArgumentException($"{network}: '{name}' has {values.Length} floats but the batch needs {needed}.", name);
     }
+
+    /// <summary>
+    /// Throws when an input points into the network's own activation arena (for example a span
+    /// returned by an earlier Forward): inference reads inputs in place while reusing the arena.
+    /// </summary>
+    public static void NotAliased(string network, ReadOnlySpan<float> values, ReadOnlySpan<float> arena, string name)
+    {
+        if (values.Overlaps(arena))
+            throw new ArgumentException($"{network}: '{name}' points into this network's own activation buffer (a span returned by Forward or Backward); copy it to an array of your own first.", name);
+    }
 }

@@ -122,6 +122,14 @@ public class RuntimeBehaviourTests
         net.Forward(input, 4); // inference reuses buffers: backward is no longer valid
         Assert.Throws<InvalidOperationException>(() => net.Backward(new float[4 * 10]));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LeNet5(new NetworkOptions { Capacity = 0 }));
+        // A span returned by the network itself cannot be fed back in: inference reuses that memory.
+        var loop = new SharedWeightsNet(new NetworkOptions { Capacity = 2 }); // 4 floats in, 4 out
+        var e5 = Assert.Throws<ArgumentException>(() =>
+        {
+            var y = loop.Forward(new float[2 * 4], 2);
+            loop.Forward(y, 2);
+        });
+        Assert.Contains("own activation buffer", e5.Message);
 #pragma warning disable NG0007 // deliberately calling a marker outside a network to see what happens at run time
         var e4 = Assert.Throws<InvalidOperationException>(() => Layers.Relu(default));
 #pragma warning restore NG0007

@@ -199,24 +199,30 @@ internal static class CpuEmitter
         w.Line("CheckBatch(batch);");
         foreach (var input in spec.Inputs)
             w.Line("CheckLength(" + names.Parameter(input.Name) + ", batch * " + Int(input.Shape.Size) + ", \"" + input.Name + "\");");
+        foreach (var input in spec.Inputs)
+            w.Line("global::NetGen.NetworkGuard.NotAliased(\"" + spec.ClassName + "\", " + names.Parameter(input.Name) + ", _activations, \"" + input.Name + "\");");
         w.Line("_trainedBatch = 0;");
         w.Line();
         foreach (var node in spec.Nodes)
         {
             w.Line("// " + Describe(plan, node));
             string local = names.Activation(node.Id);
-            string buffer = "_activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ")";
             switch (node.Op)
             {
                 case OpKind.Input:
-                    w.Line("var " + local + " = " + buffer + ";");
-                    w.Line(names.Parameter(node.Name) + ".Slice(0, batch * " + Int(node.Shape.Size) + ").CopyTo(" + local + ");");
+                    // Inference reads the caller's span; training keeps a copy for backward.
+                    w.Line(ReadOnlySpan + " " + local + " = " + names.Parameter(node.Name) + ".Slice(0, batch * " + Int(node.Shape.Size) + ");");
+                    w.Open("if (training)");
+                    w.Line("var kept = _activations.AsSpan(_capacity * " + Int(plan.TrainOffset[node.Id]) + ", batch * " + Int(node.Shape.Size) + ");");
+                    w.Line(local + ".CopyTo(kept);");
+                    w.Line(local + " = kept;");
+                    w.Close();
                     break;
                 case OpKind.Flatten:
                     w.Line("var " + local + " = " + names.Activation(node.Inputs[0]) + "; // a reshape: same memory, " + node.Shape + " per sample");
                     break;
                 default:
-                    w.Line("var " + local + " = " + buffer + ";");
+                    w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
                     w.Line(ForwardCall(plan, node, names) + ";");
                     break;
             }
@@ -540,7 +546,7 @@ internal static class CpuEmitter
             foreach (var node in spec.Nodes)
             {
                 string baseName = Sanitize(char.ToLowerInvariant(node.Name[0]) + node.Name.Substring(1));
-                if (node.Op == OpKind.Input) baseName += "Copy";
+                if (node.Op == OpKind.Input) baseName += "In";
                 _activation[node.Id] = Unique(baseName, used);
                 _gradient[node.Id] = Unique("d" + Pascal(baseName.TrimStart('@')), used);
             }

@@ -84,11 +84,12 @@ internal static class Planner
             lastUse[r] = Math.Max(lastUse[r], node.Id == spec.Output ? int.MaxValue : node.Id);
             foreach (var c in consumers[node.Id]) lastUse[r] = Math.Max(lastUse[r], c);
         }
-        var inferIntervals = spec.Nodes.Where(x => root[x.Id] == x.Id)
+        // Inputs are read from the caller's span in inference, so they take no arena space there.
+        var inferIntervals = spec.Nodes.Where(x => root[x.Id] == x.Id && x.Op != OpKind.Input)
             .Select(x => new Interval(x.Id, x.Id, lastUse[x.Id], x.Shape.Size)).ToList();
         var (inferRootOffset, inferSize) = Allocate(inferIntervals, n);
         var inferOffset = new int[n];
-        foreach (var node in spec.Nodes) inferOffset[node.Id] = inferRootOffset[root[node.Id]];
+        foreach (var node in spec.Nodes) inferOffset[node.Id] = node.Op == OpKind.Input ? -1 : inferRootOffset[root[node.Id]];
 
         // Gradients: backward runs nodes in reverse; time t = n-1-id. The gradient of a node is
         // written by its latest consumer and read when the node itself is processed. Input

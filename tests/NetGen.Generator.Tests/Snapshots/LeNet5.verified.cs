@@ -84,7 +84,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     ------------------------------------------------------------------------------
     Total parameters: 61,706 (241.0 KB)
     Forward FLOPs per sample: 852,370
-    Activation arena per sample: training 15,386 floats (60.1 KB), inference 10,192 floats (39.8 KB)
+    Activation arena per sample: training 15,386 floats (60.1 KB), inference 9,408 floats (36.8 KB)
     Gradient arena per sample: 10,584 floats (41.3 KB); im2col scratch 19,600 floats
     """;
 
@@ -97,7 +97,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     private readonly int _capacity;
     private readonly float[] _parameters = new float[ParameterCount];
     private readonly float[] _gradients = new float[ParameterCount];
-    private readonly float[] _activations;          // [capacity x 15386] training layout 15386, inference layout 10192
+    private readonly float[] _activations;          // [capacity x 15386] training layout 15386, inference layout 9408
     private readonly float[] _activationGradients;  // [capacity x 10584]
     private readonly float[] _outputGradient;       // [capacity x OutputSize], used by TrainStep
     private readonly float[] _scratch = new float[19600]; // im2col columns of one sample
@@ -144,18 +144,24 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     {
         CheckBatch(batch);
         CheckLength(image, batch * 784, "image");
+        global::NetGen.NetworkGuard.NotAliased("LeNet5", image, _activations, "image");
         _trainedBatch = 0;
 
         // image: Input 1x28x28, line 20
-        var imageCopy = _activations.AsSpan(_capacity * 0, batch * 784);
-        image.Slice(0, batch * 784).CopyTo(imageCopy);
+        global::System.ReadOnlySpan<float> imageIn = image.Slice(0, batch * 784);
+        if (training)
+        {
+            var kept = _activations.AsSpan(_capacity * 0, batch * 784);
+            imageIn.CopyTo(kept);
+            imageIn = kept;
+        }
 
         // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 22
-        var c1 = _activations.AsSpan(_capacity * 784, batch * 4704);
-        global::NetGen.Cpu.Conv2d.Forward(c1, imageCopy, _parameters.AsSpan(0, 150) /* C1.weight */, _parameters.AsSpan(150, 6) /* C1.bias */, batch, C1Geometry, _scratch);
+        var c1 = _activations.AsSpan(_capacity * (training ? 784 : 0), batch * 4704);
+        global::NetGen.Cpu.Conv2d.Forward(c1, imageIn, _parameters.AsSpan(0, 150) /* C1.weight */, _parameters.AsSpan(150, 6) /* C1.bias */, batch, C1Geometry, _scratch);
 
         // tanh1: Tanh 6x28x28 -> 6x28x28, line 22
-        var tanh1 = _activations.AsSpan(_capacity * 5488, batch * 4704);
+        var tanh1 = _activations.AsSpan(_capacity * (training ? 5488 : 4704), batch * 4704);
         global::NetGen.Cpu.Activations.TanhForward(tanh1, c1);
 
         // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 22
@@ -214,7 +220,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         CheckLength(outputGradient, batch * OutputSize, "outputGradient");
 
         // Activations kept by Forward(training: true).
-        global::System.ReadOnlySpan<float> imageCopy = _activations.AsSpan(_capacity * 0, batch * 784); // 1x28x28
+        global::System.ReadOnlySpan<float> imageIn = _activations.AsSpan(_capacity * 0, batch * 784); // 1x28x28
         global::System.ReadOnlySpan<float> tanh1 = _activations.AsSpan(_capacity * 5488, batch * 4704); // 6x28x28
         global::System.ReadOnlySpan<float> avgpool1 = _activations.AsSpan(_capacity * 10192, batch * 1176); // 6x14x14
         global::System.ReadOnlySpan<float> tanh2 = _activations.AsSpan(_capacity * 12968, batch * 1600); // 16x10x10
@@ -224,7 +230,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::System.ReadOnlySpan<float> tanh4 = _activations.AsSpan(_capacity * 15292, batch * 84); // 84
 
         // Activation gradients (each written by its first consumer in backward order, accumulated by the rest).
-        global::System.Span<float> dImageCopy = _activationGradients.AsSpan(_capacity * 0, batch * 784); // 1x28x28
+        global::System.Span<float> dImageIn = _activationGradients.AsSpan(_capacity * 0, batch * 784); // 1x28x28
         global::System.Span<float> dC1 = _activationGradients.AsSpan(_capacity * 5880, batch * 4704); // 6x28x28
         global::System.Span<float> dTanh1 = _activationGradients.AsSpan(_capacity * 1176, batch * 4704); // 6x28x28
         global::System.Span<float> dAvgpool1 = _activationGradients.AsSpan(_capacity * 0, batch * 1176); // 6x14x14
@@ -276,10 +282,10 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Activations.TanhBackward(dC1, dTanh1, tanh1, accumulate: false);
 
         // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 22 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 150), _gradients.AsSpan(150, 6), dC1, imageCopy, batch, C1Geometry, _scratch);
-        if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageCopy, dC1, _parameters.AsSpan(0, 150) /* C1.weight */, batch, C1Geometry, _scratch, accumulate: false);
+        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 150), _gradients.AsSpan(150, 6), dC1, imageIn, batch, C1Geometry, _scratch);
+        if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageIn, dC1, _parameters.AsSpan(0, 150) /* C1.weight */, batch, C1Geometry, _scratch, accumulate: false);
 
-        return inputGradient ? dImageCopy : default;
+        return inputGradient ? dImageIn : default;
     }
 
     /// <summary>

@@ -92,7 +92,7 @@ partial class TinyDag : global::NetGen.INetwork
     ------------------------------------------------------------------------------
     Total parameters: 1,699 (6.6 KB)
     Forward FLOPs per sample: 47,043
-    Activation arena per sample: training 2,291 floats (8.9 KB), inference 848 floats (3.3 KB)
+    Activation arena per sample: training 2,291 floats (8.9 KB), inference 768 floats (3.0 KB)
     Gradient arena per sample: 944 floats (3.7 KB); im2col scratch 2,304 floats
     """;
 
@@ -104,7 +104,7 @@ partial class TinyDag : global::NetGen.INetwork
     private readonly int _capacity;
     private readonly float[] _parameters = new float[ParameterCount];
     private readonly float[] _gradients = new float[ParameterCount];
-    private readonly float[] _activations;          // [capacity x 2291] training layout 2291, inference layout 848
+    private readonly float[] _activations;          // [capacity x 2291] training layout 2291, inference layout 768
     private readonly float[] _activationGradients;  // [capacity x 944]
     private readonly float[] _outputGradient;       // [capacity x OutputSize], used by TrainStep
     private readonly float[] _scratch = new float[2304]; // im2col columns of one sample
@@ -154,81 +154,93 @@ partial class TinyDag : global::NetGen.INetwork
         CheckBatch(batch);
         CheckLength(image, batch * 64, "image");
         CheckLength(extra, batch * 16, "extra");
+        global::NetGen.NetworkGuard.NotAliased("TinyDag", image, _activations, "image");
+        global::NetGen.NetworkGuard.NotAliased("TinyDag", extra, _activations, "extra");
         _trainedBatch = 0;
 
         // image: Input 1x8x8, line 12
-        var imageCopy = _activations.AsSpan(_capacity * 0, batch * 64);
-        image.Slice(0, batch * 64).CopyTo(imageCopy);
+        global::System.ReadOnlySpan<float> imageIn = image.Slice(0, batch * 64);
+        if (training)
+        {
+            var kept = _activations.AsSpan(_capacity * 0, batch * 64);
+            imageIn.CopyTo(kept);
+            imageIn = kept;
+        }
 
         // extra: Input 16, line 12
-        var extraCopy = _activations.AsSpan(_capacity * 64, batch * 16);
-        extra.Slice(0, batch * 16).CopyTo(extraCopy);
+        global::System.ReadOnlySpan<float> extraIn = extra.Slice(0, batch * 16);
+        if (training)
+        {
+            var kept = _activations.AsSpan(_capacity * 64, batch * 16);
+            extraIn.CopyTo(kept);
+            extraIn = kept;
+        }
 
         // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 14
-        var conv1 = _activations.AsSpan(_capacity * 80, batch * 256);
-        global::NetGen.Cpu.Conv2d.Forward(conv1, imageCopy, _parameters.AsSpan(0, 36) /* conv1.weight */, _parameters.AsSpan(36, 4) /* conv1.bias */, batch, Conv1Geometry, _scratch);
+        var conv1 = _activations.AsSpan(_capacity * (training ? 80 : 0), batch * 256);
+        global::NetGen.Cpu.Conv2d.Forward(conv1, imageIn, _parameters.AsSpan(0, 36) /* conv1.weight */, _parameters.AsSpan(36, 4) /* conv1.bias */, batch, Conv1Geometry, _scratch);
 
         // relu1: Relu 4x8x8 -> 4x8x8, line 14
-        var relu1 = _activations.AsSpan(_capacity * 336, batch * 256);
+        var relu1 = _activations.AsSpan(_capacity * (training ? 336 : 256), batch * 256);
         global::NetGen.Cpu.Activations.ReluForward(relu1, conv1);
 
         // conv2: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22
-        var conv2 = _activations.AsSpan(_capacity * (training ? 592 : 80), batch * 256);
+        var conv2 = _activations.AsSpan(_capacity * (training ? 592 : 0), batch * 256);
         global::NetGen.Cpu.Conv2d.Forward(conv2, relu1, _parameters.AsSpan(40, 144) /* conv2.weight */, _parameters.AsSpan(184, 4) /* conv2.bias */, batch, Conv2Geometry, _scratch);
 
         // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
-        var add1 = _activations.AsSpan(_capacity * (training ? 848 : 592), batch * 256);
+        var add1 = _activations.AsSpan(_capacity * (training ? 848 : 512), batch * 256);
         global::NetGen.Cpu.Elementwise.Add(add1, conv2, relu1);
 
         // relu2: Relu 4x8x8 -> 4x8x8, line 22
-        var relu2 = _activations.AsSpan(_capacity * (training ? 1104 : 80), batch * 256);
+        var relu2 = _activations.AsSpan(_capacity * (training ? 1104 : 0), batch * 256);
         global::NetGen.Cpu.Activations.ReluForward(relu2, add1);
 
         // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22
-        var conv3 = _activations.AsSpan(_capacity * (training ? 1360 : 336), batch * 256);
+        var conv3 = _activations.AsSpan(_capacity * (training ? 1360 : 256), batch * 256);
         global::NetGen.Cpu.Conv2d.Forward(conv3, relu2, _parameters.AsSpan(188, 144) /* conv3.weight */, _parameters.AsSpan(332, 4) /* conv3.bias */, batch, Conv3Geometry, _scratch);
 
         // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
-        var add2 = _activations.AsSpan(_capacity * (training ? 1616 : 592), batch * 256);
+        var add2 = _activations.AsSpan(_capacity * (training ? 1616 : 512), batch * 256);
         global::NetGen.Cpu.Elementwise.Add(add2, conv3, relu2);
 
         // relu3: Relu 4x8x8 -> 4x8x8, line 22
-        var relu3 = _activations.AsSpan(_capacity * (training ? 1872 : 80), batch * 256);
+        var relu3 = _activations.AsSpan(_capacity * (training ? 1872 : 0), batch * 256);
         global::NetGen.Cpu.Activations.ReluForward(relu3, add2);
 
         // maxpool1: MaxPool2d 4x8x8 -> 4x4x4 (kernel 2, stride 2), line 17
-        var maxpool1 = _activations.AsSpan(_capacity * (training ? 2128 : 0), batch * 64);
+        var maxpool1 = _activations.AsSpan(_capacity * (training ? 2128 : 256), batch * 64);
         global::NetGen.Cpu.Pool2d.MaxForward(maxpool1, relu3, batch, Maxpool1Geometry);
 
         // flatten1: Flatten 4x4x4 -> 64, line 17
         var flatten1 = maxpool1; // a reshape: same memory, 64 per sample
 
         // dense1: Dense 64 -> 16, line 17
-        var dense1 = _activations.AsSpan(_capacity * (training ? 2192 : 80), batch * 16);
+        var dense1 = _activations.AsSpan(_capacity * (training ? 2192 : 0), batch * 16);
         global::NetGen.Cpu.Dense.Forward(dense1, flatten1, _parameters.AsSpan(336, 1024) /* dense1.weight */, _parameters.AsSpan(1360, 16) /* dense1.bias */, batch, 64, 16);
 
         // relu4: Relu 16 -> 16, line 17
-        var relu4 = _activations.AsSpan(_capacity * (training ? 2208 : 0), batch * 16);
+        var relu4 = _activations.AsSpan(_capacity * (training ? 2208 : 16), batch * 16);
         global::NetGen.Cpu.Activations.ReluForward(relu4, dense1);
 
         // Shared: Dense 16 -> 16, line 18
-        var shared = _activations.AsSpan(_capacity * (training ? 2224 : 16), batch * 16);
+        var shared = _activations.AsSpan(_capacity * (training ? 2224 : 0), batch * 16);
         global::NetGen.Cpu.Dense.Forward(shared, relu4, _parameters.AsSpan(1376, 256) /* Shared.weight */, _parameters.AsSpan(1632, 16) /* Shared.bias */, batch, 16, 16);
 
         // sigmoid1: Sigmoid 16 -> 16, line 18
-        var sigmoid1 = _activations.AsSpan(_capacity * (training ? 2240 : 0), batch * 16);
+        var sigmoid1 = _activations.AsSpan(_capacity * (training ? 2240 : 16), batch * 16);
         global::NetGen.Cpu.Activations.SigmoidForward(sigmoid1, shared);
 
         // Shared_2: Dense 16 -> 16, line 19
-        var shared_2 = _activations.AsSpan(_capacity * (training ? 2256 : 16), batch * 16);
+        var shared_2 = _activations.AsSpan(_capacity * (training ? 2256 : 0), batch * 16);
         global::NetGen.Cpu.Dense.Forward(shared_2, sigmoid1, _parameters.AsSpan(1376, 256) /* Shared.weight */, _parameters.AsSpan(1632, 16) /* Shared.bias */, batch, 16, 16);
 
         // add3: Add 16 + 16 -> 16, line 19
-        var add3 = _activations.AsSpan(_capacity * (training ? 2272 : 0), batch * 16);
-        global::NetGen.Cpu.Elementwise.Add(add3, shared_2, extraCopy);
+        var add3 = _activations.AsSpan(_capacity * (training ? 2272 : 16), batch * 16);
+        global::NetGen.Cpu.Elementwise.Add(add3, shared_2, extraIn);
 
         // head: Dense 16 -> 3, line 19
-        var head = _activations.AsSpan(_capacity * (training ? 2288 : 16), batch * 3);
+        var head = _activations.AsSpan(_capacity * (training ? 2288 : 0), batch * 3);
         global::NetGen.Cpu.Dense.Forward(head, add3, _parameters.AsSpan(1648, 48) /* head.weight */, _parameters.AsSpan(1696, 3) /* head.bias */, batch, 16, 3);
 
         if (training) _trainedBatch = batch;
@@ -248,7 +260,7 @@ partial class TinyDag : global::NetGen.INetwork
         CheckLength(outputGradient, batch * OutputSize, "outputGradient");
 
         // Activations kept by Forward(training: true).
-        global::System.ReadOnlySpan<float> imageCopy = _activations.AsSpan(_capacity * 0, batch * 64); // 1x8x8
+        global::System.ReadOnlySpan<float> imageIn = _activations.AsSpan(_capacity * 0, batch * 64); // 1x8x8
         global::System.ReadOnlySpan<float> relu1 = _activations.AsSpan(_capacity * 336, batch * 256); // 4x8x8
         global::System.ReadOnlySpan<float> relu2 = _activations.AsSpan(_capacity * 1104, batch * 256); // 4x8x8
         global::System.ReadOnlySpan<float> relu3 = _activations.AsSpan(_capacity * 1872, batch * 256); // 4x8x8
@@ -258,8 +270,8 @@ partial class TinyDag : global::NetGen.INetwork
         global::System.ReadOnlySpan<float> add3 = _activations.AsSpan(_capacity * 2272, batch * 16); // 16
 
         // Activation gradients (each written by its first consumer in backward order, accumulated by the rest).
-        global::System.Span<float> dImageCopy = _activationGradients.AsSpan(_capacity * 32, batch * 64); // 1x8x8
-        global::System.Span<float> dExtraCopy = _activationGradients.AsSpan(_capacity * 16, batch * 16); // 16
+        global::System.Span<float> dImageIn = _activationGradients.AsSpan(_capacity * 32, batch * 64); // 1x8x8
+        global::System.Span<float> dExtraIn = _activationGradients.AsSpan(_capacity * 16, batch * 16); // 16
         global::System.Span<float> dConv1 = _activationGradients.AsSpan(_capacity * 288, batch * 256); // 4x8x8
         global::System.Span<float> dRelu1 = _activationGradients.AsSpan(_capacity * 32, batch * 256); // 4x8x8
         global::System.Span<float> dConv2 = _activationGradients.AsSpan(_capacity * 544, batch * 256); // 4x8x8
@@ -284,7 +296,7 @@ partial class TinyDag : global::NetGen.INetwork
 
         // add3: Add 16 + 16 -> 16, line 19 (backward)
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dShared_2, dAdd3, accumulate: false);
-        if (inputGradient) global::NetGen.Cpu.Elementwise.CopyOrAdd(dExtraCopy, dAdd3, accumulate: false);
+        if (inputGradient) global::NetGen.Cpu.Elementwise.CopyOrAdd(dExtraIn, dAdd3, accumulate: false);
 
         // Shared_2: Dense 16 -> 16, line 19 (backward)
         global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared_2, sigmoid1, batch, 16, 16);
@@ -336,10 +348,10 @@ partial class TinyDag : global::NetGen.INetwork
         global::NetGen.Cpu.Activations.ReluBackward(dConv1, dRelu1, relu1, accumulate: false);
 
         // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 14 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 36), _gradients.AsSpan(36, 4), dConv1, imageCopy, batch, Conv1Geometry, _scratch);
-        if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageCopy, dConv1, _parameters.AsSpan(0, 36) /* conv1.weight */, batch, Conv1Geometry, _scratch, accumulate: false);
+        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 36), _gradients.AsSpan(36, 4), dConv1, imageIn, batch, Conv1Geometry, _scratch);
+        if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageIn, dConv1, _parameters.AsSpan(0, 36) /* conv1.weight */, batch, Conv1Geometry, _scratch, accumulate: false);
 
-        return inputGradient ? dImageCopy : default;
+        return inputGradient ? dImageIn : default;
     }
 
     /// <summary>Gradient of input 'image' from the last Backward(..., inputGradient: true).</summary>
