@@ -22,9 +22,45 @@ namespace NetGen
         public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0)
             => throw NotInForward(nameof(AvgPool2d));
 
-        /// <summary>Max pooling, window kernel x kernel, stride defaults to the kernel.</summary>
-        public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0)
+        /// <summary>
+        /// Max pooling, window kernel x kernel, stride defaults to the kernel. <paramref name="padding"/> pads
+        /// with -infinity (at most kernel/2, as in PyTorch); <paramref name="ceilMode"/> rounds the output size up
+        /// (PyTorch's rule: the last window must start inside the input or its left padding).
+        /// </summary>
+        public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool ceilMode = false)
             => throw NotInForward(nameof(MaxPool2d));
+
+        /// <summary>
+        /// Batch normalization: BatchNorm2d over the channels of a CxHxW tensor, BatchNorm1d over the features
+        /// of a flat one. Training normalizes with the batch statistics and updates the running statistics
+        /// (running = (1 - momentum) * running + momentum * batch, unbiased variance, as PyTorch); inference uses
+        /// the running statistics. Parameters <c>name.weight</c> (ones) and <c>name.bias</c> (zeros); buffers
+        /// <c>name.running_mean</c> and <c>name.running_var</c>, saved in checkpoints.
+        /// </summary>
+        public static Tensor BatchNorm(Tensor x, double momentum = 0.1, double epsilon = 1e-5, string? name = null)
+            => throw NotInForward(nameof(BatchNorm));
+
+        /// <summary>Inverted dropout: in training zeroes each element with probability p and scales the rest by 1/(1-p); identity in inference.</summary>
+        public static Tensor Dropout(Tensor x, double p = 0.5) => throw NotInForward(nameof(Dropout));
+
+        /// <summary>Local response normalization across channels (PyTorch's LocalResponseNorm): y = x / (k + alpha/size * sum x^2)^beta.</summary>
+        public static Tensor LocalResponseNorm(Tensor x, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+            => throw NotInForward(nameof(LocalResponseNorm));
+
+        /// <summary>Concatenates tensors along the channels (CxHxW, equal H and W) or the features (flat tensors).</summary>
+        public static Tensor Concat(params Tensor[] tensors) => throw NotInForward(nameof(Concat));
+
+        /// <summary>Average over each channel's whole plane: CxHxW -> Cx1x1 (follow with Flatten for a classifier).</summary>
+        public static Tensor GlobalAvgPool(Tensor x) => throw NotInForward(nameof(GlobalAvgPool));
+
+        /// <summary>Adaptive average pooling to a fixed height x width, with PyTorch's bins (start = floor(i*in/out), end = ceil((i+1)*in/out)).</summary>
+        public static Tensor AdaptiveAvgPool2d(Tensor x, int height, int width) => throw NotInForward(nameof(AdaptiveAvgPool2d));
+
+        /// <summary>max(x, slope * x).</summary>
+        public static Tensor LeakyRelu(Tensor x, double slope = 0.01) => throw NotInForward(nameof(LeakyRelu));
+
+        /// <summary>Returns x unchanged (no layer, no cost): handy as the shortcut of a residual block.</summary>
+        public static Tensor Identity(Tensor x) => throw NotInForward(nameof(Identity));
 
         /// <summary>Flattens a per-sample [C,H,W] tensor to [C*H*W].</summary>
         public static Tensor Flatten(Tensor x) => throw NotInForward(nameof(Flatten));

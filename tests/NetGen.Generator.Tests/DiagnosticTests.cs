@@ -243,4 +243,58 @@ public class DiagnosticTests
         Assert.Empty(result.Errors);
         Assert.Contains("public const int ParameterCount = 650;", result.GeneratedText);
     }
+
+    // ---- the zoo's DAG cases
+
+    [Fact]
+    public void NG0016_concat_with_mismatched_spatial_sizes()
+    {
+        var source = Network("", "        var a = Conv2d(image, 4, 1);\n        var b = Conv2d(image, 4, 3, stride: 2, padding: 1);\n        return Flatten(Concat(a, b));");
+        var d = Single(source, "NG0016");
+        AssertAt(d, source, "b");
+        Assert.Equal("Concat cannot join 4x8x8 (from conv1) and 4x4x4 (from conv2); concatenation along channels needs equal height and width (8x8 vs 4x4): adjust the stride or padding of one branch, or pool it", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0016_concat_of_an_image_and_a_flat_tensor()
+    {
+        var source = Network("", "        var a = Flatten(image);\n        return Flatten(Concat(image, a));");
+        var d = Single(source, "NG0016");
+        AssertAt(d, source, "a");
+        Assert.Equal("Concat cannot join 1x8x8 (from image) and 64 (from flatten1); both must be images (CxHxW) or both flat", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0012_residual_block_with_a_stride_suggests_projection()
+    {
+        var source = Network("", "        var x = Conv2d(image, 4, 3, padding: 1);\n        return Flatten(Block(x, 8, 2));",
+            extra: "    Tensor Block(Tensor x, int channels, int stride)\n    {\n        var y = Relu(BatchNorm(Conv2d(x, channels, 3, stride, padding: 1, bias: false)));\n        return Relu(y + x);\n    }");
+        var d = Single(source, "NG0012");
+        AssertAt(d, source, "y + x");
+        Assert.Contains("for a residual connection, project the shortcut with a 1x1 Conv2d (stride 2) to 8x4x4", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0005_block_argument_that_is_not_constant()
+    {
+        var source = Network("    private int width = 8;", "        return Flatten(Block(image, width));",
+            extra: "    Tensor Block(Tensor x, int channels) => Relu(BatchNorm(Conv2d(x, channels, 3, padding: 1)));");
+        var d = Single(source, "NG0005");
+        AssertAt(d, source, "width");
+        Assert.Equal("Argument 'channels' of Block must be a compile-time constant, but 'width' is not", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("MaxPool2d(image, 3, stride: 2, padding: 2)", "padding: 2", "Argument 'padding' of MaxPool2d is 2; it must be between 0 and kernel/2 (1), as in PyTorch")]
+    [InlineData("Dropout(image, p: 1.0)", "p: 1.0", "Argument 'p' of Dropout is 1; the drop probability must be in [0, 1)")]
+    [InlineData("BatchNorm(image, epsilon: 0)", "epsilon: 0", "Argument 'epsilon' of BatchNorm is 0; it must be positive")]
+    [InlineData("AdaptiveAvgPool2d(image, 0, 2)", "0", "Argument 'height' of AdaptiveAvgPool2d is 0; it must be positive")]
+    [InlineData("LocalResponseNorm(image, size: 0)", "size: 0", "Argument 'size' of LocalResponseNorm is 0; it must be positive")]
+    public void NG0011_invalid_zoo_op_arguments(string call, string at, string message)
+    {
+        var source = Network("", "        return Flatten(" + call + ");");
+        var d = Single(source, "NG0011");
+        AssertAt(d, source, at.Contains(':') ? at.Substring(at.IndexOf(':') + 2) : at);
+        Assert.Equal(message, d.GetMessage());
+    }
 }

@@ -15,6 +15,13 @@ internal static class Sources
     /// <summary>A small DAG: helper blocks in a constant loop, residual adds, a shared layer, two inputs.</summary>
     public static string TinyDag { get; } = Read("TinyDag.cs");
 
+    /// <summary>The zoo of examples/Zoo: torchvision's architectures with their state_dict names.</summary>
+    public static string AlexNet { get; } = Read("AlexNet.cs");
+    public static string Vgg16 { get; } = Read("Vgg16.cs");
+    public static string GoogLeNet { get; } = Read("GoogLeNet.cs");
+    public static string ResNet18 { get; } = Read("ResNet18.cs");
+    public static string ResNet50 { get; } = Read("ResNet50.cs");
+
     private static string Read(string name) =>
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Networks", name)).Replace("\r\n", "\n");
 }

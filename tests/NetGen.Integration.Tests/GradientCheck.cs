@@ -14,7 +14,9 @@ namespace NetGen.Integration.Tests;
 /// </summary>
 internal static class GradientCheck
 {
-    public sealed record Options(float Epsilon = 1e-2f, double Atol = 2e-3, double Rtol = 2e-2, int MaxChecks = 200, int Batch = 2, ulong Seed = 7);
+    /// <param name="BeforeForward">Runs before every Forward (for example to replay the same Dropout masks).</param>
+    public sealed record Options(float Epsilon = 1e-2f, double Atol = 2e-3, double Rtol = 2e-2, int MaxChecks = 200, int Batch = 2, ulong Seed = 7,
+        Action? BeforeForward = null);
 
     public static void Network(ISingleInputNetwork net, Options? options = null)
     {
@@ -28,6 +30,7 @@ internal static class GradientCheck
 
         double Loss()
         {
+            options.BeforeForward?.Invoke();
             var y = net.Forward(input, batch, training: true);
             double sum = 0;
             for (int i = 0; i < projection.Length; i++) sum += (double)projection[i] * y[i];
@@ -36,6 +39,7 @@ internal static class GradientCheck
 
         // Analytic gradients.
         net.ZeroGradients();
+        options.BeforeForward?.Invoke();
         net.Forward(input, batch, training: true);
         var inputGradient = net.Backward(projection, inputGradient: true).ToArray();
         var parameterGradient = net.Gradients.ToArray();

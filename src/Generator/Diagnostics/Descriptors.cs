@@ -55,6 +55,9 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor UnusedLayer = Warning("NG0015", "Layer result is never used",
         "The result of {0} does not reach the network output; its computation and parameters are dropped");
 
+    public static readonly DiagnosticDescriptor ConcatMismatch = Error("NG0016", "Concat operands do not fit",
+        "Concat cannot join {0} and {1}{2}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("NG0099", "NetGen generator internal error",
         "The NetGen generator failed on '{0}': {1}. Please report this with the declaration.");
 
@@ -62,7 +65,7 @@ internal static class Descriptors
     {
         ChannelMismatch, NonPositiveOutput, DenseNotFlat, MissingShape, NonConstantArgument, UnsupportedConstruct,
         LayerOutsideNetwork, MissingForward, NotPartial, Recursion, InvalidArgument, ShapeMismatch, NonConstantLoop,
-        DuplicateName, UnusedLayer, InternalError,
+        DuplicateName, UnusedLayer, ConcatMismatch, InternalError,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor Get(string id) => ById[id];

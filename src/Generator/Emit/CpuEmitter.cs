@@ -100,14 +100,31 @@ internal static class CpuEmitter
         w.Line("public const int OutputSize = " + Int(output.Shape.Size) + ";");
         w.Line("/// <summary>Number of trainable floats.</summary>");
         w.Line("public const int ParameterCount = " + Int(plan.ParamCount) + ";");
+        w.Line("/// <summary>Number of buffer floats: state saved in checkpoints but not trained (BatchNorm running statistics).</summary>");
+        w.Line("public const int BufferCount = " + Int(plan.BufferCount) + ";");
         w.Line();
-        w.Line("/// <summary>Every parameter tensor, its shape and its offset in <see cref=\"Parameters\"/> (checkpoint names).</summary>");
-        w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> ParameterSchema => s_schema;");
+        w.Line("/// <summary>Every trainable parameter tensor, its shape and its offset in <see cref=\"Parameters\"/> (checkpoint names).</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> ParameterSchema => s_parameterSchema;");
         w.Line();
-        w.Open("private static readonly global::NetGen.ParameterInfo[] s_schema =");
-        foreach (var p in spec.Parameters)
-            w.Line("new(\"" + p.Name + "\", new[] { " + string.Join(", ", p.Shape.Select(Int)) + " }, " + Int(plan.ParamOffset[p.Index]) + "),");
-        w.Close(";");
+        w.Line("/// <summary>Every buffer tensor; offsets count from the start of <see cref=\"Parameters\"/>, so the first is ParameterCount.</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> BufferSchema => s_bufferSchema;");
+        w.Line();
+        foreach (var (field, buffers) in new[] { ("s_parameterSchema", false), ("s_bufferSchema", true) })
+        {
+            var entries = spec.Parameters.Where(p => p.IsBuffer == buffers).OrderBy(p => plan.ParamOffset[p.Index]).ToList();
+            if (entries.Count == 0)
+            {
+                w.Line("private static readonly global::NetGen.ParameterInfo[] " + field + " = global::System.Array.Empty<global::NetGen.ParameterInfo>();");
+                continue;
+            }
+            w.Open("private static readonly global::NetGen.ParameterInfo[] " + field + " =");
+            foreach (var p in entries)
+                w.Line("new(\"" + p.Name + "\", new[] { " + string.Join(", ", p.Shape.Select(Int)) + " }, " + Int(plan.ParamOffset[p.Index]) + "),");
+            w.Close(";");
+        }
+        w.Line("/// <summary>What a checkpoint holds: the parameters, then the buffers.</summary>");
+        w.Line("private static readonly global::NetGen.ParameterInfo[] s_checkpointSchema = " +
+               (plan.BufferCount == 0 ? "s_parameterSchema;" : "[.. s_parameterSchema, .. s_bufferSchema];"));
         w.Line();
         w.Line("/// <summary>Layers, output shapes, parameter counts, FLOPs and arena sizes, computed at compile time.</summary>");
         w.Line("public static string Summary => \"\"\"");
@@ -123,8 +140,9 @@ internal static class CpuEmitter
         foreach (var node in spec.Nodes.Where(n => n.Op is OpKind.AvgPool2d or OpKind.MaxPool2d))
         {
             var input = spec.Nodes[node.Inputs[0]].Shape;
+            string extra = node.Padding > 0 || node.CeilMode ? ", " + Int(node.Padding) + ", ceilMode: " + (node.CeilMode ? "true" : "false") : "";
             w.Line("private static readonly " + Cpu + ".Pool2dGeometry " + Geometry(node) + " = new(" +
-                   Ints(input.C, input.H, input.W, node.Kernel, node.Stride) + "); // " + input + " -> " + node.Shape);
+                   Ints(input.C, input.H, input.W, node.Kernel, node.Stride) + extra + "); // " + input + " -> " + node.Shape);
         }
         w.Line();
     }
@@ -132,13 +150,24 @@ internal static class CpuEmitter
     private static void EmitFields(CodeWriter w, Plan plan)
     {
         w.Line("private readonly int _capacity;");
-        w.Line("private readonly float[] _parameters = new float[ParameterCount];");
+        w.Line(plan.BufferCount == 0
+            ? "private readonly float[] _parameters = new float[ParameterCount];"
+            : "private readonly float[] _parameters = new float[ParameterCount + BufferCount]; // parameters, then buffers");
         w.Line("private readonly float[] _gradients = new float[ParameterCount];");
         w.Line("private readonly float[] _activations;          // [capacity x " + Int(Math.Max(plan.TrainSize, plan.InferSize)) + "] training layout " + Int(plan.TrainSize) + ", inference layout " + Int(plan.InferSize));
         w.Line("private readonly float[] _activationGradients;  // [capacity x " + Int(plan.GradSize) + "]");
         w.Line("private readonly float[] _outputGradient;       // [capacity x OutputSize], used by TrainStep");
         w.Line("private readonly float[] _scratch = new float[" + Int(Math.Max(1, plan.ScratchSize)) + "]; // im2col columns of one sample");
         w.Line("private int _trainedBatch; // batch of the last Forward(training: true); 0 when Backward is not possible");
+        if (plan.StatsSize > 0)
+            w.Line("private readonly float[] _batchStatistics = new float[" + Int(plan.StatsSize) + "]; // per BatchNorm: batch mean, then 1/std, for backward");
+        if (plan.FoldSize > 0)
+        {
+            w.Line("private readonly float[] _folded = new float[" + Int(plan.FoldSize) + "]; // inference: convolution weights and biases with their BatchNorm folded in");
+            w.Line("private bool _foldedStale = true; // set whenever parameters or running statistics may have changed");
+        }
+        if (plan.Spec.Nodes.Any(n => n.Op == OpKind.Dropout))
+            w.Line("private global::NetGen.Rng _dropoutRng; // masks of Dropout in training; see SeedDropout");
         w.Line();
     }
 
@@ -159,7 +188,7 @@ internal static class CpuEmitter
         w.Line("ResetParameters(options.Seed);");
         w.Close();
         w.Line();
-        w.Line("/// <summary>Re-initialises every parameter from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases).</summary>");
+        w.Line("/// <summary>Re-initialises every parameter and buffer from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases; BatchNorm: ones, zeros, mean 0, variance 1).</summary>");
         w.Open("public void ResetParameters(ulong seed)");
         w.Line("var rng = new global::NetGen.Rng(seed);");
         w.Line("global::System.Array.Clear(_parameters);");
@@ -174,12 +203,17 @@ internal static class CpuEmitter
                 case InitKind.HeNormal:
                     w.Line("global::NetGen.Initializers.HeNormal(" + span + ", fanIn: " + Int(p.FanIn) + ", ref rng); // " + p.Name);
                     break;
+                case InitKind.Ones:
+                    w.Line(span + ".Fill(1f); // " + p.Name);
+                    break;
                 default:
                     w.Line("// " + p.Name + ": zeros");
                     break;
             }
         }
         w.Line("_trainedBatch = 0;");
+        if (plan.FoldSize > 0) w.Line("_foldedStale = true;");
+        if (spec.Nodes.Any(n => n.Op == OpKind.Dropout)) w.Line("_dropoutRng = new global::NetGen.Rng(seed ^ 0x5DEECE66DUL);");
         w.Close();
         w.Line();
     }
@@ -202,11 +236,23 @@ internal static class CpuEmitter
         foreach (var input in spec.Inputs)
             w.Line("global::NetGen.NetworkGuard.NotAliased(\"" + spec.ClassName + "\", " + names.Parameter(input.Name) + ", _activations, \"" + input.Name + "\");");
         w.Line("_trainedBatch = 0;");
+        if (plan.FoldSize > 0) w.Line("if (!training && _foldedStale) FoldBatchNorms();");
         w.Line();
         foreach (var node in spec.Nodes)
         {
             w.Line("// " + Describe(plan, node));
             string local = names.Activation(node.Id);
+            if (plan.FoldedInto[node.Id] >= 0)
+            {
+                // Inference runs this convolution together with its BatchNorm (folded weights), below.
+                w.Line(Span + " " + local + " = default; // inference: folded into " + spec.Nodes[plan.FoldedInto[node.Id]].Name);
+                w.Open("if (training)");
+                w.Line(local + " = _activations.AsSpan(_capacity * " + Int(plan.TrainOffset[node.Id]) + ", batch * " + Int(node.Shape.Size) + ");");
+                w.Line(ForwardCall(plan, node, names) + ";");
+                w.Close();
+                w.Line();
+                continue;
+            }
             switch (node.Op)
             {
                 case OpKind.Input:
@@ -221,14 +267,31 @@ internal static class CpuEmitter
                 case OpKind.Flatten:
                     w.Line("var " + local + " = " + names.Activation(node.Inputs[0]) + "; // a reshape: same memory, " + node.Shape + " per sample");
                     break;
+                case OpKind.Dropout:
+                    // Inference: the identity, no copy. Training: a fresh mask, kept for backward.
+                    w.Line(ReadOnlySpan + " " + local + " = " + names.Activation(node.Inputs[0]) + ";");
+                    w.Open("if (training)");
+                    w.Line("var kept = _activations.AsSpan(_capacity * " + Int(plan.TrainOffset[node.Id]) + ", batch * " + Int(node.Shape.Size) + ");");
+                    w.Line(Cpu + ".Dropout.Forward(kept, " + Mask(plan, node) + ", " + local + ", p: " + Real(node.Real(0)) + ", ref _dropoutRng);");
+                    w.Line(local + " = kept;");
+                    w.Close();
+                    break;
+                case OpKind.BatchNorm:
+                    w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
+                    w.Line("if (training) " + BatchNormTraining(plan, node, names) + ";");
+                    w.Line("else " + BatchNormInference(plan, node, names) + ";" +
+                           (plan.FoldSource[node.Id] >= 0 ? " // " + spec.Nodes[plan.FoldSource[node.Id]].Name + " with " + node.Name + " folded in" : ""));
+                    break;
                 default:
                     w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
-                    w.Line(ForwardCall(plan, node, names) + ";");
+                    foreach (var call in ForwardCall(plan, node, names).Split('\n')) w.Line(call + ";");
                     break;
             }
             w.Line();
         }
-        w.Line("if (training) _trainedBatch = batch;");
+        w.Line(plan.FoldSize > 0
+            ? "if (training) { _trainedBatch = batch; _foldedStale = true; } // the running statistics moved"
+            : "if (training) _trainedBatch = batch;");
         w.Line("return " + names.Activation(spec.Output) + ";");
         w.Close();
         w.Line();
@@ -248,6 +311,26 @@ internal static class CpuEmitter
         {
             case OpKind.Conv2d:
                 return Cpu + ".Conv2d.Forward(" + y + ", " + x + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", batch, " + Geometry(node) + ", _scratch)";
+            case OpKind.LocalResponseNorm:
+                return Cpu + ".LocalResponseNorm.Forward(" + y + ", " + x + ", batch, " + Ints(node.Shape.C, node.Shape.H * node.Shape.W) +
+                       ", size: " + Int(node.Kernel) + ", alpha: " + Real(node.Real(0)) + ", beta: " + Real(node.Real(1)) + ", k: " + Real(node.Real(2)) + ")";
+            case OpKind.AdaptiveAvgPool2d:
+                return Cpu + ".AdaptivePool2d.AvgForward(" + y + ", " + x + ", batch, " + Ints(inShape.C, inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ")";
+            case OpKind.LeakyRelu:
+                return Cpu + ".Activations.LeakyReluForward(" + y + ", " + x + ", slope: " + Real(node.Real(0)) + ")";
+            case OpKind.Concat:
+            {
+                // One copy per operand into its slice of every sample.
+                var calls = new List<string>();
+                int offset = 0;
+                foreach (var input in node.Inputs)
+                {
+                    int size = plan.Spec.Nodes[input].Shape.Size;
+                    calls.Add(Cpu + ".Concat.Forward(" + y + ", " + names.Activation(input) + ", batch, " + Ints(size, node.Shape.Size) + ", offset: " + Int(offset) + ")");
+                    offset += size;
+                }
+                return string.Join("\n", calls);
+            }
             case OpKind.Dense:
                 return Cpu + ".Dense.Forward(" + y + ", " + x + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", batch, " + Int(inShape.Size) + ", " + Int(node.Shape.Size) + ")";
             case OpKind.AvgPool2d:
@@ -295,7 +378,8 @@ internal static class CpuEmitter
         {
             switch (node.Op)
             {
-                case OpKind.Conv2d or OpKind.Dense or OpKind.MaxPool2d or OpKind.Multiply:
+                case OpKind.Conv2d or OpKind.Dense or OpKind.MaxPool2d or OpKind.Multiply or OpKind.BatchNorm
+                    or OpKind.LocalResponseNorm or OpKind.LeakyRelu:
                     foreach (var i in node.Inputs) needed.Add(i);
                     break;
                 case OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid or OpKind.Softmax:
@@ -329,6 +413,9 @@ internal static class CpuEmitter
                 w.Line(Cpu + ".Conv2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.Dense)
                 w.Line(Cpu + ".Dense.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Int(spec.Nodes[node.Inputs[0]].Shape.Size) + ", " + Int(node.Shape.Size) + ");");
+            if (node.Op == OpKind.BatchNorm)
+                w.Line(Cpu + ".BatchNorm.BackwardParameters(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " +
+                       names.Activation(node.Inputs[0]) + ", " + Statistics(plan, node) + ", batch, " + BatchNormDims(node) + ");");
 
             for (int k = 0; k < node.Inputs.Count; k++)
             {
@@ -382,6 +469,13 @@ internal static class CpuEmitter
             OpKind.Softmax => Cpu + ".Activations.SoftmaxBackward(" + dx + ", " + dy + ", " + y + ", batch, " + Int(node.Shape.Size) + ", " + acc + ")",
             OpKind.Flatten or OpKind.Add => Cpu + ".Elementwise.CopyOrAdd(" + dx + ", " + dy + ", " + acc + ")",
             OpKind.Multiply => Cpu + ".Elementwise.MultiplyBackward(" + dx + ", " + dy + ", " + names.Activation(node.Inputs[1 - operand]) + ", " + acc + ")",
+            OpKind.BatchNorm => Cpu + ".BatchNorm.BackwardData(" + dx + ", " + dy + ", " + x + ", " + Weight(plan, node) + ", " + Statistics(plan, node) + ", batch, " + BatchNormDims(node) + ", " + acc + ")",
+            OpKind.Dropout => Cpu + ".Elementwise.MultiplyBackward(" + dx + ", " + dy + ", " + Mask(plan, node) + " /* mask */, " + acc + ")",
+            OpKind.LocalResponseNorm => Cpu + ".LocalResponseNorm.Backward(" + dx + ", " + dy + ", " + x + ", batch, " + Ints(node.Shape.C, node.Shape.H * node.Shape.W) +
+                ", size: " + Int(node.Kernel) + ", alpha: " + Real(node.Real(0)) + ", beta: " + Real(node.Real(1)) + ", k: " + Real(node.Real(2)) + ", " + acc + ")",
+            OpKind.AdaptiveAvgPool2d => Cpu + ".AdaptivePool2d.AvgBackward(" + dx + ", " + dy + ", batch, " + Ints(inShape.C, inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ", " + acc + ")",
+            OpKind.LeakyRelu => Cpu + ".Activations.LeakyReluBackward(" + dx + ", " + dy + ", " + x + ", slope: " + Real(node.Real(0)) + ", " + acc + ")",
+            OpKind.Concat => Cpu + ".Concat.Backward(" + dx + ", " + dy + ", batch, " + Ints(inShape.Size, node.Shape.Size) + ", offset: " + Int(ConcatOffset(plan, node, operand)) + ", " + acc + ")",
             _ => throw new InvalidOperationException("no backward for " + node.Op),
         };
     }
@@ -411,7 +505,8 @@ internal static class CpuEmitter
             w.Line("var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);");
             w.Line("float value = loss.Compute(output, " + targetName + ", batch, OutputSize, outputGradient);");
             w.Line("Backward(outputGradient, inputGradient: false);");
-            w.Line("optimizer.Step(_parameters, _gradients);");
+            w.Line("optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);");
+            if (plan.FoldSize > 0) w.Line("_foldedStale = true;");
             w.Line("return value;");
             w.Close();
             w.Line();
@@ -426,26 +521,33 @@ internal static class CpuEmitter
             /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
             public int Capacity => _capacity;
 
-            /// <summary>All parameters, laid out as <see cref="ParameterSchema"/> says.</summary>
-            public global::System.Span<float> Parameters => _parameters;
+            /// <summary>All trainable parameters, laid out as <see cref="ParameterSchema"/> says. Writes through it are seen.</summary>
+            {{(plan.FoldSize > 0
+                ? "public global::System.Span<float> Parameters { get { _foldedStale = true; /* the caller may write */ return _parameters.AsSpan(0, ParameterCount); } }"
+                : "public global::System.Span<float> Parameters => _parameters.AsSpan(0, ParameterCount);")}}
+
+            /// <summary>Buffers (BatchNorm running statistics), laid out as <see cref="BufferSchema"/> says (offsets minus ParameterCount).</summary>
+            {{(plan.FoldSize > 0
+                ? "public global::System.Span<float> Buffers { get { _foldedStale = true; /* the caller may write */ return _parameters.AsSpan(ParameterCount, BufferCount); } }"
+                : "public global::System.Span<float> Buffers => _parameters.AsSpan(ParameterCount, BufferCount);")}}
 
             /// <summary>Accumulated parameter gradients, same layout as <see cref="Parameters"/>.</summary>
             public global::System.Span<float> Gradients => _gradients;
 
             /// <summary>Bytes held by this instance's arenas and parameters.</summary>
-            public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length);
+            public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length{{(plan.StatsSize > 0 ? " + _batchStatistics.Length" : "")}}{{(plan.FoldSize > 0 ? " + _folded.Length" : "")}});
 
             /// <summary>Sets every parameter gradient to zero.</summary>
             public void ZeroGradients() => global::System.Array.Clear(_gradients);
 
-            /// <summary>Saves the parameters as safetensors (atomically: temp file, then rename).</summary>
-            public void Save(string path) => global::NetGen.Safetensors.Save(path, s_schema, _parameters, SchemaMetadata);
+            /// <summary>Saves the parameters and buffers as safetensors (atomically: temp file, then rename).</summary>
+            public void Save(string path) => global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata);
 
-            /// <summary>Loads parameters saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
+            /// <summary>Loads parameters and buffers saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
             public void Load(string path)
             {
-                global::NetGen.Safetensors.Load(path, s_schema, _parameters);
-                _trainedBatch = 0;
+                global::NetGen.Safetensors.Load(path, s_checkpointSchema, _parameters);
+                _trainedBatch = 0;{{(plan.FoldSize > 0 ? " _foldedStale = true;" : "")}}
             }
 
             private static readonly global::System.Collections.Generic.Dictionary<string, string> SchemaMetadata = new()
@@ -454,7 +556,7 @@ internal static class CpuEmitter
                 ["netgen.network"] = "{{spec.ClassName}}",
             };
 
-            global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> global::NetGen.INetwork.Schema => ParameterSchema;
+            global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> global::NetGen.INetwork.Schema => s_parameterSchema;
 
             string global::NetGen.INetwork.Summary => Summary;
 
@@ -463,6 +565,29 @@ internal static class CpuEmitter
             private static void CheckLength(global::System.ReadOnlySpan<float> values, int needed, string name) =>
                 global::NetGen.NetworkGuard.Length("{{spec.ClassName}}", values, needed, name);
             """);
+        if (spec.Nodes.Any(n => n.Op == OpKind.Dropout))
+        {
+            w.Lines("""
+
+                /// <summary>Re-seeds the Dropout masks: the same seed replays the same masks in the same calls.</summary>
+                public void SeedDropout(ulong seed) => _dropoutRng = new global::NetGen.Rng(seed);
+                """);
+        }
+        if (plan.FoldSize > 0)
+        {
+            w.Line();
+            w.Line("/// <summary>Folds each BatchNorm that follows a convolution into that convolution for inference (running statistics).</summary>");
+            w.Open("private void FoldBatchNorms()");
+            foreach (var bn in spec.Nodes.Where(n => plan.FoldSource[n.Id] >= 0))
+            {
+                var conv = spec.Nodes[plan.FoldSource[bn.Id]];
+                w.Line(Cpu + ".BatchNorm.FoldIntoConvolution(" + FoldedWeight(plan, bn) + ", " + FoldedBias(plan, bn) + ", " + Weight(plan, conv) + ", " + Bias(plan, conv) + ",");
+                w.Line("    " + Weight(plan, bn) + ", " + Bias(plan, bn) + ", " + Buffer(plan, bn, 0) + ", " + Buffer(plan, bn, 1) + ", " +
+                       Int(conv.Shape.C) + ", epsilon: " + Real(bn.Real(1)) + "); // " + conv.Name + " + " + bn.Name);
+            }
+            w.Line("_foldedStale = false;");
+            w.Close();
+        }
         if (single)
         {
             w.Lines($$"""
@@ -484,12 +609,70 @@ internal static class CpuEmitter
         {
             OpKind.Conv2d => " (kernel " + node.Kernel + ", stride " + node.Stride + ", padding " + node.Padding + (node.Bias < 0 ? ", no bias" : "") + ")",
             OpKind.Dense => node.Bias < 0 ? " (no bias)" : "",
-            OpKind.AvgPool2d or OpKind.MaxPool2d => " (kernel " + node.Kernel + ", stride " + node.Stride + ")",
+            OpKind.AvgPool2d or OpKind.MaxPool2d => " (kernel " + node.Kernel + ", stride " + node.Stride +
+                (node.Padding > 0 ? ", padding " + node.Padding : "") + (node.CeilMode ? ", ceil mode" : "") + ")",
+            OpKind.BatchNorm => " (momentum " + Real(node.Real(0)).TrimEnd('f') + ", epsilon " + Real(node.Real(1)).TrimEnd('f') + ")",
+            OpKind.Dropout => " (p " + Real(node.Real(0)).TrimEnd('f') + ")",
+            OpKind.LocalResponseNorm => " (size " + node.Kernel + ")",
+            OpKind.LeakyRelu => " (slope " + Real(node.Real(0)).TrimEnd('f') + ")",
             _ => "",
         };
         string line = node.Line > 0 ? ", line " + node.Line : "";
         return node.Name + ": " + node.Op + " " + input + node.Shape + details + line;
     }
+
+    private static string BatchNormDims(NodeSpec node) =>
+        Int(node.Shape.Dims[0]) + ", " + Int(node.Shape.Rank == 3 ? node.Shape.H * node.Shape.W : 1);
+
+    private static string BatchNormTraining(Plan plan, NodeSpec node, LocalNames names) =>
+        Cpu + ".BatchNorm.ForwardTraining(" + names.Activation(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", " +
+        Buffer(plan, node, 0) + ", " + Buffer(plan, node, 1) + ", " + Statistics(plan, node) + ", batch, " + BatchNormDims(node) +
+        ", momentum: " + Real(node.Real(0)) + ", epsilon: " + Real(node.Real(1)) + ")";
+
+    private static string BatchNormInference(Plan plan, NodeSpec node, LocalNames names)
+    {
+        int source = plan.FoldSource[node.Id];
+        if (source < 0)
+            return Cpu + ".BatchNorm.ForwardInference(" + names.Activation(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", " +
+                   Buffer(plan, node, 0) + ", " + Buffer(plan, node, 1) + ", batch, " + BatchNormDims(node) + ", epsilon: " + Real(node.Real(1)) + ")";
+        var conv = plan.Spec.Nodes[source];
+        return Cpu + ".Conv2d.Forward(" + names.Activation(node.Id) + ", " + names.Activation(conv.Inputs[0]) + ", " + FoldedWeight(plan, node) + ", " + FoldedBias(plan, node) +
+               ", batch, " + Geometry(conv) + ", _scratch)";
+    }
+
+    private static string FoldedWeight(Plan plan, NodeSpec bn)
+    {
+        var conv = plan.Spec.Nodes[plan.FoldSource[bn.Id]];
+        return "_folded.AsSpan(" + Int(plan.FoldOffset[bn.Id]) + ", " + Int(plan.Param(conv.Weight).Size) + ")";
+    }
+
+    private static string FoldedBias(Plan plan, NodeSpec bn)
+    {
+        var conv = plan.Spec.Nodes[plan.FoldSource[bn.Id]];
+        return "_folded.AsSpan(" + Int(plan.FoldOffset[bn.Id] + plan.Param(conv.Weight).Size) + ", " + Int(conv.Shape.C) + ")";
+    }
+
+    private static string Buffer(Plan plan, NodeSpec node, int which)
+    {
+        var p = plan.Param(node.Buffer + which);
+        return "_parameters.AsSpan(" + Int(plan.ParamOffset[p.Index]) + ", " + Int(p.Size) + ") /* " + p.Name + " */";
+    }
+
+    private static string Statistics(Plan plan, NodeSpec node)
+    {
+        int c = node.Shape.Dims[0], offset = plan.StatsOffset[node.Id];
+        return "_batchStatistics.AsSpan(" + Int(offset) + ", " + Int(c) + "), _batchStatistics.AsSpan(" + Int(offset + c) + ", " + Int(c) + ")";
+    }
+
+    private static string Mask(Plan plan, NodeSpec node) =>
+        "_activations.AsSpan(_capacity * " + Int(plan.MaskOffset[node.Id]) + ", batch * " + Int(node.Shape.Size) + ")";
+
+    private static int ConcatOffset(Plan plan, NodeSpec node, int operand) =>
+        node.Inputs.Take(operand).Sum(i => plan.Spec.Nodes[i].Shape.Size);
+
+    /// <summary>A float literal, invariant culture, round-trippable.</summary>
+    internal static string Real(double value) =>
+        ((float)value).ToString("R", CultureInfo.InvariantCulture) is var text && (text.Contains('.') || text.Contains('E')) ? text + "f" : text + ".0f";
 
     private static string Weight(Plan plan, NodeSpec node)
     {

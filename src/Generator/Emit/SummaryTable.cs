@@ -22,6 +22,9 @@ internal static class SummaryTable
             OpKind.AvgPool2d or OpKind.MaxPool2d => outSize * node.Kernel * node.Kernel,
             OpKind.Tanh or OpKind.Sigmoid or OpKind.Relu or OpKind.Add or OpKind.Multiply => outSize,
             OpKind.Softmax => 3L * outSize,
+            OpKind.BatchNorm or OpKind.LeakyRelu or OpKind.Dropout => 2L * outSize,
+            OpKind.LocalResponseNorm => (2L * node.Kernel + 4) * outSize,
+            OpKind.AdaptiveAvgPool2d => input.Size,
             _ => 0,
         };
     }
@@ -65,7 +68,11 @@ internal static class SummaryTable
             yield return node.Name.PadRight(16) + node.Op.ToString().PadRight(11) + node.Shape.ToString().PadRight(14) + N(p).PadLeft(14) + N(f).PadLeft(16);
         }
         yield return rule;
-        yield return "Total parameters: " + N(plan.ParamCount) + " (" + Kb(4L * plan.ParamCount) + ")";
+        yield return "Total parameters: " + N(plan.ParamCount) + " (" + Kb(4L * plan.ParamCount) + ")" +
+                     (plan.BufferCount > 0 ? "; buffers (running statistics): " + N(plan.BufferCount) : "");
+        int folded = plan.FoldSource.Count(f => f >= 0);
+        if (folded > 0)
+            yield return "Inference: " + N(folded) + " BatchNorm" + (folded == 1 ? "" : "s") + " folded into the preceding convolution";
         yield return "Forward FLOPs per sample: " + N(flops);
         yield return "Activation arena per sample: training " + N(plan.TrainSize) + " floats (" + Kb(4L * plan.TrainSize) + "), inference " + N(plan.InferSize) + " floats (" + Kb(4L * plan.InferSize) + ")";
         yield return "Gradient arena per sample: " + N(plan.GradSize) + " floats (" + Kb(4L * plan.GradSize) + "); im2col scratch " + N(plan.ScratchSize) + " floats";

@@ -24,6 +24,12 @@ internal enum OpKind
     Softmax,
     Add,
     Multiply,
+    BatchNorm,
+    Dropout,
+    LocalResponseNorm,
+    Concat,
+    AdaptiveAvgPool2d,
+    LeakyRelu,
 }
 
 /// <summary>A per-sample shape (the batch dimension is a runtime value and never appears here).</summary>
@@ -46,7 +52,10 @@ internal sealed record Shape(EquatableArray<int> Dims)
 
 /// <summary>
 /// One node of the forward graph. Integer arguments are op-specific:
-/// Conv2d: Kernel, Stride, Padding; pooling: Kernel, Stride.
+/// Conv2d: Kernel, Stride, Padding; pooling: Kernel, Stride, Padding, CeilMode; LocalResponseNorm: Kernel = size.
+/// Real arguments (<see cref="Reals"/>): BatchNorm (momentum, epsilon); Dropout (p);
+/// LocalResponseNorm (alpha, beta, k); LeakyRelu (slope).
+/// BatchNorm: Weight = gamma, Bias = beta, Buffer = running_mean (running_var is the next parameter index).
 /// </summary>
 internal sealed record NodeSpec(
     int Id,
@@ -62,14 +71,28 @@ internal sealed record NodeSpec(
     int Line)
 {
     public bool HasParameters => Weight >= 0;
+
+    public EquatableArray<double> Reals { get; init; } = EquatableArray<double>.Empty;
+
+    public bool CeilMode { get; init; }
+
+    /// <summary>First buffer (non-trainable state) of the node, or -1.</summary>
+    public int Buffer { get; init; } = -1;
+
+    public double Real(int index) => Reals[index];
 }
 
 /// <summary>Initialisation scheme of a parameter tensor.</summary>
-internal enum InitKind { Zeros, XavierUniform, HeNormal }
+internal enum InitKind { Zeros, XavierUniform, HeNormal, Ones }
 
-/// <summary>A named parameter tensor (weights or bias).</summary>
+/// <summary>
+/// A named parameter tensor (weights or bias), or a buffer (<see cref="IsBuffer"/>: state saved in checkpoints but
+/// not trained, such as BatchNorm's running statistics).
+/// </summary>
 internal sealed record ParamSpec(int Index, string Name, EquatableArray<int> Shape, InitKind Init, int FanIn, int FanOut)
 {
+    public bool IsBuffer { get; init; }
+
     public int Size => Shape.Aggregate(1, (a, b) => a * b);
 }
 

@@ -296,6 +296,9 @@ internal sealed partial class NetworkParser
             case MemberAccessExpressionSyntax member:
                 return EvaluateMemberAccess(member, env);
 
+            case InterpolatedStringExpressionSyntax interpolated:
+                return EvaluateInterpolated(interpolated, env);
+
             case InvocationExpressionSyntax invocation:
                 return EvaluateInvocation(invocation, env);
 
@@ -499,11 +502,43 @@ internal sealed partial class NetworkParser
                 case SyntaxKind.BitwiseOrExpression: return new BoolValue(lb.Value | rb.Value);
             }
         }
-        if (left is StringValue ls && right is StringValue rs && kind == SyntaxKind.AddExpression)
-            return new StringValue(ls.Value + rs.Value);
+        if (kind == SyntaxKind.AddExpression && (left is StringValue || right is StringValue)
+            && left is StringValue or IntValue && right is StringValue or IntValue)
+            return new StringValue(Text(left) + Text(right));
         throw Error(Descriptors.UnsupportedConstruct, node, "The operator '" + OperatorText(kind) + "' between " + left.Describe() + " and " + right.Describe(),
             "it is not defined on these constants");
     }
+
+    /// <summary>$"layer{i}.{j}.conv1": holes must be int or string constants (format specifiers are not supported).</summary>
+    private Value EvaluateInterpolated(InterpolatedStringExpressionSyntax interpolated, Dictionary<string, Value> env)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var content in interpolated.Contents)
+        {
+            switch (content)
+            {
+                case InterpolatedStringTextSyntax literal:
+                    text.Append(literal.TextToken.ValueText);
+                    break;
+                case InterpolationSyntax { AlignmentClause: null, FormatClause: null } hole:
+                    var value = Evaluate(hole.Expression, env);
+                    if (value is not (IntValue or StringValue))
+                        throw Error(Descriptors.UnsupportedConstruct, hole, "The interpolation " + hole, "only int and string constants can be interpolated into a name");
+                    text.Append(Text(value));
+                    break;
+                default:
+                    throw Error(Descriptors.UnsupportedConstruct, content, "The interpolation " + content, "alignment and format specifiers are not supported in a specification");
+            }
+        }
+        return new StringValue(text.ToString());
+    }
+
+    private static string Text(Value value) => value switch
+    {
+        IntValue i => Format(i.Value),
+        StringValue s => s.Value ?? "",
+        _ => value.Describe(),
+    };
 
     private static string OperatorText(SyntaxKind kind) => kind switch
     {

@@ -128,6 +128,61 @@ internal sealed partial class NetworkParser
             : throw Error(Descriptors.InvalidArgument, argument.Syntax, name, owner, argument.Value.Describe(), "it must be a bool");
     }
 
+    private double RealArgument(Dictionary<string, Argument> args, string name, string owner)
+    {
+        var argument = args[name];
+        return argument.Value switch
+        {
+            DoubleValue d when !double.IsNaN(d.Value) && !double.IsInfinity(d.Value) => d.Value,
+            IntValue i => i.Value,
+            _ => throw Error(Descriptors.InvalidArgument, argument.Syntax, name, owner, argument.Value.Describe(), "it must be a finite number"),
+        };
+    }
+
+    /// <summary>Concat(a, b, ...): along the channels of CxHxW tensors (equal H and W) or the features of flat ones.</summary>
+    private Value ConcatCall(InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
+    {
+        const string op = "Concat";
+        var arguments = invocation.ArgumentList.Arguments;
+        if (arguments.Count < 2)
+            throw Error(Descriptors.InvalidArgument, invocation, "tensors", op, Format(arguments.Count) + " tensor(s)", "concatenate two or more tensors");
+        var tensors = new List<TensorValue>();
+        foreach (var argument in arguments)
+        {
+            Value value;
+            try
+            {
+                value = Evaluate(argument.Expression, env);
+            }
+            catch (NotConstantException e)
+            {
+                throw Error(Descriptors.UnsupportedConstruct, e.Node, "'" + e.Node + "'", "only the Forward inputs and tensors computed from them can flow through a network");
+            }
+            if (value is ArrayValue array && arguments.Count == 1)
+                throw Error(Descriptors.UnsupportedConstruct, argument, "An array of tensors", "pass the tensors as separate arguments: Concat(a, b, c)");
+            tensors.Add(value as TensorValue
+                ?? throw Error(Descriptors.InvalidArgument, argument.Expression, "tensors", op, value.Describe(), "every argument must be a tensor"));
+        }
+        var first = tensors[0];
+        for (int i = 1; i < tensors.Count; i++)
+        {
+            var t = tensors[i];
+            if (t.Shape.Rank != first.Shape.Rank)
+                throw Error(Descriptors.ConcatMismatch, arguments[i].Expression, first.Describe(), t.Describe(), "; both must be images (CxHxW) or both flat");
+            if (first.Shape.Rank == 3 && (t.Shape.H != first.Shape.H || t.Shape.W != first.Shape.W))
+                throw Error(Descriptors.ConcatMismatch, arguments[i].Expression, first.Describe(), t.Describe(),
+                    "; concatenation along channels needs equal height and width (" + Format(first.Shape.H) + "x" + Format(first.Shape.W) + " vs " +
+                    Format(t.Shape.H) + "x" + Format(t.Shape.W) + "): adjust the stride or padding of one branch, or pool it");
+            if (first.Shape.Rank != 1 && first.Shape.Rank != 3)
+                throw Error(Descriptors.ConcatMismatch, arguments[i].Expression, first.Describe(), t.Describe(), "; only CxHxW and flat tensors concatenate");
+        }
+        int total = tensors.Sum(t => t.Shape.Dims[0]);
+        var shape = first.Shape.Rank == 3 ? Shape.Of(total, first.Shape.H, first.Shape.W) : Shape.Of(total);
+        string name = AutoName("concat");
+        int id = AddNode(OpKind.Concat, name, tensors.Select(t => t.Node).ToArray(), shape, 0, 0, 0, -1, -1, invocation.GetLocation());
+        return new TensorValue(id, shape, name);
+    }
+
     private string? NameArgument(Dictionary<string, Argument> args, string owner)
     {
         if (!args.TryGetValue("name", out var argument)) return null;
@@ -144,6 +199,7 @@ internal sealed partial class NetworkParser
     private Value LayerFunction(IMethodSymbol method, InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
     {
         string op = method.Name;
+        if (op == "Concat") return ConcatCall(invocation, env);
         var args = BindArguments(method, invocation, env, op);
         var x = TensorArgument(args, "x", op);
         var location = invocation.GetLocation();
@@ -178,16 +234,82 @@ internal sealed partial class NetworkParser
             case "MaxPool2d":
             {
                 int kernel = IntArgument(args, "kernel", op), stride = IntArgument(args, "stride", op);
+                int padding = args.ContainsKey("padding") ? IntArgument(args, "padding", op) : 0;
+                bool ceil = args.ContainsKey("ceilMode") && BoolArgument(args, "ceilMode", op);
                 if (stride == 0) stride = kernel;
                 if (kernel <= 0) throw Error(Descriptors.InvalidArgument, args["kernel"].Syntax, "kernel", op, Format(kernel), "it must be positive");
                 if (stride < 0) throw Error(Descriptors.InvalidArgument, args["stride"].Syntax, "stride", op, Format(stride), "it must be positive (0 means: equal to the kernel)");
+                if (padding < 0 || padding > kernel / 2)
+                    throw Error(Descriptors.InvalidArgument, args["padding"].Syntax, "padding", op, Format(padding), "it must be between 0 and kernel/2 (" + Format(kernel / 2) + "), as in PyTorch");
                 RequireImage(x, op, args["x"].Syntax);
-                var shape = ShapeRules.Pool(x.Shape, kernel, stride);
+                var shape = ShapeRules.Pool(x.Shape, kernel, stride, padding, ceil);
                 if (shape.Dims.Any(d => d <= 0))
-                    throw Error(Descriptors.NonPositiveOutput, invocation, op, x.Describe(), "kernel " + kernel + ", stride " + stride, shape.ToString());
+                    throw Error(Descriptors.NonPositiveOutput, invocation, op, x.Describe(),
+                        "kernel " + kernel + ", stride " + stride + (padding > 0 ? ", padding " + padding : "") + (ceil ? ", ceil mode" : ""), shape.ToString());
                 string name = AutoName(op == "AvgPool2d" ? "avgpool" : "maxpool");
-                return Node(op == "AvgPool2d" ? OpKind.AvgPool2d : OpKind.MaxPool2d, name, x, shape, kernel, stride, 0, -1, -1, location);
+                int id = AddNode(op == "AvgPool2d" ? OpKind.AvgPool2d : OpKind.MaxPool2d, name, new[] { x.Node }, shape, kernel, stride, padding, -1, -1, location,
+                    ceilMode: ceil);
+                return new TensorValue(id, shape, name);
             }
+            case "BatchNorm":
+            {
+                double momentum = RealArgument(args, "momentum", op), epsilon = RealArgument(args, "epsilon", op);
+                if (!(momentum >= 0 && momentum <= 1))
+                    throw Error(Descriptors.InvalidArgument, args["momentum"].Syntax, "momentum", op, args["momentum"].Value.Describe(), "it must be between 0 and 1");
+                if (!(epsilon > 0))
+                    throw Error(Descriptors.InvalidArgument, args["epsilon"].Syntax, "epsilon", op, args["epsilon"].Value.Describe(), "it must be positive");
+                if (x.Shape.Rank != 1 && x.Shape.Rank != 3)
+                    throw Error(Descriptors.InvalidArgument, args["x"].Syntax, "x", op, x.Describe(), "BatchNorm needs a CxHxW image or a flat tensor");
+                string name = NameArgument(args, op) ?? AutoName("bn");
+                int features = x.Shape.Dims[0];
+                int gamma = AddParam(name + ".weight", new[] { features }, 0, 0);
+                int beta = AddParam(name + ".bias", new[] { features }, 0, 0);
+                int mean = AddParam(name + ".running_mean", new[] { features }, 0, 0, buffer: true);
+                AddParam(name + ".running_var", new[] { features }, 0, 0, buffer: true);
+                int id = AddNode(OpKind.BatchNorm, name, new[] { x.Node }, x.Shape, 0, 0, 0, gamma, beta, location,
+                    reals: new[] { momentum, epsilon }, buffer: mean);
+                return new TensorValue(id, x.Shape, name);
+            }
+            case "Dropout":
+            {
+                double p = RealArgument(args, "p", op);
+                if (!(p >= 0 && p < 1))
+                    throw Error(Descriptors.InvalidArgument, args["p"].Syntax, "p", op, args["p"].Value.Describe(), "the drop probability must be in [0, 1)");
+                string name = AutoName("dropout");
+                int id = AddNode(OpKind.Dropout, name, new[] { x.Node }, x.Shape, 0, 0, 0, -1, -1, location, reals: new[] { p });
+                return new TensorValue(id, x.Shape, name);
+            }
+            case "LocalResponseNorm":
+            {
+                int size = IntArgument(args, "size", op);
+                double alpha = RealArgument(args, "alpha", op), beta = RealArgument(args, "beta", op), k = RealArgument(args, "k", op);
+                if (size <= 0) throw Error(Descriptors.InvalidArgument, args["size"].Syntax, "size", op, Format(size), "it must be positive");
+                RequireImage(x, op, args["x"].Syntax);
+                string name = AutoName("lrn");
+                int id = AddNode(OpKind.LocalResponseNorm, name, new[] { x.Node }, x.Shape, size, 0, 0, -1, -1, location, reals: new[] { alpha, beta, k });
+                return new TensorValue(id, x.Shape, name);
+            }
+            case "GlobalAvgPool":
+            case "AdaptiveAvgPool2d":
+            {
+                RequireImage(x, op, args["x"].Syntax);
+                int height = op == "GlobalAvgPool" ? 1 : IntArgument(args, "height", op);
+                int width = op == "GlobalAvgPool" ? 1 : IntArgument(args, "width", op);
+                if (height <= 0) throw Error(Descriptors.InvalidArgument, args["height"].Syntax, "height", op, Format(height), "it must be positive");
+                if (width <= 0) throw Error(Descriptors.InvalidArgument, args["width"].Syntax, "width", op, Format(width), "it must be positive");
+                string name = AutoName(op == "GlobalAvgPool" ? "gap" : "adaptivepool");
+                var shape = Shape.Of(x.Shape.C, height, width);
+                return Node(OpKind.AdaptiveAvgPool2d, name, x, shape, 0, 0, 0, -1, -1, location);
+            }
+            case "LeakyRelu":
+            {
+                double slope = RealArgument(args, "slope", op);
+                string name = AutoName("leakyrelu");
+                int id = AddNode(OpKind.LeakyRelu, name, new[] { x.Node }, x.Shape, 0, 0, 0, -1, -1, location, reals: new[] { slope });
+                return new TensorValue(id, x.Shape, name);
+            }
+            case "Identity":
+                return x;
             case "Flatten":
                 if (x.Shape.Rank == 1) return x;
                 return Node(OpKind.Flatten, AutoName("flatten"), x, Shape.Of(x.Shape.Size), 0, 0, 0, -1, -1, location);

@@ -281,19 +281,25 @@ internal sealed partial class NetworkParser
 
     // ---------------------------------------------------------------- graph building
 
-    private int AddNode(OpKind op, string name, int[] inputs, Shape shape, int kernel, int stride, int padding, int weight, int bias, Location? location)
+    private int AddNode(OpKind op, string name, int[] inputs, Shape shape, int kernel, int stride, int padding, int weight, int bias, Location? location,
+        double[]? reals = null, bool ceilMode = false, int buffer = -1)
     {
         int id = _nodes.Count;
         int line = location?.GetLineSpan().StartLinePosition.Line + 1 ?? 0;
-        _nodes.Add(new NodeSpec(id, op, name, inputs.ToEquatableArray(), shape, kernel, stride, padding, weight, bias, line));
+        _nodes.Add(new NodeSpec(id, op, name, inputs.ToEquatableArray(), shape, kernel, stride, padding, weight, bias, line)
+        {
+            Reals = (reals ?? Array.Empty<double>()).ToEquatableArray(),
+            CeilMode = ceilMode,
+            Buffer = buffer,
+        });
         _nodeLocations[id] = Descriptors.ToInfo(location);
         return id;
     }
 
-    private int AddParam(string name, int[] shape, int fanIn, int fanOut)
+    private int AddParam(string name, int[] shape, int fanIn, int fanOut, bool buffer = false)
     {
         int index = _params.Count;
-        _params.Add(new ParamSpec(index, name, shape.ToEquatableArray(), InitKind.Zeros, fanIn, fanOut));
+        _params.Add(new ParamSpec(index, name, shape.ToEquatableArray(), InitKind.Zeros, fanIn, fanOut) { IsBuffer = buffer });
         return index;
     }
 
@@ -333,7 +339,8 @@ internal sealed partial class NetworkParser
                 new[] { node.Name + " (" + node.Op + ")" }.ToEquatableArray()));
         if (live.All(l => l)) return (_nodes, _params, output);
 
-        var liveParams = new HashSet<int>(_nodes.Where(n => live[n.Id]).SelectMany(n => new[] { n.Weight, n.Bias }).Where(i => i >= 0));
+        var liveParams = new HashSet<int>(_nodes.Where(n => live[n.Id])
+            .SelectMany(n => n.Buffer >= 0 ? new[] { n.Weight, n.Bias, n.Buffer, n.Buffer + 1 } : new[] { n.Weight, n.Bias }).Where(i => i >= 0));
         var paramMap = new Dictionary<int, int>();
         var parameters = new List<ParamSpec>();
         foreach (var p in _params.Where(p => liveParams.Contains(p.Index)))
@@ -352,6 +359,7 @@ internal sealed partial class NetworkParser
                 Inputs = node.Inputs.Select(i => nodeMap[i]).ToEquatableArray(),
                 Weight = node.Weight >= 0 ? paramMap[node.Weight] : -1,
                 Bias = node.Bias >= 0 ? paramMap[node.Bias] : -1,
+                Buffer = node.Buffer >= 0 ? paramMap[node.Buffer] : -1,
             });
         }
         for (int i = 0; i < inputs.Count; i++)
@@ -359,14 +367,24 @@ internal sealed partial class NetworkParser
         return (nodes, parameters, nodeMap[output]);
     }
 
-    /// <summary>He-normal for weights feeding a ReLU, Xavier-uniform otherwise, zeros for biases.</summary>
+    /// <summary>
+    /// He-normal for weights feeding a ReLU (directly or through a BatchNorm), Xavier-uniform otherwise, zeros for
+    /// biases; BatchNorm: gamma ones, beta zeros, running mean zeros, running variance ones.
+    /// </summary>
     private static List<ParamSpec> AssignInit(List<NodeSpec> nodes, List<ParamSpec> parameters)
     {
         var result = parameters.ToList();
+        bool FeedsRelu(int id) => nodes.Any(c => c.Inputs.Contains(id)
+            && (c.Op is OpKind.Relu or OpKind.LeakyRelu || (c.Op is OpKind.BatchNorm or OpKind.Add && FeedsRelu(c.Id))));
         foreach (var node in nodes.Where(n => n.HasParameters))
         {
-            bool feedsRelu = nodes.Any(c => c.Op == OpKind.Relu && c.Inputs.Contains(node.Id));
-            result[node.Weight] = result[node.Weight] with { Init = feedsRelu ? InitKind.HeNormal : InitKind.XavierUniform };
+            if (node.Op == OpKind.BatchNorm)
+            {
+                result[node.Weight] = result[node.Weight] with { Init = InitKind.Ones };
+                result[node.Buffer + 1] = result[node.Buffer + 1] with { Init = InitKind.Ones };
+                continue;
+            }
+            result[node.Weight] = result[node.Weight] with { Init = FeedsRelu(node.Id) ? InitKind.HeNormal : InitKind.XavierUniform };
         }
         return result;
     }

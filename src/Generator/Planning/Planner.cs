@@ -46,6 +46,34 @@ internal sealed class Plan
     /// <summary>Nodes whose activation buffer is the same memory as their input's (Flatten is a pure reshape).</summary>
     public required int[] StorageRoot { get; init; }
 
+    /// <summary>Like <see cref="StorageRoot"/> for the inference layout, where Dropout is the identity too.</summary>
+    public required int[] InferRoot { get; init; }
+
+    /// <summary>Training-arena offset of a Dropout node's mask (per sample, like activations), else -1.</summary>
+    public required int[] MaskOffset { get; init; }
+
+    /// <summary>Offset of a BatchNorm node's batch mean (then 1/std) in the batch-statistics array, else -1.</summary>
+    public required int[] StatsOffset { get; init; }
+
+    public required int StatsSize { get; init; }
+
+    /// <summary>
+    /// Inference-time folding: for a convolution read only by a BatchNorm, the BatchNorm's id (else -1); the pair runs
+    /// as one convolution with folded weights in inference.
+    /// </summary>
+    public required int[] FoldedInto { get; init; }
+
+    /// <summary>For a BatchNorm folded in inference, the convolution it is folded into (else -1).</summary>
+    public required int[] FoldSource { get; init; }
+
+    /// <summary>Offset of a folded BatchNorm's weights (then its outChannels biases) in the folded-weights array.</summary>
+    public required int[] FoldOffset { get; init; }
+
+    public required int FoldSize { get; init; }
+
+    /// <summary>Number of buffer floats (BatchNorm running statistics), stored after the trainable parameters.</summary>
+    public required int BufferCount { get; init; }
+
     public NodeSpec Node(int id) => Spec.Nodes[id];
 
     public ParamSpec Param(int index) => Spec.Parameters[index];
@@ -66,30 +94,67 @@ internal static class Planner
         foreach (var node in spec.Nodes)
             root[node.Id] = node.Op == OpKind.Flatten ? root[node.Inputs[0]] : node.Id;
 
-        // Training: keep everything (each root gets its own block).
+        // Training: keep everything (each root gets its own block); a Dropout keeps its mask after its output.
         var trainOffset = new int[n];
+        var maskOffset = Enumerable.Repeat(-1, n).ToArray();
         int trainSize = 0;
         foreach (var node in spec.Nodes)
         {
             if (root[node.Id] != node.Id) { trainOffset[node.Id] = trainOffset[root[node.Id]]; continue; }
             trainOffset[node.Id] = trainSize;
             trainSize += node.Shape.Size;
+            if (node.Op == OpKind.Dropout)
+            {
+                maskOffset[node.Id] = trainSize;
+                trainSize += node.Shape.Size;
+            }
         }
 
-        // Inference: a root is live from its definition to the last read of it or of any alias.
+        // Inference-time folding: a convolution whose only reader is a BatchNorm becomes one convolution with
+        // W' = W * gamma / sqrt(var + eps) and b' = (b - mean) * gamma / sqrt(var + eps) + beta.
+        var foldedInto = Enumerable.Repeat(-1, n).ToArray();
+        var foldSource = Enumerable.Repeat(-1, n).ToArray();
+        var foldOffset = Enumerable.Repeat(-1, n).ToArray();
+        int foldSize = 0;
+        foreach (var node in spec.Nodes.Where(x => x.Op == OpKind.BatchNorm))
+        {
+            var source = spec.Nodes[node.Inputs[0]];
+            if (source.Op != OpKind.Conv2d || consumers[source.Id].Count != 1 || source.Id == spec.Output) continue;
+            foldedInto[source.Id] = node.Id;
+            foldSource[node.Id] = source.Id;
+            foldOffset[node.Id] = foldSize;
+            foldSize += spec.Parameters[source.Weight].Size + source.Shape.C;
+        }
+
+        // Inference: Dropout is the identity (an alias, like Flatten), a folded convolution takes no buffer, and
+        // a root is live from its definition to the last read of it or of any alias.
+        var inferRoot = new int[n];
+        foreach (var node in spec.Nodes)
+            inferRoot[node.Id] = node.Op is OpKind.Flatten or OpKind.Dropout ? inferRoot[node.Inputs[0]] : node.Id;
         var lastUse = new int[n];
         foreach (var node in spec.Nodes)
         {
-            int r = root[node.Id];
-            lastUse[r] = Math.Max(lastUse[r], node.Id == spec.Output ? int.MaxValue : node.Id);
-            foreach (var c in consumers[node.Id]) lastUse[r] = Math.Max(lastUse[r], c);
+            int r = inferRoot[node.Id];
+            if (node.Id == spec.Output) lastUse[r] = int.MaxValue;
+            lastUse[r] = Math.Max(lastUse[r], node.Id);
+            if (foldedInto[node.Id] >= 0) continue; // read by the folded BatchNorm instead
+            var reads = foldSource[node.Id] >= 0 ? spec.Nodes[foldSource[node.Id]].Inputs : node.Inputs;
+            foreach (var i in reads) lastUse[inferRoot[i]] = Math.Max(lastUse[inferRoot[i]], node.Id);
         }
         // Inputs are read from the caller's span in inference, so they take no arena space there.
-        var inferIntervals = spec.Nodes.Where(x => root[x.Id] == x.Id && x.Op != OpKind.Input)
+        var inferIntervals = spec.Nodes.Where(x => inferRoot[x.Id] == x.Id && x.Op != OpKind.Input && foldedInto[x.Id] < 0)
             .Select(x => new Interval(x.Id, x.Id, lastUse[x.Id], x.Shape.Size)).ToList();
         var (inferRootOffset, inferSize) = Allocate(inferIntervals, n);
         var inferOffset = new int[n];
-        foreach (var node in spec.Nodes) inferOffset[node.Id] = node.Op == OpKind.Input ? -1 : inferRootOffset[root[node.Id]];
+        foreach (var node in spec.Nodes) inferOffset[node.Id] = inferRootOffset[inferRoot[node.Id]];
+
+        var statsOffset = Enumerable.Repeat(-1, n).ToArray();
+        int statsSize = 0;
+        foreach (var node in spec.Nodes.Where(x => x.Op == OpKind.BatchNorm))
+        {
+            statsOffset[node.Id] = statsSize;
+            statsSize += 2 * node.Shape.Dims[0];
+        }
 
         // Gradients: backward runs nodes in reverse; time t = n-1-id. The gradient of a node is
         // written by its latest consumer and read when the node itself is processed. Input
@@ -112,12 +177,18 @@ internal static class Planner
             scratch = Math.Max(scratch, input.C * node.Kernel * node.Kernel * node.Shape.H * node.Shape.W);
         }
 
+        // Trainable parameters first (what the optimizer sees), then the buffers (saved, not trained).
         var paramOffset = new int[spec.Parameters.Count];
-        int paramCount = 0;
-        foreach (var p in spec.Parameters)
+        int paramCount = 0, bufferCount = 0;
+        foreach (var p in spec.Parameters.Where(p => !p.IsBuffer))
         {
             paramOffset[p.Index] = paramCount;
             paramCount += p.Size;
+        }
+        foreach (var p in spec.Parameters.Where(p => p.IsBuffer))
+        {
+            paramOffset[p.Index] = paramCount + bufferCount;
+            bufferCount += p.Size;
         }
 
         var needsParamGrad = new bool[n];
@@ -129,7 +200,9 @@ internal static class Planner
             Spec = spec, Consumers = consumers, TrainOffset = trainOffset, TrainSize = trainSize,
             InferOffset = inferOffset, InferSize = inferSize, GradOffset = gradOffset, GradSize = gradSize,
             ScratchSize = scratch, ParamOffset = paramOffset, ParamCount = paramCount,
-            NeedsParamGrad = needsParamGrad, StorageRoot = root,
+            NeedsParamGrad = needsParamGrad, StorageRoot = root, InferRoot = inferRoot, MaskOffset = maskOffset,
+            StatsOffset = statsOffset, StatsSize = statsSize, FoldedInto = foldedInto, FoldSource = foldSource,
+            FoldOffset = foldOffset, FoldSize = foldSize, BufferCount = bufferCount,
         };
     }
 

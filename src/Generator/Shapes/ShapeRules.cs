@@ -15,6 +15,19 @@ internal static class ShapeRules
     public static Shape Conv(Shape input, int outChannels, int kernel, int stride, int padding) =>
         Shape.Of(outChannels, WindowOutput(input.H, kernel, stride, padding), WindowOutput(input.W, kernel, stride, padding));
 
-    public static Shape Pool(Shape input, int kernel, int stride) =>
-        Shape.Of(input.C, WindowOutput(input.H, kernel, stride, 0), WindowOutput(input.W, kernel, stride, 0));
+    /// <summary>
+    /// PyTorch's pooling size: floor (or ceil) of (size + 2p - k) / s, plus one; in ceil mode the last window must
+    /// start inside the input or its left padding, else it is dropped.
+    /// </summary>
+    public static int PoolOutput(int size, int kernel, int stride, int padding, bool ceilMode)
+    {
+        int span = size + 2 * padding - kernel;
+        if (span < 0) return 0;
+        int output = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+        if (ceilMode && (output - 1) * stride >= size + padding) output--;
+        return output;
+    }
+
+    public static Shape Pool(Shape input, int kernel, int stride, int padding = 0, bool ceilMode = false) =>
+        Shape.Of(input.C, PoolOutput(input.H, kernel, stride, padding, ceilMode), PoolOutput(input.W, kernel, stride, padding, ceilMode));
 }

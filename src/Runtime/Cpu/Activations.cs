@@ -6,7 +6,8 @@ namespace NetGen.Cpu;
 
 /// <summary>
 /// Activation functions, elementwise over count = batch * features (softmax: per row).
-/// Backward kernels take the forward OUTPUT y (not the input), which is all they need.
+/// Backward kernels take the forward OUTPUT y (not the input), which is all they need, except
+/// LeakyReluBackward, which takes the forward INPUT x.
 /// Outputs may be the very same span as the input (in place), not a partial overlap.
 /// </summary>
 public static unsafe class Activations
@@ -291,6 +292,94 @@ public static unsafe class Activations
         for (; i < count; i++)
         {
             float grad = output[i] > 0f ? dOutput[i] : 0f;
+            dInput[i] = accumulate ? dInput[i] + grad : grad;
+        }
+    }
+
+    // ================================================================ Leaky ReLU
+
+    public static void LeakyReluForward(Span<float> output, ReadOnlySpan<float> input, float slope)
+        => LeakyReluForward(Simd.Best, output, input, slope);
+
+    internal static void LeakyReluForward(SimdPath path, Span<float> output /*[count]*/, ReadOnlySpan<float> input /*[count]*/, float slope)
+    {
+        Guard.SameLength(input.Length, output.Length, nameof(input));
+        if (path == SimdPath.Scalar) { LeakyReluForwardScalar(output, input, slope); return; }
+        fixed (float* y = output, x = input)
+        {
+            switch (path)
+            {
+                case SimdPath.Vector512: LeakyReluForwardVector<Vector512<float>, Vector512Ops>(y, x, output.Length, slope); break;
+                case SimdPath.Vector256: LeakyReluForwardVector<Vector256<float>, Vector256Ops>(y, x, output.Length, slope); break;
+                default: LeakyReluForwardVector<Vector128<float>, Vector128Ops>(y, x, output.Length, slope); break;
+            }
+        }
+    }
+
+    /// <summary>y = x &gt; 0 ? x : slope * x (NaN stays NaN, -0 gives slope * -0).</summary>
+    internal static void LeakyReluForwardScalar(Span<float> output, ReadOnlySpan<float> input, float slope)
+    {
+        for (int i = 0; i < output.Length; i++) output[i] = input[i] > 0f ? input[i] : slope * input[i];
+    }
+
+    private static void LeakyReluForwardVector<TVec, TOps>(float* output, float* input, int count, float slope)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        TVec s = TOps.Broadcast(slope);
+        int i = 0;
+        for (; i + TOps.Count <= count; i += TOps.Count)
+        {
+            TVec x = TOps.Load(input + i);
+            TOps.Store(TOps.Select(TOps.GreaterThan(x, TOps.Zero), x, TOps.Multiply(x, s)), output + i);
+        }
+        for (; i < count; i++) output[i] = input[i] > 0f ? input[i] : slope * input[i];
+    }
+
+    /// <summary>dx (=|+=) x &gt; 0 ? dy : slope * dy. Takes the forward INPUT x (unlike the other backward kernels).</summary>
+    public static void LeakyReluBackward(Span<float> dInput, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> input, float slope, bool accumulate)
+        => LeakyReluBackward(Simd.Best, dInput, dOutput, input, slope, accumulate);
+
+    internal static void LeakyReluBackward(SimdPath path, Span<float> dInput /*[count]*/, ReadOnlySpan<float> dOutput /*[count]*/,
+        ReadOnlySpan<float> input /*[count]*/, float slope, bool accumulate)
+    {
+        Guard.SameLength(dOutput.Length, dInput.Length, nameof(dOutput));
+        Guard.SameLength(input.Length, dInput.Length, nameof(input));
+        if (path == SimdPath.Scalar) { LeakyReluBackwardScalar(dInput, dOutput, input, slope, accumulate); return; }
+        fixed (float* dx = dInput, dy = dOutput, x = input)
+        {
+            switch (path)
+            {
+                case SimdPath.Vector512: LeakyReluBackwardVector<Vector512<float>, Vector512Ops>(dx, dy, x, dInput.Length, slope, accumulate); break;
+                case SimdPath.Vector256: LeakyReluBackwardVector<Vector256<float>, Vector256Ops>(dx, dy, x, dInput.Length, slope, accumulate); break;
+                default: LeakyReluBackwardVector<Vector128<float>, Vector128Ops>(dx, dy, x, dInput.Length, slope, accumulate); break;
+            }
+        }
+    }
+
+    internal static void LeakyReluBackwardScalar(Span<float> dInput, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> input, float slope, bool accumulate)
+    {
+        for (int i = 0; i < dInput.Length; i++)
+        {
+            float grad = input[i] > 0f ? dOutput[i] : slope * dOutput[i];
+            dInput[i] = accumulate ? dInput[i] + grad : grad;
+        }
+    }
+
+    private static void LeakyReluBackwardVector<TVec, TOps>(float* dInput, float* dOutput, float* input, int count, float slope, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        TVec s = TOps.Broadcast(slope);
+        int i = 0;
+        for (; i + TOps.Count <= count; i += TOps.Count)
+        {
+            TVec dy = TOps.Load(dOutput + i);
+            TVec grad = TOps.Select(TOps.GreaterThan(TOps.Load(input + i), TOps.Zero), dy, TOps.Multiply(dy, s));
+            if (accumulate) grad = TOps.Add(grad, TOps.Load(dInput + i));
+            TOps.Store(grad, dInput + i);
+        }
+        for (; i < count; i++)
+        {
+            float grad = input[i] > 0f ? dOutput[i] : slope * dOutput[i];
             dInput[i] = accumulate ? dInput[i] + grad : grad;
         }
     }

@@ -2,40 +2,79 @@ using System;
 
 namespace NetGen.Cpu;
 
-/// <summary>Shape of a 2-d pooling: kernel x kernel window, stride, no padding, NCHW. Sizes are per sample.</summary>
+/// <summary>
+/// Shape of a 2-d pooling: kernel x kernel window, stride, NCHW. Sizes are per sample.
+/// The five positional members are the original (unpadded, floor-mode) geometry;
+/// <see cref="Padding"/> (implicit, symmetric) and <see cref="CeilMode"/> follow PyTorch's MaxPool2d.
+/// </summary>
 public readonly record struct Pool2dGeometry(int Channels, int InHeight, int InWidth, int Kernel, int Stride)
 {
-    public int OutHeight => (InHeight - Kernel) / Stride + 1;
-    public int OutWidth => (InWidth - Kernel) / Stride + 1;
+    /// <summary>PyTorch MaxPool2d(kernel, stride, padding, ceil_mode=ceilMode).</summary>
+    public Pool2dGeometry(int channels, int inHeight, int inWidth, int kernel, int stride, int padding, bool ceilMode)
+        : this(channels, inHeight, inWidth, kernel, stride)
+    {
+        Padding = padding;
+        CeilMode = ceilMode;
+    }
+
+    /// <summary>Implicit padding on every side (max pooling treats it as -infinity). At most Kernel / 2.</summary>
+    public int Padding { get; init; }
+
+    /// <summary>Round the output size up instead of down; the last window may then be clipped at the bottom/right edge.</summary>
+    public bool CeilMode { get; init; }
+
+    /// <summary>floor_or_ceil((in + 2p - k) / s) + 1, minus one in ceil mode when the last window would start in the right/bottom padding (PyTorch).</summary>
+    public int OutHeight => OutSize(InHeight);
+    public int OutWidth => OutSize(InWidth);
     /// <summary>Channels * InHeight * InWidth.</summary>
     public int InputSize => Channels * InHeight * InWidth;
     /// <summary>Channels * OutHeight * OutWidth.</summary>
     public int OutputSize => Channels * OutHeight * OutWidth;
 
+    /// <summary>No padding, floor mode: every window lies inside the input (the original fast paths).</summary>
+    internal bool IsUnpadded => Padding == 0 && !CeilMode;
+
+    private int OutSize(int inSize)
+    {
+        int span = inSize + 2 * Padding - Kernel;
+        if (Stride <= 0 || span < 0) return span < 0 ? 0 : 1;   // invalid geometry: Validate reports it
+        if (!CeilMode) return span / Stride + 1;
+        int outSize = (span + Stride - 1) / Stride + 1;
+        if ((outSize - 1) * Stride >= inSize + Padding) outSize--;   // the last window must start inside the input or the left padding
+        return outSize;
+    }
+
     /// <summary>Only the defining values, so an invalid geometry (stride 0) still prints.</summary>
     public override string ToString()
-        => $"Pool2dGeometry {{ Channels = {Channels}, InHeight = {InHeight}, InWidth = {InWidth}, Kernel = {Kernel}, Stride = {Stride} }}";
+        => $"Pool2dGeometry {{ Channels = {Channels}, InHeight = {InHeight}, InWidth = {InWidth}, Kernel = {Kernel}, Stride = {Stride}, Padding = {Padding}, CeilMode = {CeilMode} }}";
 
     internal void Validate()
     {
-        if (Channels <= 0 || InHeight <= 0 || InWidth <= 0 || Kernel <= 0 || Stride <= 0)
-            throw new ArgumentException($"Invalid pooling geometry {this}: channels, sizes, kernel and stride must be positive.", "g");
-        if (Kernel > InHeight || Kernel > InWidth)
-            throw new ArgumentException($"Invalid pooling geometry {this}: the {Kernel}x{Kernel} window is larger than the input.", "g");
+        if (Channels <= 0 || InHeight <= 0 || InWidth <= 0 || Kernel <= 0 || Stride <= 0 || Padding < 0)
+            throw new ArgumentException($"Invalid pooling geometry {this}: channels, sizes, kernel and stride must be positive and padding non-negative.", "g");
+        if (Padding > Kernel / 2)
+            throw new ArgumentException($"Invalid pooling geometry {this}: padding {Padding} must be at most half the kernel ({Kernel / 2}).", "g");
+        if (Kernel > InHeight + 2 * Padding || Kernel > InWidth + 2 * Padding)
+            throw new ArgumentException(Padding == 0
+                ? $"Invalid pooling geometry {this}: the {Kernel}x{Kernel} window is larger than the input."
+                : $"Invalid pooling geometry {this}: the {Kernel}x{Kernel} window is larger than the padded input.", "g");
     }
 }
 
 /// <summary>
 /// Average and max pooling. Plain scalar loops (pooling is a small share of the work). Backward
 /// kernels scatter-add into dInput, so overlapping windows (stride &lt; kernel) are handled.
+/// Max pooling supports padding (padded cells are -infinity, never selected) and ceil mode
+/// (windows clipped at the bottom/right edge); average pooling supports neither.
 /// </summary>
 public static class Pool2d
 {
-    /// <summary>output = mean of each kernel x kernel window.</summary>
+    /// <summary>output = mean of each kernel x kernel window. NotSupportedException for padding or ceil mode.</summary>
     public static void AvgForward(Span<float> output /*[batch, C, outH, outW]*/, ReadOnlySpan<float> input /*[batch, C, inH, inW]*/,
         int batch, in Pool2dGeometry g)
     {
         Check(batch, g, output.Length, nameof(output), input.Length, nameof(input));
+        RequireUnpadded(g);
         int k = g.Kernel, s = g.Stride, inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         float scale = 1f / (k * k);
         int planes = batch * g.Channels;
@@ -59,11 +98,12 @@ public static class Pool2d
         }
     }
 
-    /// <summary>dInput (=|+=) each window's dOutput / (kernel*kernel) spread over the window.</summary>
+    /// <summary>dInput (=|+=) each window's dOutput / (kernel*kernel) spread over the window. NotSupportedException for padding or ceil mode.</summary>
     public static void AvgBackward(Span<float> dInput /*[batch, C, inH, inW]*/, ReadOnlySpan<float> dOutput /*[batch, C, outH, outW]*/,
         int batch, in Pool2dGeometry g, bool accumulate)
     {
         Check(batch, g, dOutput.Length, nameof(dOutput), dInput.Length, nameof(dInput));
+        RequireUnpadded(g);
         int k = g.Kernel, s = g.Stride, inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         float scale = 1f / (k * k);
         if (!accumulate) dInput.Slice(0, batch * g.InputSize).Clear();
@@ -87,20 +127,30 @@ public static class Pool2d
         }
     }
 
-    /// <summary>output = max of each window.</summary>
+    /// <summary>output = max of each window (clipped to the input under padding / ceil mode).</summary>
     public static void MaxForward(Span<float> output /*[batch, C, outH, outW]*/, ReadOnlySpan<float> input /*[batch, C, inH, inW]*/,
         int batch, in Pool2dGeometry g)
     {
         Check(batch, g, output.Length, nameof(output), input.Length, nameof(input));
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
+        bool unpadded = g.IsUnpadded;
         int planes = batch * g.Channels;
         for (int plane = 0; plane < planes; plane++)
         {
             ReadOnlySpan<float> x = input.Slice(plane * inH * inW, inH * inW);
             Span<float> y = output.Slice(plane * outH * outW, outH * outW);
-            for (int oy = 0; oy < outH; oy++)
-                for (int ox = 0; ox < outW; ox++)
-                    y[oy * outW + ox] = x[ArgMaxInWindow(x, g, oy, ox)];
+            if (unpadded)
+            {
+                for (int oy = 0; oy < outH; oy++)
+                    for (int ox = 0; ox < outW; ox++)
+                        y[oy * outW + ox] = x[ArgMaxInWindow(x, g, oy, ox)];
+            }
+            else
+            {
+                for (int oy = 0; oy < outH; oy++)
+                    for (int ox = 0; ox < outW; ox++)
+                        y[oy * outW + ox] = x[ArgMaxInClippedWindow(x, g, oy, ox)];
+            }
         }
     }
 
@@ -114,6 +164,7 @@ public static class Pool2d
         Check(batch, g, dOutput.Length, nameof(dOutput), dInput.Length, nameof(dInput));
         Guard.AtLeast(input.Length, (long)batch * g.InputSize, nameof(input));
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
+        bool unpadded = g.IsUnpadded;
         if (!accumulate) dInput.Slice(0, batch * g.InputSize).Clear();
         int planes = batch * g.Channels;
         for (int plane = 0; plane < planes; plane++)
@@ -121,13 +172,22 @@ public static class Pool2d
             ReadOnlySpan<float> x = input.Slice(plane * inH * inW, inH * inW);
             Span<float> dx = dInput.Slice(plane * inH * inW, inH * inW);
             ReadOnlySpan<float> dy = dOutput.Slice(plane * outH * outW, outH * outW);
-            for (int oy = 0; oy < outH; oy++)
-                for (int ox = 0; ox < outW; ox++)
-                    dx[ArgMaxInWindow(x, g, oy, ox)] += dy[oy * outW + ox];
+            if (unpadded)
+            {
+                for (int oy = 0; oy < outH; oy++)
+                    for (int ox = 0; ox < outW; ox++)
+                        dx[ArgMaxInWindow(x, g, oy, ox)] += dy[oy * outW + ox];
+            }
+            else
+            {
+                for (int oy = 0; oy < outH; oy++)
+                    for (int ox = 0; ox < outW; ox++)
+                        dx[ArgMaxInClippedWindow(x, g, oy, ox)] += dy[oy * outW + ox];
+            }
         }
     }
 
-    /// <summary>Index in the plane of the window's maximum; strict &gt; keeps the first of equal values.</summary>
+    /// <summary>Index in the plane of the window's maximum; strict &gt; keeps the first of equal values. Unpadded geometry only.</summary>
     private static int ArgMaxInWindow(ReadOnlySpan<float> plane /*[inH, inW]*/, in Pool2dGeometry g, int oy, int ox)
     {
         int k = g.Kernel, inW = g.InWidth;
@@ -143,6 +203,39 @@ public static class Pool2d
             }
         }
         return best;
+    }
+
+    /// <summary>
+    /// Padding / ceil mode: the window [oy*s - p, oy*s - p + k) is clipped to the input (padded cells are -infinity,
+    /// so they are never selected). Every window holds at least one input cell (p &lt;= k/2 and the ceil-mode rule),
+    /// so the first in-range cell starts the search; ties keep the first in row-major order, as in the unpadded path.
+    /// </summary>
+    private static int ArgMaxInClippedWindow(ReadOnlySpan<float> plane /*[inH, inW]*/, in Pool2dGeometry g, int oy, int ox)
+    {
+        int inW = g.InWidth;
+        int y0 = oy * g.Stride - g.Padding, x0 = ox * g.Stride - g.Padding;
+        int y1 = Math.Min(y0 + g.Kernel, g.InHeight), x1 = Math.Min(x0 + g.Kernel, inW);
+        y0 = Math.Max(y0, 0);
+        x0 = Math.Max(x0, 0);
+        int best = y0 * inW + x0;
+        float max = plane[best];
+        for (int iy = y0; iy < y1; iy++)
+        {
+            int row = iy * inW;
+            for (int ix = x0; ix < x1; ix++)
+            {
+                float v = plane[row + ix];
+                if (v > max) { max = v; best = row + ix; }
+            }
+        }
+        return best;
+    }
+
+    private static void RequireUnpadded(in Pool2dGeometry g)
+    {
+        if (!g.IsUnpadded)
+            throw new NotSupportedException(
+                $"Average pooling supports neither padding nor ceil mode (geometry {g}); only max pooling does. Use Padding = 0 and CeilMode = false.");
     }
 
     private static void Check(int batch, in Pool2dGeometry g, int outputLength, string outputName, int inputLength, string inputName)

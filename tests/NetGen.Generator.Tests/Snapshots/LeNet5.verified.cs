@@ -44,11 +44,16 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     public const int OutputSize = 10;
     /// <summary>Number of trainable floats.</summary>
     public const int ParameterCount = 61706;
+    /// <summary>Number of buffer floats: state saved in checkpoints but not trained (BatchNorm running statistics).</summary>
+    public const int BufferCount = 0;
 
-    /// <summary>Every parameter tensor, its shape and its offset in <see cref="Parameters"/> (checkpoint names).</summary>
-    public static global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> ParameterSchema => s_schema;
+    /// <summary>Every trainable parameter tensor, its shape and its offset in <see cref="Parameters"/> (checkpoint names).</summary>
+    public static global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> ParameterSchema => s_parameterSchema;
 
-    private static readonly global::NetGen.ParameterInfo[] s_schema =
+    /// <summary>Every buffer tensor; offsets count from the start of <see cref="Parameters"/>, so the first is ParameterCount.</summary>
+    public static global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> BufferSchema => s_bufferSchema;
+
+    private static readonly global::NetGen.ParameterInfo[] s_parameterSchema =
     {
         new("C1.weight", new[] { 6, 1, 5, 5 }, 0),
         new("C1.bias", new[] { 6 }, 150),
@@ -61,6 +66,9 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         new("Output.weight", new[] { 10, 84 }, 60856),
         new("Output.bias", new[] { 10 }, 61696),
     };
+    private static readonly global::NetGen.ParameterInfo[] s_bufferSchema = global::System.Array.Empty<global::NetGen.ParameterInfo>();
+    /// <summary>What a checkpoint holds: the parameters, then the buffers.</summary>
+    private static readonly global::NetGen.ParameterInfo[] s_checkpointSchema = s_parameterSchema;
 
     /// <summary>Layers, output shapes, parameter counts, FLOPs and arena sizes, computed at compile time.</summary>
     public static string Summary => """
@@ -118,7 +126,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         ResetParameters(options.Seed);
     }
 
-    /// <summary>Re-initialises every parameter from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases).</summary>
+    /// <summary>Re-initialises every parameter and buffer from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases; BatchNorm: ones, zeros, mean 0, variance 1).</summary>
     public void ResetParameters(ulong seed)
     {
         var rng = new global::NetGen.Rng(seed);
@@ -301,7 +309,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, labels, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters, _gradients);
+        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         return value;
     }
 
@@ -318,15 +326,18 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, targets, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters, _gradients);
+        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         return value;
     }
 
     /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
     public int Capacity => _capacity;
 
-    /// <summary>All parameters, laid out as <see cref="ParameterSchema"/> says.</summary>
-    public global::System.Span<float> Parameters => _parameters;
+    /// <summary>All trainable parameters, laid out as <see cref="ParameterSchema"/> says. Writes through it are seen.</summary>
+    public global::System.Span<float> Parameters => _parameters.AsSpan(0, ParameterCount);
+
+    /// <summary>Buffers (BatchNorm running statistics), laid out as <see cref="BufferSchema"/> says (offsets minus ParameterCount).</summary>
+    public global::System.Span<float> Buffers => _parameters.AsSpan(ParameterCount, BufferCount);
 
     /// <summary>Accumulated parameter gradients, same layout as <see cref="Parameters"/>.</summary>
     public global::System.Span<float> Gradients => _gradients;
@@ -337,13 +348,13 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGradients() => global::System.Array.Clear(_gradients);
 
-    /// <summary>Saves the parameters as safetensors (atomically: temp file, then rename).</summary>
-    public void Save(string path) => global::NetGen.Safetensors.Save(path, s_schema, _parameters, SchemaMetadata);
+    /// <summary>Saves the parameters and buffers as safetensors (atomically: temp file, then rename).</summary>
+    public void Save(string path) => global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata);
 
-    /// <summary>Loads parameters saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
+    /// <summary>Loads parameters and buffers saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
     public void Load(string path)
     {
-        global::NetGen.Safetensors.Load(path, s_schema, _parameters);
+        global::NetGen.Safetensors.Load(path, s_checkpointSchema, _parameters);
         _trainedBatch = 0;
     }
 
@@ -353,7 +364,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         ["netgen.network"] = "LeNet5",
     };
 
-    global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> global::NetGen.INetwork.Schema => ParameterSchema;
+    global::System.Collections.Generic.IReadOnlyList<global::NetGen.ParameterInfo> global::NetGen.INetwork.Schema => s_parameterSchema;
 
     string global::NetGen.INetwork.Summary => Summary;
 

@@ -165,6 +165,83 @@ public class ActivationTests
         }
     }
 
+    // ------------------------------------------------------------------ leaky relu
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void LeakyReluForwardAndBackward(SimdPath path)
+    {
+        var rng = new Rng(21);
+        foreach (float slope in new[] { 0.01f, 0.2f, 0f })
+            foreach (int n in KernelAssert.OddSizes)
+            {
+                float[] x = KernelAssert.Random(ref rng, n);
+                if (n > 3) { x[0] = 0f; x[1] = -0f; x[2] = float.NaN; x[3] = float.NegativeInfinity; }
+                float[] y = new float[n];
+                Activations.LeakyReluForward(path, y, x, slope);
+                for (int i = 0; i < n; i++)
+                {
+                    float expected = x[i] > 0f ? x[i] : slope * x[i];
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[i]) || (float.IsNaN(expected) && float.IsNaN(y[i])),
+                        $"leaky_relu({x[i]}, {slope}) = {y[i]}");
+                    if (!float.IsNaN(x[i]) && !float.IsInfinity(x[i]))
+                        KernelAssert.Close(x[i] > 0 ? x[i] : (double)slope * x[i], y[i], 1e-7, 1e-7, $"x={x[i]}");
+                }
+
+                float[] dy = KernelAssert.Random(ref rng, n), start = KernelAssert.Random(ref rng, n), dx = new float[n];
+                Array.Fill(dx, float.NaN);
+                Activations.LeakyReluBackward(path, dx, dy, x, slope, accumulate: false);
+                for (int i = 0; i < n; i++) Assert.Equal(x[i] > 0f ? dy[i] : slope * dy[i], dx[i]);
+                start.CopyTo(dx, 0);
+                Activations.LeakyReluBackward(path, dx, dy, x, slope, accumulate: true);
+                for (int i = 0; i < n; i++) Assert.Equal(start[i] + (x[i] > 0f ? dy[i] : slope * dy[i]), dx[i]);
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelAssert.VectorPaths), MemberType = typeof(KernelAssert))]
+    public void LeakyReluVectorPathsMatchScalarBitForBit(SimdPath path)
+    {
+        var rng = new Rng(22);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] x = KernelAssert.Random(ref rng, n, -5f, 5f), dy = KernelAssert.Random(ref rng, n);
+            float[] ys = new float[n], yv = new float[n], dxs = KernelAssert.Random(ref rng, n), dxv = (float[])dxs.Clone();
+            Activations.LeakyReluForwardScalar(ys, x, 0.1f);
+            Activations.LeakyReluForward(path, yv, x, 0.1f);
+            Assert.Equal(ys, yv);
+            Activations.LeakyReluBackwardScalar(dxs, dy, x, 0.1f, accumulate: true);
+            Activations.LeakyReluBackward(path, dxv, dy, x, 0.1f, accumulate: true);
+            Assert.Equal(dxs, dxv);
+        }
+    }
+
+    [Fact]
+    public void LeakyReluBackwardMatchesFiniteDifferences()
+    {
+        // away from the kink the function is linear, so central differences of the kernel are exact up to rounding
+        var rng = new Rng(23);
+        float[] x = KernelAssert.Random(ref rng, 37), g = KernelAssert.Random(ref rng, 37), dx = new float[37], y = new float[37];
+        for (int i = 0; i < x.Length; i++) if (MathF.Abs(x[i]) < 0.05f) x[i] = 0.5f;
+        Activations.LeakyReluBackward(dx, g, x, 0.1f, accumulate: false);
+        const float h = 1e-2f;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float keep = x[i];
+            double Loss(float v)
+            {
+                x[i] = v;
+                Activations.LeakyReluForward(y, x, 0.1f);
+                double l = 0;
+                for (int j = 0; j < y.Length; j++) l += (double)g[j] * y[j];
+                return l;
+            }
+            double numeric = (Loss(keep + h) - Loss(keep - h)) / (2 * h);
+            x[i] = keep;
+            KernelAssert.Close(numeric, dx[i], 1e-4, 1e-3, $"i={i}");
+        }
+    }
+
     // ------------------------------------------------------------------ softmax
 
     private static double[] SoftmaxDouble(ReadOnlySpan<double> x)
@@ -277,6 +354,9 @@ public class ActivationTests
     {
         Assert.Throws<ArgumentException>(() => Activations.TanhForward(new float[3], new float[4]));
         Assert.Throws<ArgumentException>(() => Activations.ReluBackward(new float[3], new float[3], new float[2], false));
+        var leaky = Assert.Throws<ArgumentException>(() => Activations.LeakyReluBackward(new float[3], new float[3], new float[2], 0.1f, false));
+        Assert.Contains("'input'", leaky.Message);
+        Assert.Throws<ArgumentException>(() => Activations.LeakyReluForward(new float[3], new float[4], 0.1f));
         var ex = Assert.Throws<ArgumentException>(() => Activations.SoftmaxForward(new float[5], new float[6], 2, 3));
         Assert.Contains("'output'", ex.Message);
     }

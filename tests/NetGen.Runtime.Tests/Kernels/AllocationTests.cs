@@ -77,4 +77,62 @@ public class AllocationTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
     }
+
+    /// <summary>The normalization, regularization, padded/adaptive pooling and concat kernels.</summary>
+    private sealed class NewKernelsWorkload
+    {
+        private const int Batch = 3, C = 4, Spatial = 25;
+        private readonly Pool2dGeometry _pool = new(C, 5, 5, 3, 2, 1, true);
+        private readonly float[] _x, _y, _dy, _dx, _gamma, _beta, _rm, _rv, _sm, _si, _dg, _db, _w, _fw, _fb, _mask, _p, _dp, _a, _da, _cat;
+        private Rng _rng = new(91);
+
+        public NewKernelsWorkload()
+        {
+            var rng = new Rng(92);
+            int size = Batch * C * Spatial;
+            _x = KernelAssert.Random(ref rng, size); _y = new float[size]; _dy = KernelAssert.Random(ref rng, size); _dx = new float[size];
+            _gamma = KernelAssert.Random(ref rng, C, 0.5f, 1.5f); _beta = KernelAssert.Random(ref rng, C);
+            _rm = new float[C]; _rv = new float[C]; Array.Fill(_rv, 1f); _sm = new float[C]; _si = new float[C]; _dg = new float[C]; _db = new float[C];
+            _w = KernelAssert.Random(ref rng, C * 18); _fw = new float[_w.Length]; _fb = new float[C];
+            _mask = new float[size];
+            _p = new float[Batch * _pool.OutputSize]; _dp = KernelAssert.Random(ref rng, _p.Length);
+            _a = new float[Batch * C * 4]; _da = KernelAssert.Random(ref rng, _a.Length);
+            _cat = new float[Batch * 2 * C * Spatial];
+        }
+
+        public void Run()
+        {
+            BatchNorm.ForwardTraining(_y, _x, _gamma, _beta, _rm, _rv, _sm, _si, Batch, C, Spatial, 0.1f, 1e-5f);
+            BatchNorm.ForwardInference(_y, _x, _gamma, _beta, _rm, _rv, Batch, C, Spatial, 1e-5f);
+            BatchNorm.BackwardParameters(_dg, _db, _dy, _x, _sm, _si, Batch, C, Spatial);
+            BatchNorm.BackwardData(_dx, _dy, _x, _gamma, _sm, _si, Batch, C, Spatial, accumulate: false);
+            BatchNorm.FoldIntoConvolution(_fw, _fb, _w, ReadOnlySpan<float>.Empty, _gamma, _beta, _rm, _rv, C, 1e-5f);
+            Dropout.Forward(_y, _mask, _x, 0.3f, ref _rng);
+            Elementwise.MultiplyBackward(_dx, _dy, _mask, accumulate: true);
+            LocalResponseNorm.Forward(_y, _x, Batch, C, Spatial, 3, 1e-4f, 0.75f, 1f);
+            LocalResponseNorm.Backward(_dx, _dy, _x, Batch, C, Spatial, 3, 1e-4f, 0.75f, 1f, accumulate: true);
+            Pool2d.MaxForward(_p, _x, Batch, _pool);
+            Pool2d.MaxBackward(_dx, _dp, _x, Batch, _pool, accumulate: false);
+            AdaptivePool2d.AvgForward(_a, _x, Batch, C, 5, 5, 2, 2);
+            AdaptivePool2d.AvgBackward(_dx, _da, Batch, C, 5, 5, 2, 2, accumulate: true);
+            AdaptivePool2d.AvgForward(_a.AsSpan(0, Batch * C), _x, Batch, C, 5, 5, 1, 1);
+            AdaptivePool2d.AvgBackward(_dx, _da.AsSpan(0, Batch * C), Batch, C, 5, 5, 1, 1, accumulate: true);
+            Concat.Forward(_cat, _x, Batch, C * Spatial, 2 * C * Spatial, C * Spatial);
+            Concat.Backward(_dx, _cat, Batch, C * Spatial, 2 * C * Spatial, C * Spatial, accumulate: true);
+            Activations.LeakyReluForward(_y, _x, 0.01f);
+            Activations.LeakyReluBackward(_dx, _dy, _x, 0.01f, accumulate: true);
+        }
+    }
+
+    [Fact]
+    public void NewKernelsDoNotAllocate()
+    {
+        var work = new NewKernelsWorkload();
+        work.Run();
+        work.Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) work.Run();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
 }
