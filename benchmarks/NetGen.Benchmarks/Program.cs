@@ -1,4 +1,21 @@
+using System;
 using BenchmarkDotNet.Running;
+using NetGen.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/NetGen.Benchmarks -- --filter '*'
-BenchmarkSwitcher.FromAssembly(typeof(NetGen.Benchmarks.LeNet5Benchmarks).Assembly).Run(args);
+// (see docs/benchmarks.md for the exact commands behind each table).
+//
+// OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some machines here to force OpenBLAS's Haswell
+// kernels; they make the OpenBLAS baseline slower than it is, so they are removed for this process
+// and the benchmark processes it starts.
+foreach (var name in new[] { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE" })
+{
+    if (Environment.GetEnvironmentVariable(name) is { } value)
+    {
+        Console.WriteLine($"// unset {name}={value} for the OpenBLAS peer");
+        Environment.SetEnvironmentVariable(name, null);
+    }
+}
+Console.WriteLine("// peer: " + OpenBlas.Describe());
+Console.WriteLine($"// NetGen SIMD path: {NetGen.Cpu.Simd.Best}, threads: {Environment.ProcessorCount} (NETGEN_THREADS overrides)");
+BenchmarkSwitcher.FromAssembly(typeof(LeNet5Benchmarks).Assembly).Run(args);

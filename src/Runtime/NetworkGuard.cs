@@ -13,6 +13,20 @@ public static class NetworkGuard
                 $"{network}: batch must be between 1 and the capacity {capacity} given in NetworkOptions.");
     }
 
+    /// <summary>
+    /// Throws when <paramref name="capacity"/> samples of <paramref name="perSample"/> floats do not fit one .NET array
+    /// (<see cref="Array.MaxLength"/> elements), naming the largest capacity that does. Returns the element count.
+    /// </summary>
+    public static int ArenaLength(string network, int capacity, int perSample, string arena)
+    {
+        long length = (long)capacity * perSample;
+        if (length > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
+                $"{network}: the {arena} arena needs {perSample:N0} floats per sample, so NetworkOptions.Capacity can be at most " +
+                $"{Array.MaxLength / perSample:N0} (one array holds at most {Array.MaxLength:N0} floats); use a smaller capacity and more steps.");
+        return (int)length;
+    }
+
     /// <summary>Throws unless <paramref name="values"/> holds at least <paramref name="needed"/> floats.</summary>
     public static void Length(string network, ReadOnlySpan<float> values, int needed, string name)
     {

@@ -157,6 +157,15 @@ public class ZooTests
     }
 
     [Fact]
+    public void A_capacity_whose_arena_does_not_fit_one_array_is_a_clear_error()
+    {
+        // ResNet-50 keeps about 37.7 M floats per training sample: 57 samples exceed Array.MaxLength.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ResNet50(new NetworkOptions { Capacity = 64 }));
+        Assert.Contains("ResNet50: the activation arena needs", e.Message);
+        Assert.Contains("NetworkOptions.Capacity can be at most 56", e.Message);
+    }
+
+    [Fact]
     public void ResNet18_training_step_gives_finite_gradients_in_every_tensor()
     {
         const int batch = 2;

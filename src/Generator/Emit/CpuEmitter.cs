@@ -182,8 +182,9 @@ internal static class CpuEmitter
         w.Line("global::System.ArgumentNullException.ThrowIfNull(options);");
         w.Line("options.Validate();");
         w.Line("_capacity = options.Capacity;");
-        w.Line("_activations = new float[_capacity * " + Int(Math.Max(1, Math.Max(plan.TrainSize, plan.InferSize))) + "];");
-        w.Line("_activationGradients = new float[_capacity * " + Int(Math.Max(1, plan.GradSize)) + "];");
+        string name = "\"" + spec.ClassName + "\"";
+        w.Line("_activations = new float[global::NetGen.NetworkGuard.ArenaLength(" + name + ", _capacity, " + Int(Math.Max(1, Math.Max(plan.TrainSize, plan.InferSize))) + ", \"activation\")];");
+        w.Line("_activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength(" + name + ", _capacity, " + Int(Math.Max(1, plan.GradSize)) + ", \"gradient\")];");
         w.Line("_outputGradient = new float[_capacity * OutputSize];");
         w.Line("ResetParameters(options.Seed);");
         w.Close();

@@ -41,11 +41,12 @@ internal static class SummaryTable
     public static IEnumerable<string> Legend(Plan plan)
     {
         var spec = plan.Spec;
-        yield return "  " + "node".PadRight(14) + "op".PadRight(11) + "shape";
+        int nameWidth = NameWidth(spec, 14), opWidth = OpWidth(spec);
+        yield return "  " + "node".PadRight(nameWidth) + "op".PadRight(opWidth) + "shape";
         foreach (var node in spec.Nodes)
         {
             string inputs = node.Inputs.Count == 0 ? "" : "  <- " + string.Join(", ", node.Inputs.Select(i => spec.Nodes[i].Name));
-            yield return "  " + node.Name.PadRight(14) + node.Op.ToString().PadRight(11) + node.Shape + inputs;
+            yield return "  " + node.Name.PadRight(nameWidth) + node.Op.ToString().PadRight(opWidth) + node.Shape + inputs;
         }
         yield return "";
     }
@@ -55,9 +56,11 @@ internal static class SummaryTable
         var spec = plan.Spec;
         var counted = new HashSet<int>();
         yield return spec.ClassName + " (NetGen, CPU)";
-        string rule = new string('-', 78);
+        int nameWidth = NameWidth(spec, 16), opWidth = OpWidth(spec);
+        int shapeWidth = System.Math.Max(14, spec.Nodes.Max(n => n.Shape.ToString().Length) + 2);
+        string rule = new string('-', nameWidth + opWidth + shapeWidth + 30);
         yield return rule;
-        yield return "Layer".PadRight(16) + "Op".PadRight(11) + "Output".PadRight(14) + "Params".PadLeft(14) + "FLOPs".PadLeft(16);
+        yield return "Layer".PadRight(nameWidth) + "Op".PadRight(opWidth) + "Output".PadRight(shapeWidth) + "Params".PadLeft(14) + "FLOPs".PadLeft(16);
         yield return rule;
         long flops = 0;
         foreach (var node in spec.Nodes)
@@ -65,20 +68,30 @@ internal static class SummaryTable
             int p = Params(plan, node, counted);
             long f = Flops(plan, node);
             flops += f;
-            yield return node.Name.PadRight(16) + node.Op.ToString().PadRight(11) + node.Shape.ToString().PadRight(14) + N(p).PadLeft(14) + N(f).PadLeft(16);
+            yield return node.Name.PadRight(nameWidth) + node.Op.ToString().PadRight(opWidth) + node.Shape.ToString().PadRight(shapeWidth) + N(p).PadLeft(14) + N(f).PadLeft(16);
         }
         yield return rule;
-        yield return "Total parameters: " + N(plan.ParamCount) + " (" + Kb(4L * plan.ParamCount) + ")" +
+        yield return "Total parameters: " + N(plan.ParamCount) + " (" + Bytes(4L * plan.ParamCount) + ")" +
                      (plan.BufferCount > 0 ? "; buffers (running statistics): " + N(plan.BufferCount) : "");
         int folded = plan.FoldSource.Count(f => f >= 0);
         if (folded > 0)
             yield return "Inference: " + N(folded) + " BatchNorm" + (folded == 1 ? "" : "s") + " folded into the preceding convolution";
         yield return "Forward FLOPs per sample: " + N(flops);
-        yield return "Activation arena per sample: training " + N(plan.TrainSize) + " floats (" + Kb(4L * plan.TrainSize) + "), inference " + N(plan.InferSize) + " floats (" + Kb(4L * plan.InferSize) + ")";
-        yield return "Gradient arena per sample: " + N(plan.GradSize) + " floats (" + Kb(4L * plan.GradSize) + "); im2col scratch " + N(plan.ScratchSize) + " floats";
+        yield return "Activation arena per sample: training " + N(plan.TrainSize) + " floats (" + Bytes(4L * plan.TrainSize) + "), inference " + N(plan.InferSize) + " floats (" + Bytes(4L * plan.InferSize) + ")";
+        yield return "Gradient arena per sample: " + N(plan.GradSize) + " floats (" + Bytes(4L * plan.GradSize) + "); im2col scratch " + N(plan.ScratchSize) + " floats";
     }
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Kb(long bytes) => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB";
+    /// <summary>Every name fits with two spaces to spare (at least <paramref name="minimum"/>).</summary>
+    private static int NameWidth(NetworkSpec spec, int minimum) => System.Math.Max(minimum, spec.Nodes.Max(n => n.Name.Length) + 2);
+
+    private static int OpWidth(NetworkSpec spec) => System.Math.Max(11, spec.Nodes.Max(n => n.Op.ToString().Length) + 2);
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        < 1L << 20 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB",
+        < 1L << 30 => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
+        _ => (bytes / 1073741824.0).ToString("0.00", CultureInfo.InvariantCulture) + " GB",
+    };
 }

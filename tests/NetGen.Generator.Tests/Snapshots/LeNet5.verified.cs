@@ -73,9 +73,9 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     /// <summary>Layers, output shapes, parameter counts, FLOPs and arena sizes, computed at compile time.</summary>
     public static string Summary => """
     LeNet5 (NetGen, CPU)
-    ------------------------------------------------------------------------------
+    -----------------------------------------------------------------------
     Layer           Op         Output                Params           FLOPs
-    ------------------------------------------------------------------------------
+    -----------------------------------------------------------------------
     image           Input      1x28x28                    0               0
     C1              Conv2d     6x28x28                  156         239,904
     tanh1           Tanh       6x28x28                    0           4,704
@@ -89,7 +89,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
     F6              Dense      84                    10,164          20,244
     tanh4           Tanh       84                         0              84
     Output          Dense      10                       850           1,690
-    ------------------------------------------------------------------------------
+    -----------------------------------------------------------------------
     Total parameters: 61,706 (241.0 KB)
     Forward FLOPs per sample: 852,370
     Activation arena per sample: training 15,386 floats (60.1 KB), inference 9,408 floats (36.8 KB)
@@ -120,8 +120,8 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::System.ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _capacity = options.Capacity;
-        _activations = new float[_capacity * 15386];
-        _activationGradients = new float[_capacity * 10584];
+        _activations = new float[global::NetGen.NetworkGuard.ArenaLength("LeNet5", _capacity, 15386, "activation")];
+        _activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength("LeNet5", _capacity, 10584, "gradient")];
         _outputGradient = new float[_capacity * OutputSize];
         ResetParameters(options.Seed);
     }

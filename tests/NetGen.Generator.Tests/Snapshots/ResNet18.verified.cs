@@ -2,77 +2,77 @@
 // NetGen generated the forward and backward code of ResNet18 from its [Network] declaration.
 // Edit the declaration, not this file. Shapes are per sample; the batch is the leading runtime dimension.
 //
-//   node          op         shape
-//   image         Input      3x224x224
-//   conv1         Conv2d     64x112x112  <- image
-//   bn1           BatchNorm  64x112x112  <- conv1
-//   relu1         Relu       64x112x112  <- bn1
-//   maxpool1      MaxPool2d  64x56x56  <- relu1
-//   layer1.0.conv1Conv2d     64x56x56  <- maxpool1
-//   layer1.0.bn1  BatchNorm  64x56x56  <- layer1.0.conv1
-//   relu2         Relu       64x56x56  <- layer1.0.bn1
-//   layer1.0.conv2Conv2d     64x56x56  <- relu2
-//   layer1.0.bn2  BatchNorm  64x56x56  <- layer1.0.conv2
-//   add1          Add        64x56x56  <- layer1.0.bn2, maxpool1
-//   relu3         Relu       64x56x56  <- add1
-//   layer1.1.conv1Conv2d     64x56x56  <- relu3
-//   layer1.1.bn1  BatchNorm  64x56x56  <- layer1.1.conv1
-//   relu4         Relu       64x56x56  <- layer1.1.bn1
-//   layer1.1.conv2Conv2d     64x56x56  <- relu4
-//   layer1.1.bn2  BatchNorm  64x56x56  <- layer1.1.conv2
-//   add2          Add        64x56x56  <- layer1.1.bn2, relu3
-//   relu5         Relu       64x56x56  <- add2
-//   layer2.0.conv1Conv2d     128x28x28  <- relu5
-//   layer2.0.bn1  BatchNorm  128x28x28  <- layer2.0.conv1
-//   relu6         Relu       128x28x28  <- layer2.0.bn1
-//   layer2.0.conv2Conv2d     128x28x28  <- relu6
-//   layer2.0.bn2  BatchNorm  128x28x28  <- layer2.0.conv2
-//   layer2.0.downsample.0Conv2d     128x28x28  <- relu5
-//   layer2.0.downsample.1BatchNorm  128x28x28  <- layer2.0.downsample.0
-//   add3          Add        128x28x28  <- layer2.0.bn2, layer2.0.downsample.1
-//   relu7         Relu       128x28x28  <- add3
-//   layer2.1.conv1Conv2d     128x28x28  <- relu7
-//   layer2.1.bn1  BatchNorm  128x28x28  <- layer2.1.conv1
-//   relu8         Relu       128x28x28  <- layer2.1.bn1
-//   layer2.1.conv2Conv2d     128x28x28  <- relu8
-//   layer2.1.bn2  BatchNorm  128x28x28  <- layer2.1.conv2
-//   add4          Add        128x28x28  <- layer2.1.bn2, relu7
-//   relu9         Relu       128x28x28  <- add4
-//   layer3.0.conv1Conv2d     256x14x14  <- relu9
-//   layer3.0.bn1  BatchNorm  256x14x14  <- layer3.0.conv1
-//   relu10        Relu       256x14x14  <- layer3.0.bn1
-//   layer3.0.conv2Conv2d     256x14x14  <- relu10
-//   layer3.0.bn2  BatchNorm  256x14x14  <- layer3.0.conv2
-//   layer3.0.downsample.0Conv2d     256x14x14  <- relu9
-//   layer3.0.downsample.1BatchNorm  256x14x14  <- layer3.0.downsample.0
-//   add5          Add        256x14x14  <- layer3.0.bn2, layer3.0.downsample.1
-//   relu11        Relu       256x14x14  <- add5
-//   layer3.1.conv1Conv2d     256x14x14  <- relu11
-//   layer3.1.bn1  BatchNorm  256x14x14  <- layer3.1.conv1
-//   relu12        Relu       256x14x14  <- layer3.1.bn1
-//   layer3.1.conv2Conv2d     256x14x14  <- relu12
-//   layer3.1.bn2  BatchNorm  256x14x14  <- layer3.1.conv2
-//   add6          Add        256x14x14  <- layer3.1.bn2, relu11
-//   relu13        Relu       256x14x14  <- add6
-//   layer4.0.conv1Conv2d     512x7x7  <- relu13
-//   layer4.0.bn1  BatchNorm  512x7x7  <- layer4.0.conv1
-//   relu14        Relu       512x7x7  <- layer4.0.bn1
-//   layer4.0.conv2Conv2d     512x7x7  <- relu14
-//   layer4.0.bn2  BatchNorm  512x7x7  <- layer4.0.conv2
-//   layer4.0.downsample.0Conv2d     512x7x7  <- relu13
-//   layer4.0.downsample.1BatchNorm  512x7x7  <- layer4.0.downsample.0
-//   add7          Add        512x7x7  <- layer4.0.bn2, layer4.0.downsample.1
-//   relu15        Relu       512x7x7  <- add7
-//   layer4.1.conv1Conv2d     512x7x7  <- relu15
-//   layer4.1.bn1  BatchNorm  512x7x7  <- layer4.1.conv1
-//   relu16        Relu       512x7x7  <- layer4.1.bn1
-//   layer4.1.conv2Conv2d     512x7x7  <- relu16
-//   layer4.1.bn2  BatchNorm  512x7x7  <- layer4.1.conv2
-//   add8          Add        512x7x7  <- layer4.1.bn2, relu15
-//   relu17        Relu       512x7x7  <- add8
-//   gap1          AdaptiveAvgPool2d512x1x1  <- relu17
-//   flatten1      Flatten    512  <- gap1
-//   fc            Dense      1000  <- flatten1
+//   node                   op                 shape
+//   image                  Input              3x224x224
+//   conv1                  Conv2d             64x112x112  <- image
+//   bn1                    BatchNorm          64x112x112  <- conv1
+//   relu1                  Relu               64x112x112  <- bn1
+//   maxpool1               MaxPool2d          64x56x56  <- relu1
+//   layer1.0.conv1         Conv2d             64x56x56  <- maxpool1
+//   layer1.0.bn1           BatchNorm          64x56x56  <- layer1.0.conv1
+//   relu2                  Relu               64x56x56  <- layer1.0.bn1
+//   layer1.0.conv2         Conv2d             64x56x56  <- relu2
+//   layer1.0.bn2           BatchNorm          64x56x56  <- layer1.0.conv2
+//   add1                   Add                64x56x56  <- layer1.0.bn2, maxpool1
+//   relu3                  Relu               64x56x56  <- add1
+//   layer1.1.conv1         Conv2d             64x56x56  <- relu3
+//   layer1.1.bn1           BatchNorm          64x56x56  <- layer1.1.conv1
+//   relu4                  Relu               64x56x56  <- layer1.1.bn1
+//   layer1.1.conv2         Conv2d             64x56x56  <- relu4
+//   layer1.1.bn2           BatchNorm          64x56x56  <- layer1.1.conv2
+//   add2                   Add                64x56x56  <- layer1.1.bn2, relu3
+//   relu5                  Relu               64x56x56  <- add2
+//   layer2.0.conv1         Conv2d             128x28x28  <- relu5
+//   layer2.0.bn1           BatchNorm          128x28x28  <- layer2.0.conv1
+//   relu6                  Relu               128x28x28  <- layer2.0.bn1
+//   layer2.0.conv2         Conv2d             128x28x28  <- relu6
+//   layer2.0.bn2           BatchNorm          128x28x28  <- layer2.0.conv2
+//   layer2.0.downsample.0  Conv2d             128x28x28  <- relu5
+//   layer2.0.downsample.1  BatchNorm          128x28x28  <- layer2.0.downsample.0
+//   add3                   Add                128x28x28  <- layer2.0.bn2, layer2.0.downsample.1
+//   relu7                  Relu               128x28x28  <- add3
+//   layer2.1.conv1         Conv2d             128x28x28  <- relu7
+//   layer2.1.bn1           BatchNorm          128x28x28  <- layer2.1.conv1
+//   relu8                  Relu               128x28x28  <- layer2.1.bn1
+//   layer2.1.conv2         Conv2d             128x28x28  <- relu8
+//   layer2.1.bn2           BatchNorm          128x28x28  <- layer2.1.conv2
+//   add4                   Add                128x28x28  <- layer2.1.bn2, relu7
+//   relu9                  Relu               128x28x28  <- add4
+//   layer3.0.conv1         Conv2d             256x14x14  <- relu9
+//   layer3.0.bn1           BatchNorm          256x14x14  <- layer3.0.conv1
+//   relu10                 Relu               256x14x14  <- layer3.0.bn1
+//   layer3.0.conv2         Conv2d             256x14x14  <- relu10
+//   layer3.0.bn2           BatchNorm          256x14x14  <- layer3.0.conv2
+//   layer3.0.downsample.0  Conv2d             256x14x14  <- relu9
+//   layer3.0.downsample.1  BatchNorm          256x14x14  <- layer3.0.downsample.0
+//   add5                   Add                256x14x14  <- layer3.0.bn2, layer3.0.downsample.1
+//   relu11                 Relu               256x14x14  <- add5
+//   layer3.1.conv1         Conv2d             256x14x14  <- relu11
+//   layer3.1.bn1           BatchNorm          256x14x14  <- layer3.1.conv1
+//   relu12                 Relu               256x14x14  <- layer3.1.bn1
+//   layer3.1.conv2         Conv2d             256x14x14  <- relu12
+//   layer3.1.bn2           BatchNorm          256x14x14  <- layer3.1.conv2
+//   add6                   Add                256x14x14  <- layer3.1.bn2, relu11
+//   relu13                 Relu               256x14x14  <- add6
+//   layer4.0.conv1         Conv2d             512x7x7  <- relu13
+//   layer4.0.bn1           BatchNorm          512x7x7  <- layer4.0.conv1
+//   relu14                 Relu               512x7x7  <- layer4.0.bn1
+//   layer4.0.conv2         Conv2d             512x7x7  <- relu14
+//   layer4.0.bn2           BatchNorm          512x7x7  <- layer4.0.conv2
+//   layer4.0.downsample.0  Conv2d             512x7x7  <- relu13
+//   layer4.0.downsample.1  BatchNorm          512x7x7  <- layer4.0.downsample.0
+//   add7                   Add                512x7x7  <- layer4.0.bn2, layer4.0.downsample.1
+//   relu15                 Relu               512x7x7  <- add7
+//   layer4.1.conv1         Conv2d             512x7x7  <- relu15
+//   layer4.1.bn1           BatchNorm          512x7x7  <- layer4.1.conv1
+//   relu16                 Relu               512x7x7  <- layer4.1.bn1
+//   layer4.1.conv2         Conv2d             512x7x7  <- relu16
+//   layer4.1.bn2           BatchNorm          512x7x7  <- layer4.1.conv2
+//   add8                   Add                512x7x7  <- layer4.1.bn2, relu15
+//   relu17                 Relu               512x7x7  <- add8
+//   gap1                   AdaptiveAvgPool2d  512x1x1  <- relu17
+//   flatten1               Flatten            512  <- gap1
+//   fc                     Dense              1000  <- flatten1
 // 
 #nullable enable
 #pragma warning disable CS1591 // generated members are documented in the declaration
@@ -212,85 +212,85 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     /// <summary>Layers, output shapes, parameter counts, FLOPs and arena sizes, computed at compile time.</summary>
     public static string Summary => """
     ResNet18 (NetGen, CPU)
-    ------------------------------------------------------------------------------
-    Layer           Op         Output                Params           FLOPs
-    ------------------------------------------------------------------------------
-    image           Input      3x224x224                  0               0
-    conv1           Conv2d     64x112x112             9,408     236,027,904
-    bn1             BatchNorm  64x112x112               128       1,605,632
-    relu1           Relu       64x112x112                 0         802,816
-    maxpool1        MaxPool2d  64x56x56                   0       1,806,336
-    layer1.0.conv1  Conv2d     64x56x56              36,864     231,211,008
-    layer1.0.bn1    BatchNorm  64x56x56                 128         401,408
-    relu2           Relu       64x56x56                   0         200,704
-    layer1.0.conv2  Conv2d     64x56x56              36,864     231,211,008
-    layer1.0.bn2    BatchNorm  64x56x56                 128         401,408
-    add1            Add        64x56x56                   0         200,704
-    relu3           Relu       64x56x56                   0         200,704
-    layer1.1.conv1  Conv2d     64x56x56              36,864     231,211,008
-    layer1.1.bn1    BatchNorm  64x56x56                 128         401,408
-    relu4           Relu       64x56x56                   0         200,704
-    layer1.1.conv2  Conv2d     64x56x56              36,864     231,211,008
-    layer1.1.bn2    BatchNorm  64x56x56                 128         401,408
-    add2            Add        64x56x56                   0         200,704
-    relu5           Relu       64x56x56                   0         200,704
-    layer2.0.conv1  Conv2d     128x28x28             73,728     115,605,504
-    layer2.0.bn1    BatchNorm  128x28x28                256         200,704
-    relu6           Relu       128x28x28                  0         100,352
-    layer2.0.conv2  Conv2d     128x28x28            147,456     231,211,008
-    layer2.0.bn2    BatchNorm  128x28x28                256         200,704
-    layer2.0.downsample.0Conv2d     128x28x28              8,192      12,845,056
-    layer2.0.downsample.1BatchNorm  128x28x28                256         200,704
-    add3            Add        128x28x28                  0         100,352
-    relu7           Relu       128x28x28                  0         100,352
-    layer2.1.conv1  Conv2d     128x28x28            147,456     231,211,008
-    layer2.1.bn1    BatchNorm  128x28x28                256         200,704
-    relu8           Relu       128x28x28                  0         100,352
-    layer2.1.conv2  Conv2d     128x28x28            147,456     231,211,008
-    layer2.1.bn2    BatchNorm  128x28x28                256         200,704
-    add4            Add        128x28x28                  0         100,352
-    relu9           Relu       128x28x28                  0         100,352
-    layer3.0.conv1  Conv2d     256x14x14            294,912     115,605,504
-    layer3.0.bn1    BatchNorm  256x14x14                512         100,352
-    relu10          Relu       256x14x14                  0          50,176
-    layer3.0.conv2  Conv2d     256x14x14            589,824     231,211,008
-    layer3.0.bn2    BatchNorm  256x14x14                512         100,352
-    layer3.0.downsample.0Conv2d     256x14x14             32,768      12,845,056
-    layer3.0.downsample.1BatchNorm  256x14x14                512         100,352
-    add5            Add        256x14x14                  0          50,176
-    relu11          Relu       256x14x14                  0          50,176
-    layer3.1.conv1  Conv2d     256x14x14            589,824     231,211,008
-    layer3.1.bn1    BatchNorm  256x14x14                512         100,352
-    relu12          Relu       256x14x14                  0          50,176
-    layer3.1.conv2  Conv2d     256x14x14            589,824     231,211,008
-    layer3.1.bn2    BatchNorm  256x14x14                512         100,352
-    add6            Add        256x14x14                  0          50,176
-    relu13          Relu       256x14x14                  0          50,176
-    layer4.0.conv1  Conv2d     512x7x7            1,179,648     115,605,504
-    layer4.0.bn1    BatchNorm  512x7x7                1,024          50,176
-    relu14          Relu       512x7x7                    0          25,088
-    layer4.0.conv2  Conv2d     512x7x7            2,359,296     231,211,008
-    layer4.0.bn2    BatchNorm  512x7x7                1,024          50,176
-    layer4.0.downsample.0Conv2d     512x7x7              131,072      12,845,056
-    layer4.0.downsample.1BatchNorm  512x7x7                1,024          50,176
-    add7            Add        512x7x7                    0          25,088
-    relu15          Relu       512x7x7                    0          25,088
-    layer4.1.conv1  Conv2d     512x7x7            2,359,296     231,211,008
-    layer4.1.bn1    BatchNorm  512x7x7                1,024          50,176
-    relu16          Relu       512x7x7                    0          25,088
-    layer4.1.conv2  Conv2d     512x7x7            2,359,296     231,211,008
-    layer4.1.bn2    BatchNorm  512x7x7                1,024          50,176
-    add8            Add        512x7x7                    0          25,088
-    relu17          Relu       512x7x7                    0          25,088
-    gap1            AdaptiveAvgPool2d512x1x1                    0          25,088
-    flatten1        Flatten    512                        0               0
-    fc              Dense      1000                 513,000       1,025,000
-    ------------------------------------------------------------------------------
-    Total parameters: 11,689,512 (45662.2 KB); buffers (running statistics): 9,600
+    --------------------------------------------------------------------------------------
+    Layer                  Op                 Output                Params           FLOPs
+    --------------------------------------------------------------------------------------
+    image                  Input              3x224x224                  0               0
+    conv1                  Conv2d             64x112x112             9,408     236,027,904
+    bn1                    BatchNorm          64x112x112               128       1,605,632
+    relu1                  Relu               64x112x112                 0         802,816
+    maxpool1               MaxPool2d          64x56x56                   0       1,806,336
+    layer1.0.conv1         Conv2d             64x56x56              36,864     231,211,008
+    layer1.0.bn1           BatchNorm          64x56x56                 128         401,408
+    relu2                  Relu               64x56x56                   0         200,704
+    layer1.0.conv2         Conv2d             64x56x56              36,864     231,211,008
+    layer1.0.bn2           BatchNorm          64x56x56                 128         401,408
+    add1                   Add                64x56x56                   0         200,704
+    relu3                  Relu               64x56x56                   0         200,704
+    layer1.1.conv1         Conv2d             64x56x56              36,864     231,211,008
+    layer1.1.bn1           BatchNorm          64x56x56                 128         401,408
+    relu4                  Relu               64x56x56                   0         200,704
+    layer1.1.conv2         Conv2d             64x56x56              36,864     231,211,008
+    layer1.1.bn2           BatchNorm          64x56x56                 128         401,408
+    add2                   Add                64x56x56                   0         200,704
+    relu5                  Relu               64x56x56                   0         200,704
+    layer2.0.conv1         Conv2d             128x28x28             73,728     115,605,504
+    layer2.0.bn1           BatchNorm          128x28x28                256         200,704
+    relu6                  Relu               128x28x28                  0         100,352
+    layer2.0.conv2         Conv2d             128x28x28            147,456     231,211,008
+    layer2.0.bn2           BatchNorm          128x28x28                256         200,704
+    layer2.0.downsample.0  Conv2d             128x28x28              8,192      12,845,056
+    layer2.0.downsample.1  BatchNorm          128x28x28                256         200,704
+    add3                   Add                128x28x28                  0         100,352
+    relu7                  Relu               128x28x28                  0         100,352
+    layer2.1.conv1         Conv2d             128x28x28            147,456     231,211,008
+    layer2.1.bn1           BatchNorm          128x28x28                256         200,704
+    relu8                  Relu               128x28x28                  0         100,352
+    layer2.1.conv2         Conv2d             128x28x28            147,456     231,211,008
+    layer2.1.bn2           BatchNorm          128x28x28                256         200,704
+    add4                   Add                128x28x28                  0         100,352
+    relu9                  Relu               128x28x28                  0         100,352
+    layer3.0.conv1         Conv2d             256x14x14            294,912     115,605,504
+    layer3.0.bn1           BatchNorm          256x14x14                512         100,352
+    relu10                 Relu               256x14x14                  0          50,176
+    layer3.0.conv2         Conv2d             256x14x14            589,824     231,211,008
+    layer3.0.bn2           BatchNorm          256x14x14                512         100,352
+    layer3.0.downsample.0  Conv2d             256x14x14             32,768      12,845,056
+    layer3.0.downsample.1  BatchNorm          256x14x14                512         100,352
+    add5                   Add                256x14x14                  0          50,176
+    relu11                 Relu               256x14x14                  0          50,176
+    layer3.1.conv1         Conv2d             256x14x14            589,824     231,211,008
+    layer3.1.bn1           BatchNorm          256x14x14                512         100,352
+    relu12                 Relu               256x14x14                  0          50,176
+    layer3.1.conv2         Conv2d             256x14x14            589,824     231,211,008
+    layer3.1.bn2           BatchNorm          256x14x14                512         100,352
+    add6                   Add                256x14x14                  0          50,176
+    relu13                 Relu               256x14x14                  0          50,176
+    layer4.0.conv1         Conv2d             512x7x7            1,179,648     115,605,504
+    layer4.0.bn1           BatchNorm          512x7x7                1,024          50,176
+    relu14                 Relu               512x7x7                    0          25,088
+    layer4.0.conv2         Conv2d             512x7x7            2,359,296     231,211,008
+    layer4.0.bn2           BatchNorm          512x7x7                1,024          50,176
+    layer4.0.downsample.0  Conv2d             512x7x7              131,072      12,845,056
+    layer4.0.downsample.1  BatchNorm          512x7x7                1,024          50,176
+    add7                   Add                512x7x7                    0          25,088
+    relu15                 Relu               512x7x7                    0          25,088
+    layer4.1.conv1         Conv2d             512x7x7            2,359,296     231,211,008
+    layer4.1.bn1           BatchNorm          512x7x7                1,024          50,176
+    relu16                 Relu               512x7x7                    0          25,088
+    layer4.1.conv2         Conv2d             512x7x7            2,359,296     231,211,008
+    layer4.1.bn2           BatchNorm          512x7x7                1,024          50,176
+    add8                   Add                512x7x7                    0          25,088
+    relu17                 Relu               512x7x7                    0          25,088
+    gap1                   AdaptiveAvgPool2d  512x1x1                    0          25,088
+    flatten1               Flatten            512                        0               0
+    fc                     Dense              1000                 513,000       1,025,000
+    --------------------------------------------------------------------------------------
+    Total parameters: 11,689,512 (44.6 MB); buffers (running statistics): 9,600
     Inference: 20 BatchNorms folded into the preceding convolution
     Forward FLOPs per sample: 3,638,007,272
-    Activation arena per sample: training 8,380,904 floats (32737.9 KB), inference 1,605,632 floats (6272.0 KB)
-    Gradient arena per sample: 2,007,040 floats (7840.0 KB); im2col scratch 1,843,968 floats
+    Activation arena per sample: training 8,380,904 floats (32.0 MB), inference 1,605,632 floats (6.1 MB)
+    Gradient arena per sample: 2,007,040 floats (7.7 MB); im2col scratch 1,843,968 floats
     """;
 
     private static readonly global::NetGen.Cpu.Conv2dGeometry Conv1Geometry = new(3, 224, 224, 64, 7, 2, 3); // 3x224x224 -> 64x112x112
@@ -336,8 +336,8 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::System.ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _capacity = options.Capacity;
-        _activations = new float[_capacity * 8380904];
-        _activationGradients = new float[_capacity * 2007040];
+        _activations = new float[global::NetGen.NetworkGuard.ArenaLength("ResNet18", _capacity, 8380904, "activation")];
+        _activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength("ResNet18", _capacity, 2007040, "gradient")];
         _outputGradient = new float[_capacity * OutputSize];
         ResetParameters(options.Seed);
     }

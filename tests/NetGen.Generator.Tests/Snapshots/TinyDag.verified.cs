@@ -75,9 +75,9 @@ partial class TinyDag : global::NetGen.INetwork
     /// <summary>Layers, output shapes, parameter counts, FLOPs and arena sizes, computed at compile time.</summary>
     public static string Summary => """
     TinyDag (NetGen, CPU)
-    ------------------------------------------------------------------------------
+    -----------------------------------------------------------------------
     Layer           Op         Output                Params           FLOPs
-    ------------------------------------------------------------------------------
+    -----------------------------------------------------------------------
     image           Input      1x8x8                      0               0
     extra           Input      16                         0               0
     conv1           Conv2d     4x8x8                     40           4,864
@@ -97,7 +97,7 @@ partial class TinyDag : global::NetGen.INetwork
     Shared_2        Dense      16                         0             528
     add3            Add        16                         0              16
     head            Dense      3                         51              99
-    ------------------------------------------------------------------------------
+    -----------------------------------------------------------------------
     Total parameters: 1,699 (6.6 KB)
     Forward FLOPs per sample: 47,043
     Activation arena per sample: training 2,291 floats (8.9 KB), inference 768 floats (3.0 KB)
@@ -127,8 +127,8 @@ partial class TinyDag : global::NetGen.INetwork
         global::System.ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _capacity = options.Capacity;
-        _activations = new float[_capacity * 2291];
-        _activationGradients = new float[_capacity * 944];
+        _activations = new float[global::NetGen.NetworkGuard.ArenaLength("TinyDag", _capacity, 2291, "activation")];
+        _activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength("TinyDag", _capacity, 944, "gradient")];
         _outputGradient = new float[_capacity * OutputSize];
         ResetParameters(options.Seed);
     }
