@@ -57,6 +57,9 @@ public interface INetwork
 
     /// <summary>Loads and validates parameters (safetensors).</summary>
     void Load(string path);
+
+    /// <summary>Writes the inference graph and weights as an ONNX model (opset 13).</summary>
+    void ExportOnnx(string path);
 }
 
 /// <summary>A generated network with one input: usable by generic training loops.</summary>

@@ -48,6 +48,7 @@ internal static class CpuEmitter
         EmitForward(w, plan, names);
         EmitBackward(w, plan, names);
         EmitTrainStep(w, plan);
+        EmitOnnx(w, plan);
         EmitPlumbing(w, plan);
 
         w.Close();
@@ -480,6 +481,61 @@ internal static class CpuEmitter
             _ => throw new InvalidOperationException("no backward for " + node.Op),
         };
     }
+
+    // ------------------------------------------------------------------ ONNX
+
+    /// <summary>ExportOnnx: the inference graph, one builder call per layer, with the current weights.</summary>
+    private static void EmitOnnx(CodeWriter w, Plan plan)
+    {
+        var spec = plan.Spec;
+        string Name(int node) => Quote(spec.Nodes[node].Name);
+        string ParamName(int index) => index < 0 ? "null" : Quote(plan.Param(index).Name);
+        w.Line("/// <summary>");
+        w.Line("/// Writes the inference graph as an ONNX model (opset 13) with the current parameters and running statistics, atomically.");
+        w.Line("/// Tensor names are the checkpoint names; the batch dimension is symbolic.");
+        w.Line("/// </summary>");
+        w.Open("public void ExportOnnx(string path)");
+        w.Line("var model = new global::NetGen.Onnx.OnnxModel(\"" + spec.ClassName + "\");");
+        foreach (var input in spec.Inputs)
+            w.Line("model.Input(" + Quote(input.Name) + ", " + string.Join(", ", input.Shape.Dims.Select(Int)) + ");");
+        w.Line("model.Initializers(s_checkpointSchema, _parameters);");
+        foreach (var node in spec.Nodes)
+        {
+            string y = Name(node.Id);
+            string x = node.Inputs.Count > 0 ? Name(node.Inputs[0]) : "";
+            var inShape = node.Inputs.Count > 0 ? spec.Nodes[node.Inputs[0]].Shape : node.Shape;
+            string? call = node.Op switch
+            {
+                OpKind.Input => null,
+                OpKind.Conv2d => "model.Conv(" + y + ", " + x + ", " + ParamName(node.Weight) + ", " + ParamName(node.Bias) + ", kernel: " + Int(node.Kernel) + ", stride: " + Int(node.Stride) + ", padding: " + Int(node.Padding) + ")",
+                OpKind.Dense => "model.Dense(" + y + ", " + x + ", " + ParamName(node.Weight) + ", " + ParamName(node.Bias) + ")",
+                OpKind.AvgPool2d => "model.AveragePool(" + y + ", " + x + ", kernel: " + Int(node.Kernel) + ", stride: " + Int(node.Stride) + ")",
+                OpKind.MaxPool2d => "model.MaxPool(" + y + ", " + x + ", kernel: " + Int(node.Kernel) + ", stride: " + Int(node.Stride) + ", padding: " + Int(node.Padding) + ", ceilMode: " + (node.CeilMode ? "true" : "false") + ")",
+                OpKind.Flatten => "model.Flatten(" + y + ", " + x + ")",
+                OpKind.Tanh => "model.Elementwise(\"Tanh\", " + y + ", " + x + ")",
+                OpKind.Relu => "model.Elementwise(\"Relu\", " + y + ", " + x + ")",
+                OpKind.Sigmoid => "model.Elementwise(\"Sigmoid\", " + y + ", " + x + ")",
+                OpKind.Softmax => "model.Softmax(" + y + ", " + x + ")",
+                OpKind.Add => "model.Elementwise(\"Add\", " + y + ", " + x + ", " + Name(node.Inputs[1]) + ")",
+                OpKind.Multiply => "model.Elementwise(\"Mul\", " + y + ", " + x + ", " + Name(node.Inputs[1]) + ")",
+                OpKind.BatchNorm => "model.BatchNorm(" + y + ", " + x + ", " + ParamName(node.Weight) + ", " + ParamName(node.Bias) + ", " + ParamName(node.Buffer) + ", " + ParamName(node.Buffer + 1) + ", epsilon: " + Real(node.Real(1)) + ")",
+                OpKind.Dropout => "model.Elementwise(\"Identity\", " + y + ", " + x + ") /* Dropout is the identity in inference */",
+                OpKind.LocalResponseNorm => "model.LocalResponseNorm(" + y + ", " + x + ", size: " + Int(node.Kernel) + ", alpha: " + Real(node.Real(0)) + ", beta: " + Real(node.Real(1)) + ", k: " + Real(node.Real(2)) + ")",
+                OpKind.Concat => "model.Concat(" + y + ", " + string.Join(", ", node.Inputs.Select(Name)) + ")",
+                OpKind.AdaptiveAvgPool2d => "model.AdaptiveAveragePool(" + y + ", " + x + ", " + Ints(inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ")",
+                OpKind.LeakyRelu => "model.LeakyRelu(" + y + ", " + x + ", slope: " + Real(node.Real(0)) + ")",
+                _ => throw new InvalidOperationException("no ONNX mapping for " + node.Op),
+            };
+            if (call is not null) w.Line(call + ";");
+        }
+        var output = spec.Nodes[spec.Output];
+        w.Line("model.Output(" + Name(output.Id) + ", " + string.Join(", ", output.Shape.Dims.Select(Int)) + ");");
+        w.Line("model.Save(path);");
+        w.Close();
+        w.Line();
+    }
+
+    private static string Quote(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
 
     // ------------------------------------------------------------------ training and plumbing
 

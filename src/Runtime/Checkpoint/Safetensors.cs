@@ -47,36 +47,18 @@ public static class Safetensors
         ValidateSchema(schema, parameters.Length, nameof(parameters));
         byte[] header = BuildHeader(schema, metadata);
 
-        string fullPath = Path.GetFullPath(path);
-        string? directory = Path.GetDirectoryName(fullPath);
-        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-
-        string tempPath = fullPath + ".tmp-" + RandomNumberGenerator.GetHexString(16, lowercase: true);
-        bool created = false;
-        try
+        using var file = NetGen.IO.AtomicFile.Create(path);
+        Stream stream = file.Stream;
+        Span<byte> prefix = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+        stream.Write(prefix);
+        stream.Write(header);
+        for (int i = 0; i < schema.Length; i++)
         {
-            using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None,
-                       bufferSize: 1 << 16, FileOptions.None))
-            {
-                created = true;
-                Span<byte> prefix = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
-                stream.Write(prefix);
-                stream.Write(header);
-                for (int i = 0; i < schema.Length; i++)
-                {
-                    ParameterInfo p = schema[i];
-                    WriteFloats(stream, parameters.Slice(p.Offset, p.Length));
-                }
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tempPath, fullPath, overwrite: true);
+            ParameterInfo p = schema[i];
+            WriteFloats(stream, parameters.Slice(p.Offset, p.Length));
         }
-        catch
-        {
-            if (created) TryDelete(tempPath);
-            throw;
-        }
+        file.Commit();
     }
 
     // ------------------------------------------------------------------ Load
@@ -337,13 +319,6 @@ public static class Safetensors
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 
     // ------------------------------------------------------------------ Reading helpers

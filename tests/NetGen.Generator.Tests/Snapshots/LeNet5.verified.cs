@@ -330,6 +330,31 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         return value;
     }
 
+    /// <summary>
+    /// Writes the inference graph as an ONNX model (opset 13) with the current parameters and running statistics, atomically.
+    /// Tensor names are the checkpoint names; the batch dimension is symbolic.
+    /// </summary>
+    public void ExportOnnx(string path)
+    {
+        var model = new global::NetGen.Onnx.OnnxModel("LeNet5");
+        model.Input("image", 1, 28, 28);
+        model.Initializers(s_checkpointSchema, _parameters);
+        model.Conv("C1", "image", "C1.weight", "C1.bias", kernel: 5, stride: 1, padding: 2);
+        model.Elementwise("Tanh", "tanh1", "C1");
+        model.AveragePool("avgpool1", "tanh1", kernel: 2, stride: 2);
+        model.Conv("C3", "avgpool1", "C3.weight", "C3.bias", kernel: 5, stride: 1, padding: 0);
+        model.Elementwise("Tanh", "tanh2", "C3");
+        model.AveragePool("avgpool2", "tanh2", kernel: 2, stride: 2);
+        model.Conv("C5", "avgpool2", "C5.weight", "C5.bias", kernel: 5, stride: 1, padding: 0);
+        model.Elementwise("Tanh", "tanh3", "C5");
+        model.Flatten("flatten1", "tanh3");
+        model.Dense("F6", "flatten1", "F6.weight", "F6.bias");
+        model.Elementwise("Tanh", "tanh4", "F6");
+        model.Dense("Output", "tanh4", "Output.weight", "Output.bias");
+        model.Output("Output", 10);
+        model.Save(path);
+    }
+
     /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
     public int Capacity => _capacity;
 

@@ -1274,6 +1274,88 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         return value;
     }
 
+    /// <summary>
+    /// Writes the inference graph as an ONNX model (opset 13) with the current parameters and running statistics, atomically.
+    /// Tensor names are the checkpoint names; the batch dimension is symbolic.
+    /// </summary>
+    public void ExportOnnx(string path)
+    {
+        var model = new global::NetGen.Onnx.OnnxModel("ResNet18");
+        model.Input("image", 3, 224, 224);
+        model.Initializers(s_checkpointSchema, _parameters);
+        model.Conv("conv1", "image", "conv1.weight", null, kernel: 7, stride: 2, padding: 3);
+        model.BatchNorm("bn1", "conv1", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu1", "bn1");
+        model.MaxPool("maxpool1", "relu1", kernel: 3, stride: 2, padding: 1, ceilMode: false);
+        model.Conv("layer1.0.conv1", "maxpool1", "layer1.0.conv1.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer1.0.bn1", "layer1.0.conv1", "layer1.0.bn1.weight", "layer1.0.bn1.bias", "layer1.0.bn1.running_mean", "layer1.0.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu2", "layer1.0.bn1");
+        model.Conv("layer1.0.conv2", "relu2", "layer1.0.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer1.0.bn2", "layer1.0.conv2", "layer1.0.bn2.weight", "layer1.0.bn2.bias", "layer1.0.bn2.running_mean", "layer1.0.bn2.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add1", "layer1.0.bn2", "maxpool1");
+        model.Elementwise("Relu", "relu3", "add1");
+        model.Conv("layer1.1.conv1", "relu3", "layer1.1.conv1.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer1.1.bn1", "layer1.1.conv1", "layer1.1.bn1.weight", "layer1.1.bn1.bias", "layer1.1.bn1.running_mean", "layer1.1.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu4", "layer1.1.bn1");
+        model.Conv("layer1.1.conv2", "relu4", "layer1.1.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer1.1.bn2", "layer1.1.conv2", "layer1.1.bn2.weight", "layer1.1.bn2.bias", "layer1.1.bn2.running_mean", "layer1.1.bn2.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add2", "layer1.1.bn2", "relu3");
+        model.Elementwise("Relu", "relu5", "add2");
+        model.Conv("layer2.0.conv1", "relu5", "layer2.0.conv1.weight", null, kernel: 3, stride: 2, padding: 1);
+        model.BatchNorm("layer2.0.bn1", "layer2.0.conv1", "layer2.0.bn1.weight", "layer2.0.bn1.bias", "layer2.0.bn1.running_mean", "layer2.0.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu6", "layer2.0.bn1");
+        model.Conv("layer2.0.conv2", "relu6", "layer2.0.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer2.0.bn2", "layer2.0.conv2", "layer2.0.bn2.weight", "layer2.0.bn2.bias", "layer2.0.bn2.running_mean", "layer2.0.bn2.running_var", epsilon: 1E-05f);
+        model.Conv("layer2.0.downsample.0", "relu5", "layer2.0.downsample.0.weight", null, kernel: 1, stride: 2, padding: 0);
+        model.BatchNorm("layer2.0.downsample.1", "layer2.0.downsample.0", "layer2.0.downsample.1.weight", "layer2.0.downsample.1.bias", "layer2.0.downsample.1.running_mean", "layer2.0.downsample.1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add3", "layer2.0.bn2", "layer2.0.downsample.1");
+        model.Elementwise("Relu", "relu7", "add3");
+        model.Conv("layer2.1.conv1", "relu7", "layer2.1.conv1.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer2.1.bn1", "layer2.1.conv1", "layer2.1.bn1.weight", "layer2.1.bn1.bias", "layer2.1.bn1.running_mean", "layer2.1.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu8", "layer2.1.bn1");
+        model.Conv("layer2.1.conv2", "relu8", "layer2.1.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer2.1.bn2", "layer2.1.conv2", "layer2.1.bn2.weight", "layer2.1.bn2.bias", "layer2.1.bn2.running_mean", "layer2.1.bn2.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add4", "layer2.1.bn2", "relu7");
+        model.Elementwise("Relu", "relu9", "add4");
+        model.Conv("layer3.0.conv1", "relu9", "layer3.0.conv1.weight", null, kernel: 3, stride: 2, padding: 1);
+        model.BatchNorm("layer3.0.bn1", "layer3.0.conv1", "layer3.0.bn1.weight", "layer3.0.bn1.bias", "layer3.0.bn1.running_mean", "layer3.0.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu10", "layer3.0.bn1");
+        model.Conv("layer3.0.conv2", "relu10", "layer3.0.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer3.0.bn2", "layer3.0.conv2", "layer3.0.bn2.weight", "layer3.0.bn2.bias", "layer3.0.bn2.running_mean", "layer3.0.bn2.running_var", epsilon: 1E-05f);
+        model.Conv("layer3.0.downsample.0", "relu9", "layer3.0.downsample.0.weight", null, kernel: 1, stride: 2, padding: 0);
+        model.BatchNorm("layer3.0.downsample.1", "layer3.0.downsample.0", "layer3.0.downsample.1.weight", "layer3.0.downsample.1.bias", "layer3.0.downsample.1.running_mean", "layer3.0.downsample.1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add5", "layer3.0.bn2", "layer3.0.downsample.1");
+        model.Elementwise("Relu", "relu11", "add5");
+        model.Conv("layer3.1.conv1", "relu11", "layer3.1.conv1.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer3.1.bn1", "layer3.1.conv1", "layer3.1.bn1.weight", "layer3.1.bn1.bias", "layer3.1.bn1.running_mean", "layer3.1.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu12", "layer3.1.bn1");
+        model.Conv("layer3.1.conv2", "relu12", "layer3.1.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer3.1.bn2", "layer3.1.conv2", "layer3.1.bn2.weight", "layer3.1.bn2.bias", "layer3.1.bn2.running_mean", "layer3.1.bn2.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add6", "layer3.1.bn2", "relu11");
+        model.Elementwise("Relu", "relu13", "add6");
+        model.Conv("layer4.0.conv1", "relu13", "layer4.0.conv1.weight", null, kernel: 3, stride: 2, padding: 1);
+        model.BatchNorm("layer4.0.bn1", "layer4.0.conv1", "layer4.0.bn1.weight", "layer4.0.bn1.bias", "layer4.0.bn1.running_mean", "layer4.0.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu14", "layer4.0.bn1");
+        model.Conv("layer4.0.conv2", "relu14", "layer4.0.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer4.0.bn2", "layer4.0.conv2", "layer4.0.bn2.weight", "layer4.0.bn2.bias", "layer4.0.bn2.running_mean", "layer4.0.bn2.running_var", epsilon: 1E-05f);
+        model.Conv("layer4.0.downsample.0", "relu13", "layer4.0.downsample.0.weight", null, kernel: 1, stride: 2, padding: 0);
+        model.BatchNorm("layer4.0.downsample.1", "layer4.0.downsample.0", "layer4.0.downsample.1.weight", "layer4.0.downsample.1.bias", "layer4.0.downsample.1.running_mean", "layer4.0.downsample.1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add7", "layer4.0.bn2", "layer4.0.downsample.1");
+        model.Elementwise("Relu", "relu15", "add7");
+        model.Conv("layer4.1.conv1", "relu15", "layer4.1.conv1.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer4.1.bn1", "layer4.1.conv1", "layer4.1.bn1.weight", "layer4.1.bn1.bias", "layer4.1.bn1.running_mean", "layer4.1.bn1.running_var", epsilon: 1E-05f);
+        model.Elementwise("Relu", "relu16", "layer4.1.bn1");
+        model.Conv("layer4.1.conv2", "relu16", "layer4.1.conv2.weight", null, kernel: 3, stride: 1, padding: 1);
+        model.BatchNorm("layer4.1.bn2", "layer4.1.conv2", "layer4.1.bn2.weight", "layer4.1.bn2.bias", "layer4.1.bn2.running_mean", "layer4.1.bn2.running_var", epsilon: 1E-05f);
+        model.Elementwise("Add", "add8", "layer4.1.bn2", "relu15");
+        model.Elementwise("Relu", "relu17", "add8");
+        model.AdaptiveAveragePool("gap1", "relu17", 7, 7, 1, 1);
+        model.Flatten("flatten1", "gap1");
+        model.Dense("fc", "flatten1", "fc.weight", "fc.bias");
+        model.Output("fc", 1000);
+        model.Save(path);
+    }
+
     /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
     public int Capacity => _capacity;
 

@@ -401,6 +401,37 @@ partial class TinyDag : global::NetGen.INetwork
         return value;
     }
 
+    /// <summary>
+    /// Writes the inference graph as an ONNX model (opset 13) with the current parameters and running statistics, atomically.
+    /// Tensor names are the checkpoint names; the batch dimension is symbolic.
+    /// </summary>
+    public void ExportOnnx(string path)
+    {
+        var model = new global::NetGen.Onnx.OnnxModel("TinyDag");
+        model.Input("image", 1, 8, 8);
+        model.Input("extra", 16);
+        model.Initializers(s_checkpointSchema, _parameters);
+        model.Conv("conv1", "image", "conv1.weight", "conv1.bias", kernel: 3, stride: 1, padding: 1);
+        model.Elementwise("Relu", "relu1", "conv1");
+        model.Conv("conv2", "relu1", "conv2.weight", "conv2.bias", kernel: 3, stride: 1, padding: 1);
+        model.Elementwise("Add", "add1", "conv2", "relu1");
+        model.Elementwise("Relu", "relu2", "add1");
+        model.Conv("conv3", "relu2", "conv3.weight", "conv3.bias", kernel: 3, stride: 1, padding: 1);
+        model.Elementwise("Add", "add2", "conv3", "relu2");
+        model.Elementwise("Relu", "relu3", "add2");
+        model.MaxPool("maxpool1", "relu3", kernel: 2, stride: 2, padding: 0, ceilMode: false);
+        model.Flatten("flatten1", "maxpool1");
+        model.Dense("dense1", "flatten1", "dense1.weight", "dense1.bias");
+        model.Elementwise("Relu", "relu4", "dense1");
+        model.Dense("Shared", "relu4", "Shared.weight", "Shared.bias");
+        model.Elementwise("Sigmoid", "sigmoid1", "Shared");
+        model.Dense("Shared_2", "sigmoid1", "Shared.weight", "Shared.bias");
+        model.Elementwise("Add", "add3", "Shared_2", "extra");
+        model.Dense("head", "add3", "head.weight", "head.bias");
+        model.Output("head", 3);
+        model.Save(path);
+    }
+
     /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
     public int Capacity => _capacity;
 
