@@ -4,10 +4,12 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.Win32.SafeHandles;
 
 namespace NetGen;
@@ -72,7 +74,20 @@ public static class Safetensors
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="CheckpointException">The file is malformed or does not match the schema.</exception>
     /// <exception cref="ArgumentException">The schema is invalid or does not fit in <paramref name="parameters"/>.</exception>
-    public static void Load(string path, ReadOnlySpan<ParameterInfo> schema, Span<float> parameters)
+    public static void Load(string path, ReadOnlySpan<ParameterInfo> schema, Span<float> parameters) =>
+        Load(path, schema, parameters, rejectNonFinite: false);
+
+    /// <summary>
+    /// Loads the tensors of <paramref name="schema"/> from <paramref name="path"/> into <paramref name="parameters"/>,
+    /// as <see cref="Load(string, ReadOnlySpan{ParameterInfo}, Span{float})"/> does; with
+    /// <paramref name="rejectNonFinite"/> the load also fails (leaving <paramref name="parameters"/> unchanged) when
+    /// any loaded value is NaN or infinite, naming the tensor and the index of its first non-finite element.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointException">The file is malformed, does not match the schema, or (with
+    /// <paramref name="rejectNonFinite"/>) holds a NaN or infinity.</exception>
+    /// <exception cref="ArgumentException">The schema is invalid or does not fit in <paramref name="parameters"/>.</exception>
+    public static void Load(string path, ReadOnlySpan<ParameterInfo> schema, Span<float> parameters, bool rejectNonFinite)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         HashSet<string> schemaNames = ValidateSchema(schema, parameters.Length, nameof(parameters));
@@ -99,7 +114,7 @@ public static class Safetensors
         }
         foreach (SafetensorsEntry e in file.Entries)
         {
-            if (!schemaNames.Contains(e.Name))
+            if (!schemaNames.Contains(e.Name) && !IsTorchBatchCounter(e))
                 throw Fail(path, e.Name, $"unexpected tensor '{e.Name}' (not in the network)");
         }
 
@@ -117,6 +132,25 @@ public static class Safetensors
             pos += p.Length;
         }
 
+        if (rejectNonFinite)
+        {
+            pos = 0;
+            for (int i = 0; i < schema.Length; i++)
+            {
+                ParameterInfo p = schema[i];
+                ReadOnlySpan<float> values = staging.AsSpan(pos, p.Length);
+                int bad = IndexOfNonFinite(values);
+                if (bad >= 0)
+                {
+                    float v = values[bad];
+                    string kind = float.IsNaN(v) ? "NaN" : v > 0 ? "+Infinity" : "-Infinity";
+                    throw Fail(path, p.Name,
+                        $"tensor '{p.Name}' has a non-finite value ({kind}) at element {bad} (index {FormatIndex(bad, p.Shape)})");
+                }
+                pos += p.Length;
+            }
+        }
+
         pos = 0;
         for (int i = 0; i < schema.Length; i++)
         {
@@ -124,6 +158,41 @@ public static class Safetensors
             staging.AsSpan(pos, p.Length).CopyTo(parameters.Slice(p.Offset, p.Length));
             pos += p.Length;
         }
+    }
+
+    /// <summary>Index of the first NaN or infinity in <paramref name="values"/>, or -1 when all are finite.</summary>
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        // A float is NaN or infinite exactly when all exponent bits are set.
+        const uint ExponentMask = 0x7F80_0000u;
+        ReadOnlySpan<uint> bits = MemoryMarshal.Cast<float, uint>(values);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && bits.Length >= Vector<uint>.Count)
+        {
+            var mask = new Vector<uint>(ExponentMask);
+            for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            {
+                if (Vector.EqualsAny(new Vector<uint>(bits[i..]) & mask, mask)) break;
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            if ((bits[i] & ExponentMask) == ExponentMask) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>The row-major multi-dimensional index of flat element <paramref name="flat"/>, e.g. <c>[0, 0, 3, 2]</c>.</summary>
+    private static string FormatIndex(int flat, int[] shape)
+    {
+        if (shape.Length == 0) return "[]";
+        var index = new int[shape.Length];
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            index[d] = flat % shape[d];
+            flat /= shape[d];
+        }
+        return FormatShape(index);
     }
 
     // ------------------------------------------------------------------ Inspection
@@ -155,6 +224,13 @@ public static class Safetensors
     }
 
     // ------------------------------------------------------------------ Schema
+
+    /// <summary>
+    /// PyTorch's BatchNorm keeps <c>num_batches_tracked</c>, an int64 scalar used only with <c>momentum=None</c>;
+    /// NetGen has no such state, so a torchvision state_dict's counters are skipped on load (nothing else extra is).
+    /// </summary>
+    private static bool IsTorchBatchCounter(SafetensorsEntry e) =>
+        e.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal) && e.DType == "I64" && e.Shape.Length == 0;
 
     private static HashSet<string> ValidateSchema(ReadOnlySpan<ParameterInfo> schema, int parameterCount, string parametersName)
     {
@@ -450,6 +526,11 @@ public static class Safetensors
         Dictionary<string, string>? meta = null;
         var shapeScratch = new List<int>(8);
 
+        // The whole header must be UTF-8, as the reference implementation requires. Utf8JsonReader rejects invalid
+        // bytes too, but with a message that varies by place; checking first gives one message with the position.
+        if (!Utf8.IsValid(json))
+            throw Fail(path, null, $"header is not valid UTF-8 (invalid byte sequence at header byte {IndexOfInvalidUtf8(json)})");
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions
         {
             CommentHandling = JsonCommentHandling.Disallow,
@@ -489,10 +570,22 @@ public static class Safetensors
         }
         catch (InvalidOperationException ex)
         {
-            // Utf8JsonReader.GetString throws this for invalid UTF-8 inside strings.
-            throw Fail(path, null, $"header is not valid UTF-8: {ex.Message}", ex);
+            // Utf8JsonReader.GetString throws this for a string it cannot decode: the bytes are valid UTF-8
+            // (checked above), so this is an escape such as "\uD800" that encodes an unpaired surrogate.
+            throw Fail(path, null, $"header is not valid JSON text: a string cannot be decoded ({ex.Message})", ex);
         }
         metadata = meta ?? new Dictionary<string, string>(0, StringComparer.Ordinal);
+    }
+
+    private static int IndexOfInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length)
+        {
+            if (Rune.DecodeFromUtf8(bytes[i..], out _, out int consumed) != OperationStatus.Done) return i;
+            i += consumed;
+        }
+        return -1;
     }
 
     private static void Next(ref Utf8JsonReader reader)

@@ -26,13 +26,21 @@ public static class Idx
     public const uint LabelsMagic = 0x00000801;
 
     /// <summary>Reads an IDX image file; pixels become floats in [0, 1] (byte / 255f).</summary>
-    public static ImageSet ReadImages(string path)
+    public static ImageSet ReadImages(string path) => ReadImages(path, int.MaxValue);
+
+    /// <summary>
+    /// Reads at most the first <paramref name="maxCount"/> images of an IDX image file (the rest is not read or
+    /// checked, so a prediction on one digit of a large file starts fast).
+    /// </summary>
+    public static ImageSet ReadImages(string path, int maxCount)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
         using var file = new IdxFile(path);
         Span<int> dims = stackalloc int[3];
         file.ReadHeader(ImagesMagic, "an image file", dims);
-        int count = dims[0], rows = dims[1], columns = dims[2];
+        bool partial = maxCount < dims[0];
+        int count = Math.Min(dims[0], maxCount), rows = dims[1], columns = dims[2];
         if (rows == 0 || columns == 0)
             throw file.Error($"image size {rows}x{columns} in the header is empty");
         long total = (long)count * rows * columns;
@@ -53,8 +61,19 @@ public static class Idx
                 throw file.Error(
                     $"expected {total} bytes of pixel data after the header ({count} images of {rows}x{columns}), found {done}{file.DecompressedNote}");
         }
-        file.EnsureEnd(total, "pixel data");
+        if (!partial) file.EnsureEnd(total, "pixel data");
         return new ImageSet(pixels, count, rows, columns);
+    }
+
+    /// <summary>True when the file starts like an IDX file: an IDX magic number, or gzip (how IDX files ship).</summary>
+    public static bool IsIdx(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Span<byte> head = stackalloc byte[4];
+        using var stream = File.OpenRead(path);
+        int got = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b) return true;
+        return got == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08 && head[3] is >= 1 and <= 4;
     }
 
     /// <summary>Reads an IDX label file; each byte becomes one int label (0..255, not range-checked).</summary>
