@@ -1,3 +1,4 @@
+using NetGen.Tests.Shared;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -50,12 +51,9 @@ public class DqnTests
         Assert.True(trainer.Updates > 1_000);
         int episodesBefore = trainer.Episodes;
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2_000; i++) trainer.Step(); // act, store, sample, targets, gather/scatter, backward, Adam, syncs, resets
-        for (int i = 0; i < 200; i++) trainer.TrainBatch();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(0, allocated);
+        // act, store, sample, targets, gather/scatter, backward, Adam, syncs, resets
+        Assert.Equal(0, Allocations.SteadyState(() => trainer.Step(), callsPerWindow: 500, windows: 4, warmup: 0));
+        Assert.Equal(0, Allocations.SteadyState(() => trainer.TrainBatch(), callsPerWindow: 50, windows: 4, warmup: 0));
         Assert.True(trainer.Episodes > episodesBefore, "no episode ended during the measurement");
     }
 

@@ -1,3 +1,4 @@
+using NetGen.Tests.Shared;
 using System;
 using System.IO;
 using NetGen.Examples.LeNet5;
@@ -38,11 +39,12 @@ public class RuntimeBehaviourTests
         var sgd = new Sgd(0.01f, momentum: 0.9f, weightDecay: 1e-4f);
         for (int i = 0; i < 3; i++) net.TrainStep(input, labels, 64, Loss.SoftmaxCrossEntropy, sgd); // warm-up: JIT, momentum buffer
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) net.TrainStep(input, labels, 64, Loss.SoftmaxCrossEntropy, sgd);
-        net.Forward(input, 64);
-        net.Forward(input, 1);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = Allocations.SteadyState(() =>
+        {
+            net.TrainStep(input, labels, 64, Loss.SoftmaxCrossEntropy, sgd);
+            net.Forward(input, 64);
+            net.Forward(input, 1);
+        }, callsPerWindow: 5, windows: 4, warmup: 0);
         Assert.Equal(0, allocated);
     }
 

@@ -1,3 +1,4 @@
+using NetGen.Tests.Shared;
 using System;
 using NetGen;
 using NetGen.Cpu;
@@ -70,12 +71,7 @@ public class AllocationTests
     public void KernelsDoNotAllocate()
     {
         var work = new Workload();
-        work.Run();
-        work.Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) work.Run();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, Allocations.SteadyState(work.Run));
     }
 
     /// <summary>The normalization, regularization, padded/adaptive pooling and concat kernels.</summary>
@@ -128,11 +124,6 @@ public class AllocationTests
     public void NewKernelsDoNotAllocate()
     {
         var work = new NewKernelsWorkload();
-        work.Run();
-        work.Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) work.Run();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, Allocations.SteadyState(work.Run));
     }
 }

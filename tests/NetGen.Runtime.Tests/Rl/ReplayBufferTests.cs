@@ -1,3 +1,4 @@
+using NetGen.Tests.Shared;
 using System;
 using System.Collections.Generic;
 using NetGen;
@@ -115,13 +116,15 @@ public class ReplayBufferTests
         var terminal = new float[32];
         buffer.Add(s, 1, 1f, n, false);
         buffer.Sample(ref rng, 32, states, actions, rewards, next, terminal);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 500; i++)
+        var sampler = rng;
+        int i = 0;
+        void Step()
         {
             buffer.Add(s, i & 1, 1f, n, (i & 7) == 0);
-            buffer.Sample(ref rng, 32, states, actions, rewards, next, terminal);
+            buffer.Sample(ref sampler, 32, states, actions, rewards, next, terminal);
+            i++;
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.SteadyState(Step, callsPerWindow: 100));
     }
 
     [Fact]
