@@ -59,6 +59,25 @@ namespace NetGen
         /// <summary>max(x, slope * x).</summary>
         public static Tensor LeakyRelu(Tensor x, double slope = 0.01) => throw NotInForward(nameof(LeakyRelu));
 
+        /// <summary>
+        /// Transposed 2-d convolution (PyTorch's ConvTranspose2d): [C,H,W] -> [outChannels, (H-1)*s - 2p + k + outputPadding, ...].
+        /// Weight <c>name.weight</c> is [inChannels, outChannels, k, k] as in PyTorch.
+        /// </summary>
+        public static Tensor ConvTranspose2d(Tensor x, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0,
+            bool bias = true, string? name = null) => throw NotInForward(nameof(ConvTranspose2d));
+
+        /// <summary>Upsampling by an integer factor: nearest neighbour, or bilinear (PyTorch's align_corners=False).</summary>
+        public static Tensor Upsample(Tensor x, int scale = 2, bool bilinear = false) => throw NotInForward(nameof(Upsample));
+
+        /// <summary>Element-wise e^x (for example exp(0.5 * logVar) in a VAE's reparameterization).</summary>
+        public static Tensor Exp(Tensor x) => throw NotInForward(nameof(Exp));
+
+        /// <summary>Views a tensor as channels x height x width (same size, no copy): the inverse of Flatten.</summary>
+        public static Tensor Reshape(Tensor x, int channels, int height, int width) => throw NotInForward(nameof(Reshape));
+
+        /// <summary>Multiplies by a compile-time constant (for example 0.5 * logVar).</summary>
+        public static Tensor Scale(Tensor x, double factor) => throw NotInForward(nameof(Scale));
+
         /// <summary>Returns x unchanged (no layer, no cost): handy as the shortcut of a residual block.</summary>
         public static Tensor Identity(Tensor x) => throw NotInForward(nameof(Identity));
 

@@ -16,6 +16,15 @@ public abstract class Loss
     /// <summary>Mean squared error over every output element (PyTorch MSELoss, reduction 'mean').</summary>
     public static Loss MeanSquaredError { get; } = new MeanSquaredErrorLoss();
 
+    /// <summary>
+    /// Sigmoid followed by binary cross entropy, on raw logits, averaged over every output element (PyTorch
+    /// BCEWithLogitsLoss, reduction 'mean'); targets in [0, 1]. The network should not end in Sigmoid.
+    /// </summary>
+    public static Loss BinaryCrossEntropyWithLogits { get; } = new BinaryCrossEntropyWithLogitsLoss();
+
+    /// <summary>Mean absolute error over every output element (PyTorch L1Loss, reduction 'mean').</summary>
+    public static Loss L1 { get; } = new L1Loss();
+
     /// <summary>Name for messages.</summary>
     public abstract string Name { get; }
 
@@ -37,6 +46,22 @@ public abstract class Loss
 
         public override float Compute(ReadOnlySpan<float> output, ReadOnlySpan<float> targets, int batch, int features, Span<float> outputGradient) =>
             Losses.SoftmaxCrossEntropy(output.Slice(0, batch * features), targets.Slice(0, Math.Min(targets.Length, batch * features)), batch, features, outputGradient);
+    }
+
+    private sealed class BinaryCrossEntropyWithLogitsLoss : Loss
+    {
+        public override string Name => "BinaryCrossEntropyWithLogits";
+
+        public override float Compute(ReadOnlySpan<float> output, ReadOnlySpan<float> targets, int batch, int features, Span<float> outputGradient) =>
+            Losses.BinaryCrossEntropyWithLogits(output.Slice(0, batch * features), targets.Slice(0, Math.Min(targets.Length, batch * features)), batch, features, outputGradient);
+    }
+
+    private sealed class L1Loss : Loss
+    {
+        public override string Name => "L1";
+
+        public override float Compute(ReadOnlySpan<float> output, ReadOnlySpan<float> targets, int batch, int features, Span<float> outputGradient) =>
+            Losses.L1(output.Slice(0, batch * features), targets.Slice(0, Math.Min(targets.Length, batch * features)), batch, features, outputGradient);
     }
 
     private sealed class MeanSquaredErrorLoss : Loss

@@ -297,4 +297,39 @@ public class DiagnosticTests
         AssertAt(d, source, at.Contains(':') ? at.Substring(at.IndexOf(':') + 2) : at);
         Assert.Equal(message, d.GetMessage());
     }
+
+    // ---- generative models' ops
+
+    [Theory]
+    [InlineData("ConvTranspose2d(image, 4, 3, stride: 2, outputPadding: 2)", "2", "Argument 'outputPadding' of ConvTranspose2d is 2; it must be at least 0 and smaller than the stride (2), as in PyTorch")]
+    [InlineData("Reshape(image, 2, 4, 4)", "Reshape(image, 2, 4, 4)", "Argument 'shape' of Reshape is 2x4x4; it must hold exactly the 64 values of 1x8x8 (from image)")]
+    [InlineData("Upsample(image, scale: 0)", "0", "Argument 'scale' of Upsample is 0; it must be positive")]
+    public void NG0011_invalid_generative_op_arguments(string call, string at, string message)
+    {
+        var source = Network("", "        return Flatten(" + call + ");");
+        var d = Single(source, "NG0011");
+        AssertAt(d, source, at);
+        Assert.Equal(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0006_returning_the_same_tensor_twice()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+
+            [Network]
+            public partial class Twice
+            {
+                (Tensor A, Tensor B) Forward([Shape(4)] Tensor x)
+                {
+                    var y = Dense(x, 2);
+                    return (y, y);
+                }
+            }
+            """;
+        var d = Single(source, "NG0006");
+        Assert.Equal("Returning 2 (from dense1) twice is not supported in a network specification: each output must be a different tensor", d.GetMessage());
+    }
 }

@@ -83,6 +83,12 @@ public class OnnxExportTests
     [Fact] public void Padded_ceil_mode_max_pool_matches_onnx_runtime() => Compare(new PaddedCeilMaxPoolNet(new NetworkOptions { Capacity = 2 }), new[] { 2, 7, 7 }, 2);
     [Fact] public void Two_branch_residual_dag_matches_onnx_runtime() => Compare(new BasicBlockDownsampleNet(new NetworkOptions { Capacity = 2 }), new[] { 3, 6, 6 }, 2);
 
+    [Fact] public void ConvTranspose2d_matches_onnx_runtime() => Compare(new ConvTransposeNet(new NetworkOptions { Capacity = 2 }), new[] { 3, 4, 4 }, 2);
+    [Fact] public void Upsample_nearest_matches_onnx_runtime() => Compare(new UpsampleNearestNet(new NetworkOptions { Capacity = 2 }), new[] { 2, 3, 4 }, 2);
+    [Fact] public void Upsample_bilinear_matches_onnx_runtime() => Compare(new UpsampleBilinearNet(new NetworkOptions { Capacity = 2 }), new[] { 2, 3, 4 }, 2);
+    [Fact] public void Exp_scale_reshape_match_onnx_runtime() => Compare(new ExpScaleReshapeNet(new NetworkOptions { Capacity = 2 }), new[] { 6 }, 2);
+    [Fact] public void Small_unet_matches_onnx_runtime() => Compare(new TinyUNet(new NetworkOptions { Capacity = 2 }), new[] { 1, 8, 8 }, 2);
+
     [Fact]
     public void Uneven_adaptive_pooling_is_reported_as_not_exportable()
     {

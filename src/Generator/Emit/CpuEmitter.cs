@@ -37,7 +37,7 @@ internal static class CpuEmitter
         if (spec.Namespace is not null) w.Line("namespace " + spec.Namespace + ";").Line();
         foreach (var containing in spec.ContainingTypes) w.Open("partial " + containing);
 
-        bool single = spec.Inputs.Count == 1;
+        bool single = spec.Inputs.Count == 1 && !spec.HasSeveralOutputs;
         string iface = single ? "global::NetGen.ISingleInputNetwork" : "global::NetGen.INetwork";
         w.Open("partial class " + spec.ClassName + " : " + iface);
 
@@ -97,8 +97,16 @@ internal static class CpuEmitter
             w.Line("/// <summary>Floats per sample of input '" + input.Name + "' (" + input.Shape + ").</summary>");
             w.Line("public const int " + name + " = " + Int(input.Shape.Size) + ";");
         }
-        w.Line("/// <summary>Floats per sample of the output (" + output.Shape + ").</summary>");
+        w.Line("/// <summary>Floats per sample of the " + (spec.HasSeveralOutputs ? "first output, '" + spec.Outputs[0].Name + "'" : "output") + " (" + output.Shape + ").</summary>");
         w.Line("public const int OutputSize = " + Int(output.Shape.Size) + ";");
+        if (spec.HasSeveralOutputs)
+        {
+            foreach (var o in spec.Outputs)
+            {
+                w.Line("/// <summary>Floats per sample of output '" + o.Name + "' (" + spec.Nodes[o.Node].Shape + ").</summary>");
+                w.Line("public const int " + Pascal(o.Name) + "Size = " + Int(spec.Nodes[o.Node].Shape.Size) + ";");
+            }
+        }
         w.Line("/// <summary>Number of trainable floats.</summary>");
         w.Line("public const int ParameterCount = " + Int(plan.ParamCount) + ";");
         w.Line("/// <summary>Number of buffer floats: state saved in checkpoints but not trained (BatchNorm running statistics).</summary>");
@@ -137,6 +145,12 @@ internal static class CpuEmitter
             var input = spec.Nodes[node.Inputs[0]].Shape;
             w.Line("private static readonly " + Cpu + ".Conv2dGeometry " + Geometry(node) + " = new(" +
                    Ints(input.C, input.H, input.W, node.Shape.C, node.Kernel, node.Stride, node.Padding) + "); // " + input + " -> " + node.Shape);
+        }
+        foreach (var node in spec.Nodes.Where(n => n.Op == OpKind.ConvTranspose2d))
+        {
+            var input = spec.Nodes[node.Inputs[0]].Shape;
+            w.Line("private static readonly " + Cpu + ".ConvTranspose2dGeometry " + Geometry(node) + " = new(" +
+                   Ints(input.C, input.H, input.W, node.Shape.C, node.Kernel, node.Stride, node.Padding, node.Extra) + "); // " + input + " -> " + node.Shape);
         }
         foreach (var node in spec.Nodes.Where(n => n.Op is OpKind.AvgPool2d or OpKind.MaxPool2d))
         {
@@ -266,7 +280,7 @@ internal static class CpuEmitter
                     w.Line(local + " = kept;");
                     w.Close();
                     break;
-                case OpKind.Flatten:
+                case OpKind.Flatten or OpKind.Reshape:
                     w.Line("var " + local + " = " + names.Activation(node.Inputs[0]) + "; // a reshape: same memory, " + node.Shape + " per sample");
                     break;
                 case OpKind.Dropout:
@@ -294,8 +308,23 @@ internal static class CpuEmitter
         w.Line(plan.FoldSize > 0
             ? "if (training) { _trainedBatch = batch; _foldedStale = true; } // the running statistics moved"
             : "if (training) _trainedBatch = batch;");
-        w.Line("return " + names.Activation(spec.Output) + ";");
+        if (spec.HasSeveralOutputs) w.Line("_outputBatch = batch; _outputTraining = training;");
+        w.Line("return " + names.Activation(spec.Output) + ";" + (spec.HasSeveralOutputs
+            ? " // '" + spec.Outputs[0].Name + "'; every output: " + string.Join(", ", spec.Outputs.Select(o => Pascal(o.Name) + "Output"))
+            : ""));
         w.Close();
+        w.Line();
+        if (!spec.HasSeveralOutputs) return;
+        w.Line("private int _outputBatch;      // batch of the last Forward, for the output properties");
+        w.Line("private bool _outputTraining;  // layout of the last Forward");
+        w.Line();
+        foreach (var o in spec.Outputs)
+        {
+            var node = spec.Nodes[o.Node];
+            w.Line("/// <summary>Output '" + o.Name + "' of the last Forward, [batch x " + node.Shape + "], valid until the next call.</summary>");
+            w.Line("public " + ReadOnlySpan + " " + Pascal(o.Name) + "Output => _activations.AsSpan(_capacity * (_outputTraining ? " +
+                   Int(plan.TrainOffset[node.Id]) + " : " + Int(plan.InferOffset[node.Id]) + "), _outputBatch * " + Int(node.Shape.Size) + ");");
+        }
         w.Line();
     }
 
@@ -313,6 +342,14 @@ internal static class CpuEmitter
         {
             case OpKind.Conv2d:
                 return Cpu + ".Conv2d.Forward(" + y + ", " + x + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", batch, " + Geometry(node) + ", _scratch)";
+            case OpKind.ConvTranspose2d:
+                return Cpu + ".ConvTranspose2d.Forward(" + y + ", " + x + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", batch, " + Geometry(node) + ", _scratch)";
+            case OpKind.Upsample:
+                return Cpu + ".Upsample2d." + (node.CeilMode ? "Bilinear" : "Nearest") + "Forward(" + y + ", " + x + ", batch, " + Ints(inShape.C, inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ")";
+            case OpKind.Exp:
+                return Cpu + ".Exp.Forward(" + y + ", " + x + ")";
+            case OpKind.Scale:
+                return Cpu + ".Elementwise.Scaled(" + y + ", " + x + ", " + Real(node.Real(0)) + ")";
             case OpKind.LocalResponseNorm:
                 return Cpu + ".LocalResponseNorm.Forward(" + y + ", " + x + ", batch, " + Ints(node.Shape.C, node.Shape.H * node.Shape.W) +
                        ", size: " + Int(node.Kernel) + ", alpha: " + Real(node.Real(0)) + ", beta: " + Real(node.Real(1)) + ", k: " + Real(node.Real(2)) + ")";
@@ -363,16 +400,21 @@ internal static class CpuEmitter
         var spec = plan.Spec;
         var output = spec.Nodes[spec.Output];
         bool singleInput = spec.Inputs.Count == 1;
+        var gradientParameters = spec.Outputs.Select(o => spec.HasSeveralOutputs ? LocalNames.OutputGradientParameter(o.Name) : "outputGradient").ToList();
         w.Line("/// <summary>");
-        w.Line("/// Back-propagates <paramref name=\"outputGradient\"/> ([batch x " + output.Shape + "]) through the last");
+        if (spec.HasSeveralOutputs)
+            w.Line("/// Back-propagates the gradient of every output (" + string.Join(", ", spec.Outputs.Select((o, i) => "<paramref name=\"" + gradientParameters[i] + "\"/> [batch x " + spec.Nodes[o.Node].Shape + "]")) + ") through the last");
+        else
+            w.Line("/// Back-propagates <paramref name=\"outputGradient\"/> ([batch x " + output.Shape + "]) through the last");
         w.Line("/// Forward(..., training: true). Parameter gradients accumulate into <see cref=\"Gradients\"/> (call");
         w.Line("/// <see cref=\"ZeroGradients\"/> between steps); activation gradients are overwritten. Returns the gradient of");
         w.Line("/// input '" + spec.Inputs[0].Name + "' when <paramref name=\"inputGradient\"/> is true, else an empty span.");
         w.Line("/// </summary>");
-        w.Open("public " + ReadOnlySpan + " Backward(" + ReadOnlySpan + " outputGradient, bool inputGradient = true)");
+        w.Open("public " + ReadOnlySpan + " Backward(" + string.Join(", ", gradientParameters.Select(p => ReadOnlySpan + " " + p)) + ", bool inputGradient = true)");
         w.Line("int batch = _trainedBatch;");
         w.Line("if (batch == 0) throw new global::System.InvalidOperationException(\"" + spec.ClassName + ".Backward needs a preceding Forward(..., training: true); the last Forward was for inference or the parameters were reset.\");");
-        w.Line("CheckLength(outputGradient, batch * OutputSize, \"outputGradient\");");
+        for (int i = 0; i < spec.Outputs.Count; i++)
+            w.Line("CheckLength(" + gradientParameters[i] + ", batch * " + OutputSizeName(spec, i) + ", \"" + gradientParameters[i] + "\");");
         w.Line();
         w.Line("// Activations kept by Forward(training: true).");
         var needed = new HashSet<int>();
@@ -381,10 +423,10 @@ internal static class CpuEmitter
             switch (node.Op)
             {
                 case OpKind.Conv2d or OpKind.Dense or OpKind.MaxPool2d or OpKind.Multiply or OpKind.BatchNorm
-                    or OpKind.LocalResponseNorm or OpKind.LeakyRelu:
+                    or OpKind.LocalResponseNorm or OpKind.LeakyRelu or OpKind.ConvTranspose2d:
                     foreach (var i in node.Inputs) needed.Add(i);
                     break;
-                case OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid or OpKind.Softmax:
+                case OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid or OpKind.Softmax or OpKind.Exp:
                     needed.Add(node.Id);
                     break;
             }
@@ -402,10 +444,22 @@ internal static class CpuEmitter
             if (plan.GradOffset[node.Id] < 0) continue;
             w.Line(Span + " " + names.Gradient(node.Id) + " = _activationGradients.AsSpan(_capacity * " + Int(plan.GradOffset[node.Id]) + ", batch * " + Int(node.Shape.Size) + "); // " + node.Shape);
         }
-        w.Line(ReadOnlySpan + " " + names.Gradient(spec.Output) + " = outputGradient.Slice(0, batch * OutputSize);");
+        var written = new HashSet<int>();
+        for (int i = 0; i < spec.Outputs.Count; i++)
+        {
+            var o = spec.Nodes[spec.Outputs[i].Node];
+            string caller = gradientParameters[i] + ".Slice(0, batch * " + OutputSizeName(spec, i) + ")";
+            if (plan.GradOffset[o.Id] < 0)
+            {
+                w.Line(ReadOnlySpan + " " + names.Gradient(o.Id) + " = " + caller + ";");
+                continue;
+            }
+            // This output is also read inside the network: its readers add their gradients to the caller's.
+            w.Line(caller + ".CopyTo(" + names.Gradient(o.Id) + ");");
+            written.Add(o.Id);
+        }
         w.Line();
 
-        var written = new HashSet<int>();
         foreach (var node in spec.Nodes.Reverse())
         {
             if (node.Op == OpKind.Input) continue;
@@ -415,6 +469,8 @@ internal static class CpuEmitter
                 w.Line(Cpu + ".Conv2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.Dense)
                 w.Line(Cpu + ".Dense.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Int(spec.Nodes[node.Inputs[0]].Shape.Size) + ", " + Int(node.Shape.Size) + ");");
+            if (node.Op == OpKind.ConvTranspose2d)
+                w.Line(Cpu + ".ConvTranspose2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.BatchNorm)
                 w.Line(Cpu + ".BatchNorm.BackwardParameters(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " +
                        names.Activation(node.Inputs[0]) + ", " + Statistics(plan, node) + ", batch, " + BatchNormDims(node) + ");");
@@ -469,7 +525,11 @@ internal static class CpuEmitter
             OpKind.Relu => Cpu + ".Activations.ReluBackward(" + dx + ", " + dy + ", " + y + ", " + acc + ")",
             OpKind.Sigmoid => Cpu + ".Activations.SigmoidBackward(" + dx + ", " + dy + ", " + y + ", " + acc + ")",
             OpKind.Softmax => Cpu + ".Activations.SoftmaxBackward(" + dx + ", " + dy + ", " + y + ", batch, " + Int(node.Shape.Size) + ", " + acc + ")",
-            OpKind.Flatten or OpKind.Add => Cpu + ".Elementwise.CopyOrAdd(" + dx + ", " + dy + ", " + acc + ")",
+            OpKind.Flatten or OpKind.Reshape or OpKind.Add => Cpu + ".Elementwise.CopyOrAdd(" + dx + ", " + dy + ", " + acc + ")",
+            OpKind.ConvTranspose2d => Cpu + ".ConvTranspose2d.BackwardData(" + dx + ", " + dy + ", " + Weight(plan, node) + ", batch, " + Geometry(node) + ", _scratch, " + acc + ")",
+            OpKind.Upsample => Cpu + ".Upsample2d." + (node.CeilMode ? "Bilinear" : "Nearest") + "Backward(" + dx + ", " + dy + ", batch, " + Ints(inShape.C, inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ", " + acc + ")",
+            OpKind.Exp => Cpu + ".Exp.Backward(" + dx + ", " + dy + ", " + y + ", " + acc + ")",
+            OpKind.Scale => Cpu + ".Elementwise.ScaledBackward(" + dx + ", " + dy + ", " + Real(node.Real(0)) + ", " + acc + ")",
             OpKind.Multiply => Cpu + ".Elementwise.MultiplyBackward(" + dx + ", " + dy + ", " + names.Activation(node.Inputs[1 - operand]) + ", " + acc + ")",
             OpKind.BatchNorm => Cpu + ".BatchNorm.BackwardData(" + dx + ", " + dy + ", " + x + ", " + Weight(plan, node) + ", " + Statistics(plan, node) + ", batch, " + BatchNormDims(node) + ", " + acc + ")",
             OpKind.Dropout => Cpu + ".Elementwise.MultiplyBackward(" + dx + ", " + dy + ", " + Mask(plan, node) + " /* mask */, " + acc + ")",
@@ -524,12 +584,17 @@ internal static class CpuEmitter
                 OpKind.Concat => "model.Concat(" + y + ", " + string.Join(", ", node.Inputs.Select(Name)) + ")",
                 OpKind.AdaptiveAvgPool2d => "model.AdaptiveAveragePool(" + y + ", " + x + ", " + Ints(inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ")",
                 OpKind.LeakyRelu => "model.LeakyRelu(" + y + ", " + x + ", slope: " + Real(node.Real(0)) + ")",
+                OpKind.ConvTranspose2d => "model.ConvTranspose(" + y + ", " + x + ", " + ParamName(node.Weight) + ", " + ParamName(node.Bias) + ", kernel: " + Int(node.Kernel) + ", stride: " + Int(node.Stride) + ", padding: " + Int(node.Padding) + ", outputPadding: " + Int(node.Extra) + ")",
+                OpKind.Upsample => "model.Upsample(" + y + ", " + x + ", scale: " + Int(node.Kernel) + ", bilinear: " + (node.CeilMode ? "true" : "false") + ")",
+                OpKind.Exp => "model.Elementwise(\"Exp\", " + y + ", " + x + ")",
+                OpKind.Scale => "model.Scale(" + y + ", " + x + ", " + Real(node.Real(0)) + ")",
+                OpKind.Reshape => "model.Reshape(" + y + ", " + x + ", " + string.Join(", ", node.Shape.Dims.Select(Int)) + ")",
                 _ => throw new InvalidOperationException("no ONNX mapping for " + node.Op),
             };
             if (call is not null) w.Line(call + ";");
         }
-        var output = spec.Nodes[spec.Output];
-        w.Line("model.Output(" + Name(output.Id) + ", " + string.Join(", ", output.Shape.Dims.Select(Int)) + ");");
+        foreach (var o in spec.Outputs)
+            w.Line("model.Output(" + Name(o.Node) + ", " + string.Join(", ", spec.Nodes[o.Node].Shape.Dims.Select(Int)) + ");");
         w.Line("model.Save(path);");
         w.Close();
         w.Line();
@@ -542,6 +607,7 @@ internal static class CpuEmitter
     private static void EmitTrainStep(CodeWriter w, Plan plan)
     {
         var spec = plan.Spec;
+        if (spec.HasSeveralOutputs) return; // one loss per output is the caller's: Forward, Backward(gradients...), optimizer.Step
         string inputParams = string.Join(", ", spec.Inputs.Select(i => ReadOnlySpan + " " + LocalNames.Sanitize(i.Name)));
         string inputArgs = string.Join(", ", spec.Inputs.Select(i => LocalNames.Sanitize(i.Name)));
         foreach (var (targetType, targetName, doc) in new[]
@@ -573,7 +639,7 @@ internal static class CpuEmitter
     private static void EmitPlumbing(CodeWriter w, Plan plan)
     {
         var spec = plan.Spec;
-        bool single = spec.Inputs.Count == 1;
+        bool single = spec.Inputs.Count == 1 && !spec.HasSeveralOutputs;
         w.Lines($$"""
             /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
             public int Capacity => _capacity;
@@ -672,11 +738,18 @@ internal static class CpuEmitter
             OpKind.Dropout => " (p " + Real(node.Real(0)).TrimEnd('f') + ")",
             OpKind.LocalResponseNorm => " (size " + node.Kernel + ")",
             OpKind.LeakyRelu => " (slope " + Real(node.Real(0)).TrimEnd('f') + ")",
+            OpKind.ConvTranspose2d => " (kernel " + node.Kernel + ", stride " + node.Stride + ", padding " + node.Padding + (node.Extra > 0 ? ", output padding " + node.Extra : "") + (node.Bias < 0 ? ", no bias" : "") + ")",
+            OpKind.Upsample => " (x" + node.Kernel + (node.CeilMode ? ", bilinear" : ", nearest") + ")",
+            OpKind.Scale => " (x " + Real(node.Real(0)).TrimEnd('f') + ")",
             _ => "",
         };
         string line = node.Line > 0 ? ", line " + node.Line : "";
         return node.Name + ": " + node.Op + " " + input + node.Shape + details + line;
     }
+
+    /// <summary>The constant holding output <paramref name="index"/>'s size: OutputSize, or MeanSize, LogVarSize, ...</summary>
+    private static string OutputSizeName(NetworkSpec spec, int index) =>
+        spec.HasSeveralOutputs ? Pascal(spec.Outputs[index].Name) + "Size" : "OutputSize";
 
     private static string BatchNormDims(NodeSpec node) =>
         Int(node.Shape.Dims[0]) + ", " + Int(node.Shape.Rank == 3 ? node.Shape.H * node.Shape.W : 1);
@@ -775,6 +848,7 @@ internal static class CpuEmitter
         public LocalNames(NetworkSpec spec)
         {
             var used = new HashSet<string>(StringComparer.Ordinal) { "batch", "training", "inputGradient", "outputGradient" };
+            foreach (var o in spec.Outputs) used.Add(OutputGradientParameter(o.Name));
             foreach (var input in spec.Inputs)
             {
                 string p = Sanitize(input.Name);
@@ -793,6 +867,10 @@ internal static class CpuEmitter
         }
 
         public string Activation(int node) => _activation[node];
+
+        /// <summary>Backward's parameter for the gradient of output <paramref name="output"/>: meanGradient, logVarGradient.</summary>
+        public static string OutputGradientParameter(string output) =>
+            Sanitize(char.ToLowerInvariant(output[0]) + output.Substring(1) + "Gradient");
 
         public string Gradient(int node) => _gradient[node];
 

@@ -25,6 +25,9 @@ internal static class SummaryTable
             OpKind.BatchNorm or OpKind.LeakyRelu or OpKind.Dropout => 2L * outSize,
             OpKind.LocalResponseNorm => (2L * node.Kernel + 4) * outSize,
             OpKind.AdaptiveAvgPool2d => input.Size,
+            OpKind.ConvTranspose2d => 2L * input.Size * node.Shape.C * node.Kernel * node.Kernel + (node.Bias >= 0 ? outSize : 0),
+            OpKind.Upsample => outSize * (node.CeilMode ? 8 : 1),
+            OpKind.Exp or OpKind.Scale => outSize,
             _ => 0,
         };
     }

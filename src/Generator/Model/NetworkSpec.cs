@@ -30,6 +30,11 @@ internal enum OpKind
     Concat,
     AdaptiveAvgPool2d,
     LeakyRelu,
+    ConvTranspose2d,
+    Upsample,
+    Exp,
+    Reshape,
+    Scale,
 }
 
 /// <summary>A per-sample shape (the batch dimension is a runtime value and never appears here).</summary>
@@ -54,7 +59,9 @@ internal sealed record Shape(EquatableArray<int> Dims)
 /// One node of the forward graph. Integer arguments are op-specific:
 /// Conv2d: Kernel, Stride, Padding; pooling: Kernel, Stride, Padding, CeilMode; LocalResponseNorm: Kernel = size.
 /// Real arguments (<see cref="Reals"/>): BatchNorm (momentum, epsilon); Dropout (p);
-/// LocalResponseNorm (alpha, beta, k); LeakyRelu (slope).
+/// LocalResponseNorm (alpha, beta, k); LeakyRelu (slope); Scale (factor).
+/// ConvTranspose2d: Kernel, Stride, Padding, and output padding in <see cref="Extra"/>; Upsample: Kernel = scale,
+/// <see cref="CeilMode"/> = bilinear.
 /// BatchNorm: Weight = gamma, Bias = beta, Buffer = running_mean (running_var is the next parameter index).
 /// </summary>
 internal sealed record NodeSpec(
@@ -76,6 +83,9 @@ internal sealed record NodeSpec(
 
     public bool CeilMode { get; init; }
 
+    /// <summary>An op-specific extra integer (ConvTranspose2d: output padding).</summary>
+    public int Extra { get; init; }
+
     /// <summary>First buffer (non-trainable state) of the node, or -1.</summary>
     public int Buffer { get; init; } = -1;
 
@@ -96,6 +106,9 @@ internal sealed record ParamSpec(int Index, string Name, EquatableArray<int> Sha
     public int Size => Shape.Aggregate(1, (a, b) => a * b);
 }
 
+/// <summary>A Forward output: the tuple element's name (or Output1, Output2, ...) and its node.</summary>
+internal sealed record OutputSpec(string Name, int Node);
+
 /// <summary>A Forward input.</summary>
 internal sealed record InputSpec(string Name, int Node, Shape Shape);
 
@@ -115,5 +128,12 @@ internal sealed record NetworkSpec(
     int Output,
     EquatableArray<DiagnosticInfo> Diagnostics)
 {
+    /// <summary>Every output, in the order Forward returns them; <see cref="Output"/> is the first.</summary>
+    public EquatableArray<OutputSpec> Outputs { get; init; } = EquatableArray<OutputSpec>.Empty;
+
+    public bool HasSeveralOutputs => Outputs.Count > 1;
+
+    public bool IsOutput(int node) => Outputs.Any(o => o.Node == node);
+
     public bool HasErrors => Diagnostics.Any(d => NetGen.Generator.Diagnostics.Descriptors.IsError(d.Id));
 }

@@ -310,6 +310,57 @@ internal sealed partial class NetworkParser
             }
             case "Identity":
                 return x;
+            case "ConvTranspose2d":
+            {
+                int outChannels = IntArgument(args, "outChannels", op), kernel = IntArgument(args, "kernel", op);
+                int stride = IntArgument(args, "stride", op), padding = IntArgument(args, "padding", op);
+                int outputPadding = IntArgument(args, "outputPadding", op);
+                bool bias = BoolArgument(args, "bias", op);
+                if (outChannels <= 0) throw Error(Descriptors.InvalidArgument, args["outChannels"].Syntax, "outChannels", op, Format(outChannels), "it must be positive");
+                ValidateConvArguments(op, kernel, stride, padding, location);
+                if (outputPadding < 0 || outputPadding >= stride)
+                    throw Error(Descriptors.InvalidArgument, args["outputPadding"].Syntax, "outputPadding", op, Format(outputPadding), "it must be at least 0 and smaller than the stride (" + Format(stride) + "), as in PyTorch");
+                RequireImage(x, op, args["x"].Syntax);
+                var shape = ShapeRules.ConvTranspose(x.Shape, outChannels, kernel, stride, padding, outputPadding);
+                if (shape.Dims.Any(d => d <= 0))
+                    throw Error(Descriptors.NonPositiveOutput, invocation, op, x.Describe(), "kernel " + kernel + ", stride " + stride + ", padding " + padding, shape.ToString());
+                string name = NameArgument(args, op) ?? AutoName("deconv");
+                // PyTorch's weight is [in, out, k, k]; its fan-in for initialisation is out * k * k.
+                int weight = AddParam(name + ".weight", new[] { x.Shape.C, outChannels, kernel, kernel }, outChannels * kernel * kernel, x.Shape.C * kernel * kernel);
+                int biasIndex = bias ? AddParam(name + ".bias", new[] { outChannels }, 0, 0) : -1;
+                int id = AddNode(OpKind.ConvTranspose2d, name, new[] { x.Node }, shape, kernel, stride, padding, weight, biasIndex, location, extra: outputPadding);
+                return new TensorValue(id, shape, name);
+            }
+            case "Upsample":
+            {
+                int scale = IntArgument(args, "scale", op);
+                bool bilinear = BoolArgument(args, "bilinear", op);
+                if (scale <= 0) throw Error(Descriptors.InvalidArgument, args["scale"].Syntax, "scale", op, Format(scale), "it must be positive");
+                RequireImage(x, op, args["x"].Syntax);
+                var shape = Shape.Of(x.Shape.C, x.Shape.H * scale, x.Shape.W * scale);
+                string name = AutoName("upsample");
+                int id = AddNode(OpKind.Upsample, name, new[] { x.Node }, shape, scale, 0, 0, -1, -1, location, ceilMode: bilinear);
+                return new TensorValue(id, shape, name);
+            }
+            case "Exp":
+                return Node(OpKind.Exp, AutoName("exp"), x, x.Shape, 0, 0, 0, -1, -1, location);
+            case "Scale":
+            {
+                double factor = RealArgument(args, "factor", op);
+                string name = AutoName("scale");
+                int id = AddNode(OpKind.Scale, name, new[] { x.Node }, x.Shape, 0, 0, 0, -1, -1, location, reals: new[] { factor });
+                return new TensorValue(id, x.Shape, name);
+            }
+            case "Reshape":
+            {
+                int c = IntArgument(args, "channels", op), h = IntArgument(args, "height", op), w = IntArgument(args, "width", op);
+                if (c <= 0 || h <= 0 || w <= 0 || (long)c * h * w != x.Shape.Size)
+                    throw Error(Descriptors.InvalidArgument, invocation, "shape", op, Format(c) + "x" + Format(h) + "x" + Format(w),
+                        "it must hold exactly the " + Format(x.Shape.Size) + " values of " + x.Describe());
+                var shape = Shape.Of(c, h, w);
+                if (shape.Equals(x.Shape)) return x;
+                return Node(OpKind.Reshape, AutoName("reshape"), x, shape, 0, 0, 0, -1, -1, location);
+            }
             case "Flatten":
                 if (x.Shape.Rank == 1) return x;
                 return Node(OpKind.Flatten, AutoName("flatten"), x, Shape.Of(x.Shape.Size), 0, 0, 0, -1, -1, location);

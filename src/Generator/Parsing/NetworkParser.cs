@@ -73,6 +73,7 @@ internal sealed partial class NetworkParser
     {
         var inputs = new List<InputSpec>();
         var members = new List<LayerMemberSpec>();
+        var outputs = new List<OutputSpec>();
         int output = -1;
         try
         {
@@ -104,13 +105,31 @@ internal sealed partial class NetworkParser
 
             var result = InvokeMethodBody(forward, env, forward.Locations.FirstOrDefault());
             if (result is TensorValue tensor)
+            {
                 output = tensor.Node;
-            else if (result is TupleValue)
-                throw Error(Descriptors.UnsupportedConstruct, forward.Locations.FirstOrDefault(), "Returning several tensors",
-                    "this version supports one output tensor per network");
+                outputs.Add(new OutputSpec("Output", tensor.Node));
+            }
+            else if (result is TupleValue tuple && tuple.Items.All(i => i is TensorValue))
+            {
+                var elements = (forward.ReturnType as INamedTypeSymbol)?.TupleElements ?? default;
+                for (int i = 0; i < tuple.Items.Length; i++)
+                {
+                    var t = (TensorValue)tuple.Items[i];
+                    string name = !elements.IsDefault && i < elements.Length && elements[i].IsExplicitlyNamedTupleElement
+                        ? elements[i].Name : "Output" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    if (outputs.Any(o => o.Node == t.Node))
+                        throw Error(Descriptors.UnsupportedConstruct, forward.Locations.FirstOrDefault(), "Returning " + t.Describe() + " twice",
+                            "each output must be a different tensor");
+                    if (_nodes[t.Node].Op == OpKind.Input)
+                        throw Error(Descriptors.UnsupportedConstruct, forward.Locations.FirstOrDefault(), "Returning the input '" + t.Origin + "' unchanged",
+                            "an output must be computed by the network");
+                    outputs.Add(new OutputSpec(name, t.Node));
+                }
+                output = outputs[0].Node;
+            }
             else
                 throw Error(Descriptors.MissingForward, forward.Locations.FirstOrDefault(), _type.Name,
-                    "; Forward must return a Tensor");
+                    "; Forward must return a Tensor or a tuple of Tensors");
         }
         catch (SpecException e)
         {
@@ -134,9 +153,16 @@ internal sealed partial class NetworkParser
         var nodes = _nodes;
         var parameters = _params;
         if (output >= 0 && !_diagnostics.Any(d => Descriptors.IsError(d.Id)))
-            (nodes, parameters, output) = Prune(inputs, output);
+        {
+            (nodes, parameters, var map) = Prune(inputs, outputs.Select(o => o.Node).ToList());
+            for (int i = 0; i < outputs.Count; i++) outputs[i] = outputs[i] with { Node = map(outputs[i].Node) };
+            output = outputs[0].Node;
+        }
         else
+        {
             output = -1;
+            outputs.Clear();
+        }
 
         return new NetworkSpec(
             _type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
@@ -148,7 +174,10 @@ internal sealed partial class NetworkParser
             AssignInit(nodes, parameters).ToEquatableArray(),
             members.ToEquatableArray(),
             output,
-            _diagnostics.ToEquatableArray());
+            _diagnostics.ToEquatableArray())
+        {
+            Outputs = outputs.ToEquatableArray(),
+        };
     }
 
     private IEnumerable<string> ContainingTypes()
@@ -265,7 +294,9 @@ internal sealed partial class NetworkParser
         if (candidates.Count != 1)
             throw Error(Descriptors.MissingForward, location, _type.Name, candidates.Count == 0 ? "" : "; found " + candidates.Count);
         var forward = candidates[0];
-        if (forward.ReturnType.ToDisplayString() != TensorType)
+        bool tensorTuple = forward.ReturnType is INamedTypeSymbol { IsTupleType: true } tuple
+                           && tuple.TupleElements.All(e => e.Type.ToDisplayString() == TensorType);
+        if (forward.ReturnType.ToDisplayString() != TensorType && !tensorTuple)
             throw Error(Descriptors.MissingForward, forward.Locations.FirstOrDefault(), _type.Name,
                 "; Forward returns " + forward.ReturnType.ToDisplayString());
         foreach (var p in forward.Parameters)
@@ -282,7 +313,7 @@ internal sealed partial class NetworkParser
     // ---------------------------------------------------------------- graph building
 
     private int AddNode(OpKind op, string name, int[] inputs, Shape shape, int kernel, int stride, int padding, int weight, int bias, Location? location,
-        double[]? reals = null, bool ceilMode = false, int buffer = -1)
+        double[]? reals = null, bool ceilMode = false, int buffer = -1, int extra = 0)
     {
         int id = _nodes.Count;
         int line = location?.GetLineSpan().StartLinePosition.Line + 1 ?? 0;
@@ -291,6 +322,7 @@ internal sealed partial class NetworkParser
             Reals = (reals ?? Array.Empty<double>()).ToEquatableArray(),
             CeilMode = ceilMode,
             Buffer = buffer,
+            Extra = extra,
         });
         _nodeLocations[id] = Descriptors.ToInfo(location);
         return id;
@@ -318,11 +350,10 @@ internal sealed partial class NetworkParser
     }
 
     /// <summary>Drops nodes that do not reach the output (with a warning) and renumbers nodes and parameters.</summary>
-    private (List<NodeSpec>, List<ParamSpec>, int) Prune(List<InputSpec> inputs, int output)
+    private (List<NodeSpec>, List<ParamSpec>, Func<int, int>) Prune(List<InputSpec> inputs, List<int> outputs)
     {
         var live = new bool[_nodes.Count];
-        var stack = new Stack<int>();
-        stack.Push(output);
+        var stack = new Stack<int>(outputs);
         while (stack.Count > 0)
         {
             int n = stack.Pop();
@@ -337,7 +368,7 @@ internal sealed partial class NetworkParser
         foreach (var node in _nodes.Where(n => !live[n.Id] && !consumed.Contains(n.Id)))
             _diagnostics.Add(new DiagnosticInfo(Descriptors.UnusedLayer.Id, _nodeLocations[node.Id],
                 new[] { node.Name + " (" + node.Op + ")" }.ToEquatableArray()));
-        if (live.All(l => l)) return (_nodes, _params, output);
+        if (live.All(l => l)) return (_nodes, _params, id => id);
 
         var liveParams = new HashSet<int>(_nodes.Where(n => live[n.Id])
             .SelectMany(n => n.Buffer >= 0 ? new[] { n.Weight, n.Bias, n.Buffer, n.Buffer + 1 } : new[] { n.Weight, n.Bias }).Where(i => i >= 0));
@@ -364,7 +395,7 @@ internal sealed partial class NetworkParser
         }
         for (int i = 0; i < inputs.Count; i++)
             inputs[i] = inputs[i] with { Node = nodeMap[inputs[i].Node] };
-        return (nodes, parameters, nodeMap[output]);
+        return (nodes, parameters, id => nodeMap[id]);
     }
 
     /// <summary>

@@ -92,7 +92,7 @@ internal static class Planner
         // Flatten is a reshape: it shares its input's storage in the forward pass.
         var root = new int[n];
         foreach (var node in spec.Nodes)
-            root[node.Id] = node.Op == OpKind.Flatten ? root[node.Inputs[0]] : node.Id;
+            root[node.Id] = node.Op is OpKind.Flatten or OpKind.Reshape ? root[node.Inputs[0]] : node.Id;
 
         // Training: keep everything (each root gets its own block); a Dropout keeps its mask after its output.
         var trainOffset = new int[n];
@@ -119,7 +119,7 @@ internal static class Planner
         foreach (var node in spec.Nodes.Where(x => x.Op == OpKind.BatchNorm))
         {
             var source = spec.Nodes[node.Inputs[0]];
-            if (source.Op != OpKind.Conv2d || consumers[source.Id].Count != 1 || source.Id == spec.Output) continue;
+            if (source.Op != OpKind.Conv2d || consumers[source.Id].Count != 1 || spec.IsOutput(source.Id)) continue;
             foldedInto[source.Id] = node.Id;
             foldSource[node.Id] = source.Id;
             foldOffset[node.Id] = foldSize;
@@ -130,12 +130,12 @@ internal static class Planner
         // a root is live from its definition to the last read of it or of any alias.
         var inferRoot = new int[n];
         foreach (var node in spec.Nodes)
-            inferRoot[node.Id] = node.Op is OpKind.Flatten or OpKind.Dropout ? inferRoot[node.Inputs[0]] : node.Id;
+            inferRoot[node.Id] = node.Op is OpKind.Flatten or OpKind.Reshape or OpKind.Dropout ? inferRoot[node.Inputs[0]] : node.Id;
         var lastUse = new int[n];
         foreach (var node in spec.Nodes)
         {
             int r = inferRoot[node.Id];
-            if (node.Id == spec.Output) lastUse[r] = int.MaxValue;
+            if (spec.IsOutput(node.Id)) lastUse[r] = int.MaxValue;
             lastUse[r] = Math.Max(lastUse[r], node.Id);
             if (foldedInto[node.Id] >= 0) continue; // read by the folded BatchNorm instead
             var reads = foldSource[node.Id] >= 0 ? spec.Nodes[foldSource[node.Id]].Inputs : node.Inputs;
@@ -158,23 +158,31 @@ internal static class Planner
 
         // Gradients: backward runs nodes in reverse; time t = n-1-id. The gradient of a node is
         // written by its latest consumer and read when the node itself is processed. Input
-        // gradients stay valid after Backward returns.
+        // gradients stay valid after Backward returns. An output's gradient is the caller's span,
+        // unless other nodes read that output too: then it is copied into the arena at time 0 and
+        // the readers add to it.
         var gradIntervals = new List<Interval>();
         foreach (var node in spec.Nodes)
         {
-            if (node.Id == spec.Output || consumers[node.Id].Count == 0) continue;
-            int start = n - 1 - consumers[node.Id].Max();
+            if (consumers[node.Id].Count == 0) continue;
+            int start = spec.IsOutput(node.Id) ? 0 : n - 1 - consumers[node.Id].Max();
             int end = node.Op == OpKind.Input ? int.MaxValue : n - 1 - node.Id;
             gradIntervals.Add(new Interval(node.Id, start, end, node.Shape.Size));
         }
         var (gradOffset, gradSize) = Allocate(gradIntervals, n);
-        if (spec.Output >= 0) gradOffset[spec.Output] = -1;
+        foreach (var o in spec.Outputs)
+            if (consumers[o.Node].Count == 0) gradOffset[o.Node] = -1;
 
         int scratch = 0;
         foreach (var node in spec.Nodes.Where(x => x.Op == OpKind.Conv2d))
         {
             var input = spec.Nodes[node.Inputs[0]].Shape;
             scratch = Math.Max(scratch, input.C * node.Kernel * node.Kernel * node.Shape.H * node.Shape.W);
+        }
+        foreach (var node in spec.Nodes.Where(x => x.Op == OpKind.ConvTranspose2d))
+        {
+            var input = spec.Nodes[node.Inputs[0]].Shape;
+            scratch = Math.Max(scratch, node.Shape.C * node.Kernel * node.Kernel * input.H * input.W);
         }
 
         // Trainable parameters first (what the optimizer sees), then the buffers (saved, not trained).

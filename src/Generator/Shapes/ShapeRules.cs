@@ -15,6 +15,10 @@ internal static class ShapeRules
     public static Shape Conv(Shape input, int outChannels, int kernel, int stride, int padding) =>
         Shape.Of(outChannels, WindowOutput(input.H, kernel, stride, padding), WindowOutput(input.W, kernel, stride, padding));
 
+    /// <summary>(size - 1) * s - 2p + k + outputPadding, PyTorch's ConvTranspose2d.</summary>
+    public static Shape ConvTranspose(Shape input, int outChannels, int kernel, int stride, int padding, int outputPadding) =>
+        Shape.Of(outChannels, (input.H - 1) * stride - 2 * padding + kernel + outputPadding, (input.W - 1) * stride - 2 * padding + kernel + outputPadding);
+
     /// <summary>
     /// PyTorch's pooling size: floor (or ceil) of (size + 2p - k) / s, plus one; in ceil mode the last window must
     /// start inside the input or its left padding, else it is dropped.

@@ -206,6 +206,23 @@ public static unsafe class Elementwise
         for (; i < count; i++) values[i] *= factor;
     }
 
+    // ---------------------------------------------------------------- Scaled: output = factor * input (the DSL's Scale)
+
+    /// <summary>output = factor * input (output may be input).</summary>
+    public static void Scaled(Span<float> output, ReadOnlySpan<float> input, float factor)
+    {
+        Guard.SameLength(input.Length, output.Length, nameof(input));
+        input.CopyTo(output);
+        Scale(output, factor);
+    }
+
+    /// <summary>dInput (=|+=) factor * dOutput.</summary>
+    public static void ScaledBackward(Span<float> dInput, ReadOnlySpan<float> dOutput, float factor, bool accumulate)
+    {
+        if (accumulate) Axpy(dInput, factor, dOutput);
+        else Scaled(dInput, dOutput, factor);
+    }
+
     // ---------------------------------------------------------------- Axpy: y += alpha * x
 
     public static void Axpy(Span<float> y, float alpha, ReadOnlySpan<float> x) => Axpy(Simd.Best, y, alpha, x);

@@ -124,6 +124,100 @@ public static class Losses
         return (float)(total / count);
     }
 
+    /// <summary>
+    /// Binary cross entropy on raw logits (PyTorch BCEWithLogitsLoss, reduction 'mean', no weights): the mean over all
+    /// batch*features elements of max(x, 0) - x t + log(1 + exp(-|x|)) (= -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))],
+    /// finite for any finite logit); dLogits = (sigmoid(x) - t) / (batch*features). Targets are usually in [0, 1]
+    /// (soft labels allowed). The network should not end in Sigmoid.
+    /// </summary>
+    public static float BinaryCrossEntropyWithLogits(ReadOnlySpan<float> logits /*[batch, features]*/, ReadOnlySpan<float> targets /*[batch, features]*/,
+        int batch, int features, Span<float> gradient /*[batch, features] or empty*/)
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(features, nameof(features));
+        int count = checked(batch * features);
+        Guard.AtLeast(logits.Length, count, nameof(logits));
+        Guard.AtLeast(targets.Length, count, nameof(targets));
+        Guard.EmptyOrAtLeast(gradient.Length, count, nameof(gradient));
+
+        bool wantGradient = gradient.Length != 0;
+        double invCount = 1.0 / count;
+        double total = 0.0;
+        for (int i = 0; i < count; i++)
+        {
+            double x = logits[i], t = targets[i];
+            double e = Math.Exp(-Math.Abs(x));                         // in (0, 1]: never overflows
+            double softplus = e < 1e-5 ? e * (1.0 - 0.5 * e) : Math.Log(1.0 + e);   // log1p(e), accurate for tiny e
+            total += Math.Max(x, 0.0) - x * t + softplus;
+            if (wantGradient)
+            {
+                double sigmoid = x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                gradient[i] = (float)((sigmoid - t) * invCount);
+            }
+        }
+        return (float)(total * invCount);
+    }
+
+    /// <summary>
+    /// Mean absolute error over batch*features (PyTorch L1Loss 'mean'); dOutput = sign(output - target) / (batch*features),
+    /// 0 where output == target (PyTorch's sign(0) = 0; also 0 for a NaN difference, whose loss is NaN).
+    /// </summary>
+    public static float L1(ReadOnlySpan<float> output /*[batch, features]*/, ReadOnlySpan<float> target /*[batch, features]*/,
+        int batch, int features, Span<float> dOutput /*[batch, features] or empty*/)
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(features, nameof(features));
+        int count = checked(batch * features);
+        Guard.AtLeast(output.Length, count, nameof(output));
+        Guard.AtLeast(target.Length, count, nameof(target));
+        Guard.EmptyOrAtLeast(dOutput.Length, count, nameof(dOutput));
+
+        bool wantGradient = dOutput.Length != 0;
+        float gradScale = 1f / count;
+        double total = 0.0;
+        for (int i = 0; i < count; i++)
+        {
+            float diff = output[i] - target[i];
+            total += Math.Abs((double)diff);
+            if (wantGradient) dOutput[i] = diff > 0f ? gradScale : diff < 0f ? -gradScale : 0f;
+        }
+        return (float)(total / count);
+    }
+
+    /// <summary>
+    /// VAE regulariser: KL(N(mean, exp(logVar)) || N(0, I)) per sample, averaged over the batch:
+    /// returns (1/batch) sum_b [-0.5 sum_j (1 + logVar[b,j] - mean[b,j]^2 - exp(logVar[b,j]))] (summed over the
+    /// latent dimensions, averaged over the batch, NOT multiplied by <paramref name="scale"/>; PyTorch:
+    /// (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)).mean()).
+    /// OVERWRITES dMean = scale * mean / batch and dLogVar = scale * 0.5 (exp(logVar) - 1) / batch, the gradients of
+    /// scale * (returned value); either span may be empty to skip it. Add them into the encoder's gradients with
+    /// <see cref="Elementwise.Axpy"/> or <see cref="Elementwise.CopyOrAdd"/> when the same tensors also get a reconstruction gradient.
+    /// </summary>
+    public static float KlDivergenceToStandardNormal(ReadOnlySpan<float> mean /*[batch, latent]*/, ReadOnlySpan<float> logVar /*[batch, latent]*/,
+        int batch, int latent, Span<float> dMean /*[batch, latent] or empty*/, Span<float> dLogVar /*[batch, latent] or empty*/, float scale = 1f)
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(latent, nameof(latent));
+        int count = checked(batch * latent);
+        Guard.AtLeast(mean.Length, count, nameof(mean));
+        Guard.AtLeast(logVar.Length, count, nameof(logVar));
+        Guard.EmptyOrAtLeast(dMean.Length, count, nameof(dMean));
+        Guard.EmptyOrAtLeast(dLogVar.Length, count, nameof(dLogVar));
+
+        bool wantMean = dMean.Length != 0, wantLogVar = dLogVar.Length != 0;
+        double gradScale = (double)scale / batch;
+        double total = 0.0;
+        for (int i = 0; i < count; i++)
+        {
+            double mu = mean[i], lv = logVar[i];
+            double variance = Math.Exp(lv);
+            total += -0.5 * (1.0 + lv - mu * mu - variance);
+            if (wantMean) dMean[i] = (float)(gradScale * mu);
+            if (wantLogVar) dLogVar[i] = (float)(gradScale * 0.5 * (variance - 1.0));
+        }
+        return (float)(total / batch);
+    }
+
     /// <summary>Index of the largest value (the first one on ties).</summary>
     public static int ArgMax(ReadOnlySpan<float> row)
     {

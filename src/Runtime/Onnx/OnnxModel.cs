@@ -55,6 +55,18 @@ public sealed class OnnxModel
         _initializers.Add(tensor);
     }
 
+    private string FloatConstant(params float[] values)
+    {
+        string name = "const" + (++_constants);
+        var tensor = new ProtoWriter();
+        if (values.Length > 1) tensor.Int64(1, values.Length);   // a single value is a scalar (no dims)
+        tensor.Int64(2, 1);                                      // FLOAT
+        tensor.String(8, name);
+        tensor.Bytes(9, LittleEndianBytes(values));
+        _initializers.Add(tensor);
+        return name;
+    }
+
     private string Int64Constant(params long[] values)
     {
         string name = "const" + (++_constants);
@@ -74,6 +86,26 @@ public sealed class OnnxModel
     public void Conv(string output, string input, string weight, string? bias, int kernel, int stride, int padding) =>
         Node("Conv", output, bias is null ? new[] { input, weight } : new[] { input, weight, bias },
             Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", padding, padding, padding, padding));
+
+    /// <summary>Transposed convolution; ONNX's weight layout [in, out, k, k] is PyTorch's.</summary>
+    public void ConvTranspose(string output, string input, string weight, string? bias, int kernel, int stride, int padding, int outputPadding) =>
+        Node("ConvTranspose", output, bias is null ? new[] { input, weight } : new[] { input, weight, bias },
+            Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", padding, padding, padding, padding),
+            Ints("output_padding", outputPadding, outputPadding));
+
+    /// <summary>Resize by an integer factor: PyTorch's nearest (asymmetric, floor) or bilinear with align_corners=False (half_pixel).</summary>
+    public void Upsample(string output, string input, int scale, bool bilinear)
+    {
+        string scales = FloatConstant(1f, 1f, scale, scale);
+        if (bilinear)
+            Node("Resize", output, new[] { input, "", scales }, String("mode", "linear"), String("coordinate_transformation_mode", "half_pixel"));
+        else
+            Node("Resize", output, new[] { input, "", scales }, String("mode", "nearest"), String("coordinate_transformation_mode", "asymmetric"),
+                String("nearest_mode", "floor"));
+    }
+
+    /// <summary>output = factor * input.</summary>
+    public void Scale(string output, string input, float factor) => Node("Mul", output, new[] { input, FloatConstant(factor) });
 
     /// <summary>Dense: y = x W^T + b with W stored [out, in] as in PyTorch.</summary>
     public void Dense(string output, string input, string weight, string? bias) =>
@@ -218,6 +250,15 @@ public sealed class OnnxModel
         a.String(1, name);
         a.Float(2, value);
         a.Int64(20, 1);                                     // FLOAT
+        return a;
+    }
+
+    private static ProtoWriter String(string name, string value)
+    {
+        var a = new ProtoWriter();
+        a.String(1, name);
+        a.Bytes(4, System.Text.Encoding.UTF8.GetBytes(value));
+        a.Int64(20, 3);                                     // STRING
         return a;
     }
 
