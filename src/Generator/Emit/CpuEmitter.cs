@@ -466,13 +466,13 @@ internal static class CpuEmitter
             w.Line("// " + Describe(plan, node) + " (backward)");
             // Parameter gradients first: they need only dY and the inputs.
             if (node.Op == OpKind.Conv2d)
-                w.Line(Cpu + ".Conv2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
+                w.Line("if (!Frozen) " + Cpu + ".Conv2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.Dense)
-                w.Line(Cpu + ".Dense.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Int(spec.Nodes[node.Inputs[0]].Shape.Size) + ", " + Int(node.Shape.Size) + ");");
+                w.Line("if (!Frozen) " + Cpu + ".Dense.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Int(spec.Nodes[node.Inputs[0]].Shape.Size) + ", " + Int(node.Shape.Size) + ");");
             if (node.Op == OpKind.ConvTranspose2d)
-                w.Line(Cpu + ".ConvTranspose2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
+                w.Line("if (!Frozen) " + Cpu + ".ConvTranspose2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.BatchNorm)
-                w.Line(Cpu + ".BatchNorm.BackwardParameters(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " +
+                w.Line("if (!Frozen) " + Cpu + ".BatchNorm.BackwardParameters(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " +
                        names.Activation(node.Inputs[0]) + ", " + Statistics(plan, node) + ", batch, " + BatchNormDims(node) + ");");
 
             for (int k = 0; k < node.Inputs.Count; k++)
@@ -628,7 +628,7 @@ internal static class CpuEmitter
             w.Line("var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);");
             w.Line("float value = loss.Compute(output, " + targetName + ", batch, OutputSize, outputGradient);");
             w.Line("Backward(outputGradient, inputGradient: false);");
-            w.Line("optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);");
+            w.Line("if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);");
             if (plan.FoldSize > 0) w.Line("_foldedStale = true;");
             w.Line("return value;");
             w.Close();
@@ -659,6 +659,12 @@ internal static class CpuEmitter
 
             /// <summary>Bytes held by this instance's arenas and parameters.</summary>
             public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length{{(plan.StatsSize > 0 ? " + _batchStatistics.Length" : "")}}{{(plan.FoldSize > 0 ? " + _folded.Length" : "")}});
+
+            /// <summary>
+            /// When true, Backward leaves the parameter gradients alone (it still returns input gradients) and TrainStep
+            /// does not update: freeze a discriminator while a generator trains through it.
+            /// </summary>
+            public bool Frozen { get; set; }
 
             /// <summary>Sets every parameter gradient to zero.</summary>
             public void ZeroGradients() => global::System.Array.Clear(_gradients);

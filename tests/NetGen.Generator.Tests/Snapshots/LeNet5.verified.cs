@@ -253,14 +253,14 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::System.ReadOnlySpan<float> dOutput = outputGradient.Slice(0, batch * OutputSize);
 
         // Output: Dense 84 -> 10, line 25 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(60856, 840), _gradients.AsSpan(61696, 10), dOutput, tanh4, batch, 84, 10);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(60856, 840), _gradients.AsSpan(61696, 10), dOutput, tanh4, batch, 84, 10);
         global::NetGen.Cpu.Dense.BackwardData(dTanh4, dOutput, _parameters.AsSpan(60856, 840) /* Output.weight */, batch, 84, 10, accumulate: false);
 
         // tanh4: Tanh 84 -> 84, line 25 (backward)
         global::NetGen.Cpu.Activations.TanhBackward(dF6, dTanh4, tanh4, accumulate: false);
 
         // F6: Dense 120 -> 84, line 25 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(50692, 10080), _gradients.AsSpan(60772, 84), dF6, flatten1, batch, 120, 84);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(50692, 10080), _gradients.AsSpan(60772, 84), dF6, flatten1, batch, 120, 84);
         global::NetGen.Cpu.Dense.BackwardData(dFlatten1, dF6, _parameters.AsSpan(50692, 10080) /* F6.weight */, batch, 120, 84, accumulate: false);
 
         // flatten1: Flatten 120x1x1 -> 120, line 25 (backward)
@@ -270,7 +270,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Activations.TanhBackward(dC5, dTanh3, tanh3, accumulate: false);
 
         // C5: Conv2d 16x5x5 -> 120x1x1 (kernel 5, stride 1, padding 0), line 24 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2572, 48000), _gradients.AsSpan(50572, 120), dC5, avgpool2, batch, C5Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2572, 48000), _gradients.AsSpan(50572, 120), dC5, avgpool2, batch, C5Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dAvgpool2, dC5, _parameters.AsSpan(2572, 48000) /* C5.weight */, batch, C5Geometry, _scratch, accumulate: false);
 
         // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 23 (backward)
@@ -280,7 +280,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Activations.TanhBackward(dC3, dTanh2, tanh2, accumulate: false);
 
         // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 23 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(156, 2400), _gradients.AsSpan(2556, 16), dC3, avgpool1, batch, C3Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(156, 2400), _gradients.AsSpan(2556, 16), dC3, avgpool1, batch, C3Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dAvgpool1, dC3, _parameters.AsSpan(156, 2400) /* C3.weight */, batch, C3Geometry, _scratch, accumulate: false);
 
         // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 22 (backward)
@@ -290,7 +290,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Activations.TanhBackward(dC1, dTanh1, tanh1, accumulate: false);
 
         // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 22 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 150), _gradients.AsSpan(150, 6), dC1, imageIn, batch, C1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 150), _gradients.AsSpan(150, 6), dC1, imageIn, batch, C1Geometry, _scratch);
         if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageIn, dC1, _parameters.AsSpan(0, 150) /* C1.weight */, batch, C1Geometry, _scratch, accumulate: false);
 
         return inputGradient ? dImageIn : default;
@@ -309,7 +309,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, labels, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
+        if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         return value;
     }
 
@@ -326,7 +326,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, targets, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
+        if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         return value;
     }
 
@@ -369,6 +369,12 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
 
     /// <summary>Bytes held by this instance's arenas and parameters.</summary>
     public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length);
+
+    /// <summary>
+    /// When true, Backward leaves the parameter gradients alone (it still returns input gradients) and TrainStep
+    /// does not update: freeze a discriminator while a generator trains through it.
+    /// </summary>
+    public bool Frozen { get; set; }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGradients() => global::System.Array.Clear(_gradients);

@@ -980,7 +980,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::System.ReadOnlySpan<float> dFc = outputGradient.Slice(0, batch * OutputSize);
 
         // fc: Dense 512 -> 1000, line 34 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(11176512, 512000), _gradients.AsSpan(11688512, 1000), dFc, flatten1, batch, 512, 1000);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(11176512, 512000), _gradients.AsSpan(11688512, 1000), dFc, flatten1, batch, 512, 1000);
         global::NetGen.Cpu.Dense.BackwardData(dFlatten1, dFc, _parameters.AsSpan(11176512, 512000) /* fc.weight */, batch, 512, 1000, accumulate: false);
 
         // flatten1: Flatten 512x1x1 -> 512, line 33 (backward)
@@ -997,22 +997,22 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu15, dAdd8, accumulate: false);
 
         // layer4.1.bn2: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(11175488, 512), _gradients.AsSpan(11176000, 512), dLayer4_1_bn2, layer4_1_conv2, _batchStatistics.AsSpan(8576, 512), _batchStatistics.AsSpan(9088, 512), batch, 512, 49);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(11175488, 512), _gradients.AsSpan(11176000, 512), dLayer4_1_bn2, layer4_1_conv2, _batchStatistics.AsSpan(8576, 512), _batchStatistics.AsSpan(9088, 512), batch, 512, 49);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer4_1_conv2, dLayer4_1_bn2, layer4_1_conv2, _parameters.AsSpan(11175488, 512) /* layer4.1.bn2.weight */, _batchStatistics.AsSpan(8576, 512), _batchStatistics.AsSpan(9088, 512), batch, 512, 49, accumulate: false);
 
         // layer4.1.conv2: Conv2d 512x7x7 -> 512x7x7 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(8816192, 2359296), default, dLayer4_1_conv2, relu16, batch, Layer4_1_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(8816192, 2359296), default, dLayer4_1_conv2, relu16, batch, Layer4_1_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu16, dLayer4_1_conv2, _parameters.AsSpan(8816192, 2359296) /* layer4.1.conv2.weight */, batch, Layer4_1_conv2Geometry, _scratch, accumulate: false);
 
         // relu16: Relu 512x7x7 -> 512x7x7, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer4_1_bn1, dRelu16, relu16, accumulate: false);
 
         // layer4.1.bn1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(8815168, 512), _gradients.AsSpan(8815680, 512), dLayer4_1_bn1, layer4_1_conv1, _batchStatistics.AsSpan(7552, 512), _batchStatistics.AsSpan(8064, 512), batch, 512, 49);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(8815168, 512), _gradients.AsSpan(8815680, 512), dLayer4_1_bn1, layer4_1_conv1, _batchStatistics.AsSpan(7552, 512), _batchStatistics.AsSpan(8064, 512), batch, 512, 49);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer4_1_conv1, dLayer4_1_bn1, layer4_1_conv1, _parameters.AsSpan(8815168, 512) /* layer4.1.bn1.weight */, _batchStatistics.AsSpan(7552, 512), _batchStatistics.AsSpan(8064, 512), batch, 512, 49, accumulate: false);
 
         // layer4.1.conv1: Conv2d 512x7x7 -> 512x7x7 (kernel 3, stride 1, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(6455872, 2359296), default, dLayer4_1_conv1, relu15, batch, Layer4_1_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(6455872, 2359296), default, dLayer4_1_conv1, relu15, batch, Layer4_1_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu15, dLayer4_1_conv1, _parameters.AsSpan(6455872, 2359296) /* layer4.1.conv1.weight */, batch, Layer4_1_conv1Geometry, _scratch, accumulate: true);
 
         // relu15: Relu 512x7x7 -> 512x7x7, line 46 (backward)
@@ -1023,30 +1023,30 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dLayer4_0_downsample_1, dAdd7, accumulate: false);
 
         // layer4.0.downsample.1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 44 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(6454848, 512), _gradients.AsSpan(6455360, 512), dLayer4_0_downsample_1, layer4_0_downsample_0, _batchStatistics.AsSpan(6528, 512), _batchStatistics.AsSpan(7040, 512), batch, 512, 49);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(6454848, 512), _gradients.AsSpan(6455360, 512), dLayer4_0_downsample_1, layer4_0_downsample_0, _batchStatistics.AsSpan(6528, 512), _batchStatistics.AsSpan(7040, 512), batch, 512, 49);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer4_0_downsample_0, dLayer4_0_downsample_1, layer4_0_downsample_0, _parameters.AsSpan(6454848, 512) /* layer4.0.downsample.1.weight */, _batchStatistics.AsSpan(6528, 512), _batchStatistics.AsSpan(7040, 512), batch, 512, 49, accumulate: false);
 
         // layer4.0.downsample.0: Conv2d 256x14x14 -> 512x7x7 (kernel 1, stride 2, padding 0, no bias), line 44 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(6323776, 131072), default, dLayer4_0_downsample_0, relu13, batch, Layer4_0_downsample_0Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(6323776, 131072), default, dLayer4_0_downsample_0, relu13, batch, Layer4_0_downsample_0Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu13, dLayer4_0_downsample_0, _parameters.AsSpan(6323776, 131072) /* layer4.0.downsample.0.weight */, batch, Layer4_0_downsample_0Geometry, _scratch, accumulate: false);
 
         // layer4.0.bn2: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(6322752, 512), _gradients.AsSpan(6323264, 512), dLayer4_0_bn2, layer4_0_conv2, _batchStatistics.AsSpan(5504, 512), _batchStatistics.AsSpan(6016, 512), batch, 512, 49);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(6322752, 512), _gradients.AsSpan(6323264, 512), dLayer4_0_bn2, layer4_0_conv2, _batchStatistics.AsSpan(5504, 512), _batchStatistics.AsSpan(6016, 512), batch, 512, 49);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer4_0_conv2, dLayer4_0_bn2, layer4_0_conv2, _parameters.AsSpan(6322752, 512) /* layer4.0.bn2.weight */, _batchStatistics.AsSpan(5504, 512), _batchStatistics.AsSpan(6016, 512), batch, 512, 49, accumulate: false);
 
         // layer4.0.conv2: Conv2d 512x7x7 -> 512x7x7 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(3963456, 2359296), default, dLayer4_0_conv2, relu14, batch, Layer4_0_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(3963456, 2359296), default, dLayer4_0_conv2, relu14, batch, Layer4_0_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu14, dLayer4_0_conv2, _parameters.AsSpan(3963456, 2359296) /* layer4.0.conv2.weight */, batch, Layer4_0_conv2Geometry, _scratch, accumulate: false);
 
         // relu14: Relu 512x7x7 -> 512x7x7, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer4_0_bn1, dRelu14, relu14, accumulate: false);
 
         // layer4.0.bn1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(3962432, 512), _gradients.AsSpan(3962944, 512), dLayer4_0_bn1, layer4_0_conv1, _batchStatistics.AsSpan(4480, 512), _batchStatistics.AsSpan(4992, 512), batch, 512, 49);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(3962432, 512), _gradients.AsSpan(3962944, 512), dLayer4_0_bn1, layer4_0_conv1, _batchStatistics.AsSpan(4480, 512), _batchStatistics.AsSpan(4992, 512), batch, 512, 49);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer4_0_conv1, dLayer4_0_bn1, layer4_0_conv1, _parameters.AsSpan(3962432, 512) /* layer4.0.bn1.weight */, _batchStatistics.AsSpan(4480, 512), _batchStatistics.AsSpan(4992, 512), batch, 512, 49, accumulate: false);
 
         // layer4.0.conv1: Conv2d 256x14x14 -> 512x7x7 (kernel 3, stride 2, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2782784, 1179648), default, dLayer4_0_conv1, relu13, batch, Layer4_0_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2782784, 1179648), default, dLayer4_0_conv1, relu13, batch, Layer4_0_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu13, dLayer4_0_conv1, _parameters.AsSpan(2782784, 1179648) /* layer4.0.conv1.weight */, batch, Layer4_0_conv1Geometry, _scratch, accumulate: true);
 
         // relu13: Relu 256x14x14 -> 256x14x14, line 46 (backward)
@@ -1057,22 +1057,22 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu11, dAdd6, accumulate: false);
 
         // layer3.1.bn2: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(2782272, 256), _gradients.AsSpan(2782528, 256), dLayer3_1_bn2, layer3_1_conv2, _batchStatistics.AsSpan(3968, 256), _batchStatistics.AsSpan(4224, 256), batch, 256, 196);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(2782272, 256), _gradients.AsSpan(2782528, 256), dLayer3_1_bn2, layer3_1_conv2, _batchStatistics.AsSpan(3968, 256), _batchStatistics.AsSpan(4224, 256), batch, 256, 196);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer3_1_conv2, dLayer3_1_bn2, layer3_1_conv2, _parameters.AsSpan(2782272, 256) /* layer3.1.bn2.weight */, _batchStatistics.AsSpan(3968, 256), _batchStatistics.AsSpan(4224, 256), batch, 256, 196, accumulate: false);
 
         // layer3.1.conv2: Conv2d 256x14x14 -> 256x14x14 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2192448, 589824), default, dLayer3_1_conv2, relu12, batch, Layer3_1_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(2192448, 589824), default, dLayer3_1_conv2, relu12, batch, Layer3_1_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu12, dLayer3_1_conv2, _parameters.AsSpan(2192448, 589824) /* layer3.1.conv2.weight */, batch, Layer3_1_conv2Geometry, _scratch, accumulate: false);
 
         // relu12: Relu 256x14x14 -> 256x14x14, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer3_1_bn1, dRelu12, relu12, accumulate: false);
 
         // layer3.1.bn1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(2191936, 256), _gradients.AsSpan(2192192, 256), dLayer3_1_bn1, layer3_1_conv1, _batchStatistics.AsSpan(3456, 256), _batchStatistics.AsSpan(3712, 256), batch, 256, 196);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(2191936, 256), _gradients.AsSpan(2192192, 256), dLayer3_1_bn1, layer3_1_conv1, _batchStatistics.AsSpan(3456, 256), _batchStatistics.AsSpan(3712, 256), batch, 256, 196);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer3_1_conv1, dLayer3_1_bn1, layer3_1_conv1, _parameters.AsSpan(2191936, 256) /* layer3.1.bn1.weight */, _batchStatistics.AsSpan(3456, 256), _batchStatistics.AsSpan(3712, 256), batch, 256, 196, accumulate: false);
 
         // layer3.1.conv1: Conv2d 256x14x14 -> 256x14x14 (kernel 3, stride 1, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(1602112, 589824), default, dLayer3_1_conv1, relu11, batch, Layer3_1_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(1602112, 589824), default, dLayer3_1_conv1, relu11, batch, Layer3_1_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu11, dLayer3_1_conv1, _parameters.AsSpan(1602112, 589824) /* layer3.1.conv1.weight */, batch, Layer3_1_conv1Geometry, _scratch, accumulate: true);
 
         // relu11: Relu 256x14x14 -> 256x14x14, line 46 (backward)
@@ -1083,30 +1083,30 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dLayer3_0_downsample_1, dAdd5, accumulate: false);
 
         // layer3.0.downsample.1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 44 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(1601600, 256), _gradients.AsSpan(1601856, 256), dLayer3_0_downsample_1, layer3_0_downsample_0, _batchStatistics.AsSpan(2944, 256), _batchStatistics.AsSpan(3200, 256), batch, 256, 196);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(1601600, 256), _gradients.AsSpan(1601856, 256), dLayer3_0_downsample_1, layer3_0_downsample_0, _batchStatistics.AsSpan(2944, 256), _batchStatistics.AsSpan(3200, 256), batch, 256, 196);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer3_0_downsample_0, dLayer3_0_downsample_1, layer3_0_downsample_0, _parameters.AsSpan(1601600, 256) /* layer3.0.downsample.1.weight */, _batchStatistics.AsSpan(2944, 256), _batchStatistics.AsSpan(3200, 256), batch, 256, 196, accumulate: false);
 
         // layer3.0.downsample.0: Conv2d 128x28x28 -> 256x14x14 (kernel 1, stride 2, padding 0, no bias), line 44 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(1568832, 32768), default, dLayer3_0_downsample_0, relu9, batch, Layer3_0_downsample_0Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(1568832, 32768), default, dLayer3_0_downsample_0, relu9, batch, Layer3_0_downsample_0Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu9, dLayer3_0_downsample_0, _parameters.AsSpan(1568832, 32768) /* layer3.0.downsample.0.weight */, batch, Layer3_0_downsample_0Geometry, _scratch, accumulate: false);
 
         // layer3.0.bn2: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(1568320, 256), _gradients.AsSpan(1568576, 256), dLayer3_0_bn2, layer3_0_conv2, _batchStatistics.AsSpan(2432, 256), _batchStatistics.AsSpan(2688, 256), batch, 256, 196);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(1568320, 256), _gradients.AsSpan(1568576, 256), dLayer3_0_bn2, layer3_0_conv2, _batchStatistics.AsSpan(2432, 256), _batchStatistics.AsSpan(2688, 256), batch, 256, 196);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer3_0_conv2, dLayer3_0_bn2, layer3_0_conv2, _parameters.AsSpan(1568320, 256) /* layer3.0.bn2.weight */, _batchStatistics.AsSpan(2432, 256), _batchStatistics.AsSpan(2688, 256), batch, 256, 196, accumulate: false);
 
         // layer3.0.conv2: Conv2d 256x14x14 -> 256x14x14 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(978496, 589824), default, dLayer3_0_conv2, relu10, batch, Layer3_0_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(978496, 589824), default, dLayer3_0_conv2, relu10, batch, Layer3_0_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu10, dLayer3_0_conv2, _parameters.AsSpan(978496, 589824) /* layer3.0.conv2.weight */, batch, Layer3_0_conv2Geometry, _scratch, accumulate: false);
 
         // relu10: Relu 256x14x14 -> 256x14x14, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer3_0_bn1, dRelu10, relu10, accumulate: false);
 
         // layer3.0.bn1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(977984, 256), _gradients.AsSpan(978240, 256), dLayer3_0_bn1, layer3_0_conv1, _batchStatistics.AsSpan(1920, 256), _batchStatistics.AsSpan(2176, 256), batch, 256, 196);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(977984, 256), _gradients.AsSpan(978240, 256), dLayer3_0_bn1, layer3_0_conv1, _batchStatistics.AsSpan(1920, 256), _batchStatistics.AsSpan(2176, 256), batch, 256, 196);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer3_0_conv1, dLayer3_0_bn1, layer3_0_conv1, _parameters.AsSpan(977984, 256) /* layer3.0.bn1.weight */, _batchStatistics.AsSpan(1920, 256), _batchStatistics.AsSpan(2176, 256), batch, 256, 196, accumulate: false);
 
         // layer3.0.conv1: Conv2d 128x28x28 -> 256x14x14 (kernel 3, stride 2, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(683072, 294912), default, dLayer3_0_conv1, relu9, batch, Layer3_0_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(683072, 294912), default, dLayer3_0_conv1, relu9, batch, Layer3_0_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu9, dLayer3_0_conv1, _parameters.AsSpan(683072, 294912) /* layer3.0.conv1.weight */, batch, Layer3_0_conv1Geometry, _scratch, accumulate: true);
 
         // relu9: Relu 128x28x28 -> 128x28x28, line 46 (backward)
@@ -1117,22 +1117,22 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu7, dAdd4, accumulate: false);
 
         // layer2.1.bn2: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(682816, 128), _gradients.AsSpan(682944, 128), dLayer2_1_bn2, layer2_1_conv2, _batchStatistics.AsSpan(1664, 128), _batchStatistics.AsSpan(1792, 128), batch, 128, 784);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(682816, 128), _gradients.AsSpan(682944, 128), dLayer2_1_bn2, layer2_1_conv2, _batchStatistics.AsSpan(1664, 128), _batchStatistics.AsSpan(1792, 128), batch, 128, 784);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer2_1_conv2, dLayer2_1_bn2, layer2_1_conv2, _parameters.AsSpan(682816, 128) /* layer2.1.bn2.weight */, _batchStatistics.AsSpan(1664, 128), _batchStatistics.AsSpan(1792, 128), batch, 128, 784, accumulate: false);
 
         // layer2.1.conv2: Conv2d 128x28x28 -> 128x28x28 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(535360, 147456), default, dLayer2_1_conv2, relu8, batch, Layer2_1_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(535360, 147456), default, dLayer2_1_conv2, relu8, batch, Layer2_1_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu8, dLayer2_1_conv2, _parameters.AsSpan(535360, 147456) /* layer2.1.conv2.weight */, batch, Layer2_1_conv2Geometry, _scratch, accumulate: false);
 
         // relu8: Relu 128x28x28 -> 128x28x28, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer2_1_bn1, dRelu8, relu8, accumulate: false);
 
         // layer2.1.bn1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(535104, 128), _gradients.AsSpan(535232, 128), dLayer2_1_bn1, layer2_1_conv1, _batchStatistics.AsSpan(1408, 128), _batchStatistics.AsSpan(1536, 128), batch, 128, 784);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(535104, 128), _gradients.AsSpan(535232, 128), dLayer2_1_bn1, layer2_1_conv1, _batchStatistics.AsSpan(1408, 128), _batchStatistics.AsSpan(1536, 128), batch, 128, 784);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer2_1_conv1, dLayer2_1_bn1, layer2_1_conv1, _parameters.AsSpan(535104, 128) /* layer2.1.bn1.weight */, _batchStatistics.AsSpan(1408, 128), _batchStatistics.AsSpan(1536, 128), batch, 128, 784, accumulate: false);
 
         // layer2.1.conv1: Conv2d 128x28x28 -> 128x28x28 (kernel 3, stride 1, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(387648, 147456), default, dLayer2_1_conv1, relu7, batch, Layer2_1_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(387648, 147456), default, dLayer2_1_conv1, relu7, batch, Layer2_1_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu7, dLayer2_1_conv1, _parameters.AsSpan(387648, 147456) /* layer2.1.conv1.weight */, batch, Layer2_1_conv1Geometry, _scratch, accumulate: true);
 
         // relu7: Relu 128x28x28 -> 128x28x28, line 46 (backward)
@@ -1143,30 +1143,30 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dLayer2_0_downsample_1, dAdd3, accumulate: false);
 
         // layer2.0.downsample.1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 44 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(387392, 128), _gradients.AsSpan(387520, 128), dLayer2_0_downsample_1, layer2_0_downsample_0, _batchStatistics.AsSpan(1152, 128), _batchStatistics.AsSpan(1280, 128), batch, 128, 784);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(387392, 128), _gradients.AsSpan(387520, 128), dLayer2_0_downsample_1, layer2_0_downsample_0, _batchStatistics.AsSpan(1152, 128), _batchStatistics.AsSpan(1280, 128), batch, 128, 784);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer2_0_downsample_0, dLayer2_0_downsample_1, layer2_0_downsample_0, _parameters.AsSpan(387392, 128) /* layer2.0.downsample.1.weight */, _batchStatistics.AsSpan(1152, 128), _batchStatistics.AsSpan(1280, 128), batch, 128, 784, accumulate: false);
 
         // layer2.0.downsample.0: Conv2d 64x56x56 -> 128x28x28 (kernel 1, stride 2, padding 0, no bias), line 44 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(379200, 8192), default, dLayer2_0_downsample_0, relu5, batch, Layer2_0_downsample_0Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(379200, 8192), default, dLayer2_0_downsample_0, relu5, batch, Layer2_0_downsample_0Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu5, dLayer2_0_downsample_0, _parameters.AsSpan(379200, 8192) /* layer2.0.downsample.0.weight */, batch, Layer2_0_downsample_0Geometry, _scratch, accumulate: false);
 
         // layer2.0.bn2: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(378944, 128), _gradients.AsSpan(379072, 128), dLayer2_0_bn2, layer2_0_conv2, _batchStatistics.AsSpan(896, 128), _batchStatistics.AsSpan(1024, 128), batch, 128, 784);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(378944, 128), _gradients.AsSpan(379072, 128), dLayer2_0_bn2, layer2_0_conv2, _batchStatistics.AsSpan(896, 128), _batchStatistics.AsSpan(1024, 128), batch, 128, 784);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer2_0_conv2, dLayer2_0_bn2, layer2_0_conv2, _parameters.AsSpan(378944, 128) /* layer2.0.bn2.weight */, _batchStatistics.AsSpan(896, 128), _batchStatistics.AsSpan(1024, 128), batch, 128, 784, accumulate: false);
 
         // layer2.0.conv2: Conv2d 128x28x28 -> 128x28x28 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(231488, 147456), default, dLayer2_0_conv2, relu6, batch, Layer2_0_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(231488, 147456), default, dLayer2_0_conv2, relu6, batch, Layer2_0_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu6, dLayer2_0_conv2, _parameters.AsSpan(231488, 147456) /* layer2.0.conv2.weight */, batch, Layer2_0_conv2Geometry, _scratch, accumulate: false);
 
         // relu6: Relu 128x28x28 -> 128x28x28, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer2_0_bn1, dRelu6, relu6, accumulate: false);
 
         // layer2.0.bn1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(231232, 128), _gradients.AsSpan(231360, 128), dLayer2_0_bn1, layer2_0_conv1, _batchStatistics.AsSpan(640, 128), _batchStatistics.AsSpan(768, 128), batch, 128, 784);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(231232, 128), _gradients.AsSpan(231360, 128), dLayer2_0_bn1, layer2_0_conv1, _batchStatistics.AsSpan(640, 128), _batchStatistics.AsSpan(768, 128), batch, 128, 784);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer2_0_conv1, dLayer2_0_bn1, layer2_0_conv1, _parameters.AsSpan(231232, 128) /* layer2.0.bn1.weight */, _batchStatistics.AsSpan(640, 128), _batchStatistics.AsSpan(768, 128), batch, 128, 784, accumulate: false);
 
         // layer2.0.conv1: Conv2d 64x56x56 -> 128x28x28 (kernel 3, stride 2, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(157504, 73728), default, dLayer2_0_conv1, relu5, batch, Layer2_0_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(157504, 73728), default, dLayer2_0_conv1, relu5, batch, Layer2_0_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu5, dLayer2_0_conv1, _parameters.AsSpan(157504, 73728) /* layer2.0.conv1.weight */, batch, Layer2_0_conv1Geometry, _scratch, accumulate: true);
 
         // relu5: Relu 64x56x56 -> 64x56x56, line 46 (backward)
@@ -1177,22 +1177,22 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu3, dAdd2, accumulate: false);
 
         // layer1.1.bn2: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(157376, 64), _gradients.AsSpan(157440, 64), dLayer1_1_bn2, layer1_1_conv2, _batchStatistics.AsSpan(512, 64), _batchStatistics.AsSpan(576, 64), batch, 64, 3136);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(157376, 64), _gradients.AsSpan(157440, 64), dLayer1_1_bn2, layer1_1_conv2, _batchStatistics.AsSpan(512, 64), _batchStatistics.AsSpan(576, 64), batch, 64, 3136);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer1_1_conv2, dLayer1_1_bn2, layer1_1_conv2, _parameters.AsSpan(157376, 64) /* layer1.1.bn2.weight */, _batchStatistics.AsSpan(512, 64), _batchStatistics.AsSpan(576, 64), batch, 64, 3136, accumulate: false);
 
         // layer1.1.conv2: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(120512, 36864), default, dLayer1_1_conv2, relu4, batch, Layer1_1_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(120512, 36864), default, dLayer1_1_conv2, relu4, batch, Layer1_1_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu4, dLayer1_1_conv2, _parameters.AsSpan(120512, 36864) /* layer1.1.conv2.weight */, batch, Layer1_1_conv2Geometry, _scratch, accumulate: false);
 
         // relu4: Relu 64x56x56 -> 64x56x56, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer1_1_bn1, dRelu4, relu4, accumulate: false);
 
         // layer1.1.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(120384, 64), _gradients.AsSpan(120448, 64), dLayer1_1_bn1, layer1_1_conv1, _batchStatistics.AsSpan(384, 64), _batchStatistics.AsSpan(448, 64), batch, 64, 3136);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(120384, 64), _gradients.AsSpan(120448, 64), dLayer1_1_bn1, layer1_1_conv1, _batchStatistics.AsSpan(384, 64), _batchStatistics.AsSpan(448, 64), batch, 64, 3136);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer1_1_conv1, dLayer1_1_bn1, layer1_1_conv1, _parameters.AsSpan(120384, 64) /* layer1.1.bn1.weight */, _batchStatistics.AsSpan(384, 64), _batchStatistics.AsSpan(448, 64), batch, 64, 3136, accumulate: false);
 
         // layer1.1.conv1: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(83520, 36864), default, dLayer1_1_conv1, relu3, batch, Layer1_1_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(83520, 36864), default, dLayer1_1_conv1, relu3, batch, Layer1_1_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu3, dLayer1_1_conv1, _parameters.AsSpan(83520, 36864) /* layer1.1.conv1.weight */, batch, Layer1_1_conv1Geometry, _scratch, accumulate: true);
 
         // relu3: Relu 64x56x56 -> 64x56x56, line 46 (backward)
@@ -1203,22 +1203,22 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dMaxpool1, dAdd1, accumulate: false);
 
         // layer1.0.bn2: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 41 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(83392, 64), _gradients.AsSpan(83456, 64), dLayer1_0_bn2, layer1_0_conv2, _batchStatistics.AsSpan(256, 64), _batchStatistics.AsSpan(320, 64), batch, 64, 3136);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(83392, 64), _gradients.AsSpan(83456, 64), dLayer1_0_bn2, layer1_0_conv2, _batchStatistics.AsSpan(256, 64), _batchStatistics.AsSpan(320, 64), batch, 64, 3136);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer1_0_conv2, dLayer1_0_bn2, layer1_0_conv2, _parameters.AsSpan(83392, 64) /* layer1.0.bn2.weight */, _batchStatistics.AsSpan(256, 64), _batchStatistics.AsSpan(320, 64), batch, 64, 3136, accumulate: false);
 
         // layer1.0.conv2: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 41 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(46528, 36864), default, dLayer1_0_conv2, relu2, batch, Layer1_0_conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(46528, 36864), default, dLayer1_0_conv2, relu2, batch, Layer1_0_conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu2, dLayer1_0_conv2, _parameters.AsSpan(46528, 36864) /* layer1.0.conv2.weight */, batch, Layer1_0_conv2Geometry, _scratch, accumulate: false);
 
         // relu2: Relu 64x56x56 -> 64x56x56, line 40 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dLayer1_0_bn1, dRelu2, relu2, accumulate: false);
 
         // layer1.0.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(46400, 64), _gradients.AsSpan(46464, 64), dLayer1_0_bn1, layer1_0_conv1, _batchStatistics.AsSpan(128, 64), _batchStatistics.AsSpan(192, 64), batch, 64, 3136);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(46400, 64), _gradients.AsSpan(46464, 64), dLayer1_0_bn1, layer1_0_conv1, _batchStatistics.AsSpan(128, 64), _batchStatistics.AsSpan(192, 64), batch, 64, 3136);
         global::NetGen.Cpu.BatchNorm.BackwardData(dLayer1_0_conv1, dLayer1_0_bn1, layer1_0_conv1, _parameters.AsSpan(46400, 64) /* layer1.0.bn1.weight */, _batchStatistics.AsSpan(128, 64), _batchStatistics.AsSpan(192, 64), batch, 64, 3136, accumulate: false);
 
         // layer1.0.conv1: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 40 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(9536, 36864), default, dLayer1_0_conv1, maxpool1, batch, Layer1_0_conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(9536, 36864), default, dLayer1_0_conv1, maxpool1, batch, Layer1_0_conv1Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dMaxpool1, dLayer1_0_conv1, _parameters.AsSpan(9536, 36864) /* layer1.0.conv1.weight */, batch, Layer1_0_conv1Geometry, _scratch, accumulate: true);
 
         // maxpool1: MaxPool2d 64x112x112 -> 64x56x56 (kernel 3, stride 2, padding 1), line 21 (backward)
@@ -1228,11 +1228,11 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         global::NetGen.Cpu.Activations.ReluBackward(dBn1, dRelu1, relu1, accumulate: false);
 
         // bn1: BatchNorm 64x112x112 -> 64x112x112 (momentum 0.1, epsilon 1E-05), line 20 (backward)
-        global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(9408, 64), _gradients.AsSpan(9472, 64), dBn1, conv1, _batchStatistics.AsSpan(0, 64), _batchStatistics.AsSpan(64, 64), batch, 64, 12544);
+        if (!Frozen) global::NetGen.Cpu.BatchNorm.BackwardParameters(_gradients.AsSpan(9408, 64), _gradients.AsSpan(9472, 64), dBn1, conv1, _batchStatistics.AsSpan(0, 64), _batchStatistics.AsSpan(64, 64), batch, 64, 12544);
         global::NetGen.Cpu.BatchNorm.BackwardData(dConv1, dBn1, conv1, _parameters.AsSpan(9408, 64) /* bn1.weight */, _batchStatistics.AsSpan(0, 64), _batchStatistics.AsSpan(64, 64), batch, 64, 12544, accumulate: false);
 
         // conv1: Conv2d 3x224x224 -> 64x112x112 (kernel 7, stride 2, padding 3, no bias), line 20 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 9408), default, dConv1, imageIn, batch, Conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 9408), default, dConv1, imageIn, batch, Conv1Geometry, _scratch);
         if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageIn, dConv1, _parameters.AsSpan(0, 9408) /* conv1.weight */, batch, Conv1Geometry, _scratch, accumulate: false);
 
         return inputGradient ? dImageIn : default;
@@ -1251,7 +1251,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, labels, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
+        if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         _foldedStale = true;
         return value;
     }
@@ -1269,7 +1269,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, targets, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
+        if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         _foldedStale = true;
         return value;
     }
@@ -1370,6 +1370,12 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
 
     /// <summary>Bytes held by this instance's arenas and parameters.</summary>
     public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length + _batchStatistics.Length + _folded.Length);
+
+    /// <summary>
+    /// When true, Backward leaves the parameter gradients alone (it still returns input gradients) and TrainStep
+    /// does not update: freeze a discriminator while a generator trains through it.
+    /// </summary>
+    public bool Frozen { get; set; }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGradients() => global::System.Array.Clear(_gradients);

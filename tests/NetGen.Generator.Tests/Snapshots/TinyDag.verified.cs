@@ -299,7 +299,7 @@ partial class TinyDag : global::NetGen.INetwork
         global::System.ReadOnlySpan<float> dHead = outputGradient.Slice(0, batch * OutputSize);
 
         // head: Dense 16 -> 3, line 19 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1648, 48), _gradients.AsSpan(1696, 3), dHead, add3, batch, 16, 3);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1648, 48), _gradients.AsSpan(1696, 3), dHead, add3, batch, 16, 3);
         global::NetGen.Cpu.Dense.BackwardData(dAdd3, dHead, _parameters.AsSpan(1648, 48) /* head.weight */, batch, 16, 3, accumulate: false);
 
         // add3: Add 16 + 16 -> 16, line 19 (backward)
@@ -307,21 +307,21 @@ partial class TinyDag : global::NetGen.INetwork
         if (inputGradient) global::NetGen.Cpu.Elementwise.CopyOrAdd(dExtraIn, dAdd3, accumulate: false);
 
         // Shared_2: Dense 16 -> 16, line 19 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared_2, sigmoid1, batch, 16, 16);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared_2, sigmoid1, batch, 16, 16);
         global::NetGen.Cpu.Dense.BackwardData(dSigmoid1, dShared_2, _parameters.AsSpan(1376, 256) /* Shared.weight */, batch, 16, 16, accumulate: false);
 
         // sigmoid1: Sigmoid 16 -> 16, line 18 (backward)
         global::NetGen.Cpu.Activations.SigmoidBackward(dShared, dSigmoid1, sigmoid1, accumulate: false);
 
         // Shared: Dense 16 -> 16, line 18 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared, relu4, batch, 16, 16);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(1376, 256), _gradients.AsSpan(1632, 16), dShared, relu4, batch, 16, 16);
         global::NetGen.Cpu.Dense.BackwardData(dRelu4, dShared, _parameters.AsSpan(1376, 256) /* Shared.weight */, batch, 16, 16, accumulate: false);
 
         // relu4: Relu 16 -> 16, line 17 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dDense1, dRelu4, relu4, accumulate: false);
 
         // dense1: Dense 64 -> 16, line 17 (backward)
-        global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(336, 1024), _gradients.AsSpan(1360, 16), dDense1, flatten1, batch, 64, 16);
+        if (!Frozen) global::NetGen.Cpu.Dense.BackwardWeights(_gradients.AsSpan(336, 1024), _gradients.AsSpan(1360, 16), dDense1, flatten1, batch, 64, 16);
         global::NetGen.Cpu.Dense.BackwardData(dFlatten1, dDense1, _parameters.AsSpan(336, 1024) /* dense1.weight */, batch, 64, 16, accumulate: false);
 
         // flatten1: Flatten 4x4x4 -> 64, line 17 (backward)
@@ -338,7 +338,7 @@ partial class TinyDag : global::NetGen.INetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu2, dAdd2, accumulate: false);
 
         // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(188, 144), _gradients.AsSpan(332, 4), dConv3, relu2, batch, Conv3Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(188, 144), _gradients.AsSpan(332, 4), dConv3, relu2, batch, Conv3Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu2, dConv3, _parameters.AsSpan(188, 144) /* conv3.weight */, batch, Conv3Geometry, _scratch, accumulate: true);
 
         // relu2: Relu 4x8x8 -> 4x8x8, line 22 (backward)
@@ -349,14 +349,14 @@ partial class TinyDag : global::NetGen.INetwork
         global::NetGen.Cpu.Elementwise.CopyOrAdd(dRelu1, dAdd1, accumulate: false);
 
         // conv2: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(40, 144), _gradients.AsSpan(184, 4), dConv2, relu1, batch, Conv2Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(40, 144), _gradients.AsSpan(184, 4), dConv2, relu1, batch, Conv2Geometry, _scratch);
         global::NetGen.Cpu.Conv2d.BackwardData(dRelu1, dConv2, _parameters.AsSpan(40, 144) /* conv2.weight */, batch, Conv2Geometry, _scratch, accumulate: true);
 
         // relu1: Relu 4x8x8 -> 4x8x8, line 14 (backward)
         global::NetGen.Cpu.Activations.ReluBackward(dConv1, dRelu1, relu1, accumulate: false);
 
         // conv1: Conv2d 1x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 14 (backward)
-        global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 36), _gradients.AsSpan(36, 4), dConv1, imageIn, batch, Conv1Geometry, _scratch);
+        if (!Frozen) global::NetGen.Cpu.Conv2d.BackwardWeights(_gradients.AsSpan(0, 36), _gradients.AsSpan(36, 4), dConv1, imageIn, batch, Conv1Geometry, _scratch);
         if (inputGradient) global::NetGen.Cpu.Conv2d.BackwardData(dImageIn, dConv1, _parameters.AsSpan(0, 36) /* conv1.weight */, batch, Conv1Geometry, _scratch, accumulate: false);
 
         return inputGradient ? dImageIn : default;
@@ -380,7 +380,7 @@ partial class TinyDag : global::NetGen.INetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, labels, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
+        if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         return value;
     }
 
@@ -397,7 +397,7 @@ partial class TinyDag : global::NetGen.INetwork
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
         float value = loss.Compute(output, targets, batch, OutputSize, outputGradient);
         Backward(outputGradient, inputGradient: false);
-        optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
+        if (!Frozen) optimizer.Step(_parameters.AsSpan(0, ParameterCount), _gradients);
         return value;
     }
 
@@ -446,6 +446,12 @@ partial class TinyDag : global::NetGen.INetwork
 
     /// <summary>Bytes held by this instance's arenas and parameters.</summary>
     public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length);
+
+    /// <summary>
+    /// When true, Backward leaves the parameter gradients alone (it still returns input gradients) and TrainStep
+    /// does not update: freeze a discriminator while a generator trains through it.
+    /// </summary>
+    public bool Frozen { get; set; }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGradients() => global::System.Array.Clear(_gradients);
