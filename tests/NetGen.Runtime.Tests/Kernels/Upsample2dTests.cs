@@ -139,7 +139,8 @@ public class Upsample2dTests
             ForEachBilinearTap(inH, inW, outH, outW, (xi, yi, w) => expected[yi] += w * x[xi]);
             Array.Fill(y, float.NaN);
             Upsample2d.BilinearForward(y, x, Batch, Channels, inH, inW, outH, outW);
-            KernelAssert.Close(expected, y, 1e-6, 1e-6, $"bilinear {inH}x{inW}->{outH}x{outW}");
+            // the kernel computes the source point in float like PyTorch: lambda carries ~ulp(real) error
+            KernelAssert.Close(expected, y, 1e-5, 1e-5, $"bilinear {inH}x{inW}->{outH}x{outW}");
         }
     }
 
