@@ -78,6 +78,30 @@ namespace NetGen
         /// <summary>Multiplies by a compile-time constant (for example 0.5 * logVar).</summary>
         public static Tensor Scale(Tensor x, double factor) => throw NotInForward(nameof(Scale));
 
+        /// <summary>
+        /// Elman RNN (tanh) over a [Steps, Features] sequence, PyTorch's nn.RNN equations and weight names
+        /// (<c>name.weight_ih_l0</c>, <c>weight_hh_l0</c>, <c>bias_ih_l0</c>, <c>bias_hh_l0</c>, <c>..._reverse</c>). Returns
+        /// [Steps, hidden * directions], or with <paramref name="returnSequences"/> false the last state of each
+        /// direction, [hidden * directions] (PyTorch's h_n). <paramref name="initialHidden"/>: [hidden] per sample
+        /// (one layer, one direction).
+        /// </summary>
+        public static Tensor Rnn(Tensor x, int hidden, int layers = 1, bool bidirectional = false, bool returnSequences = true,
+            Tensor? initialHidden = null, string? name = null) => throw NotInForward(nameof(Rnn));
+
+        /// <summary>LSTM (gates i, f, g, o as PyTorch's nn.LSTM); see <see cref="Rnn"/>. <paramref name="initialCell"/>: [hidden] per sample.</summary>
+        public static Tensor Lstm(Tensor x, int hidden, int layers = 1, bool bidirectional = false, bool returnSequences = true,
+            Tensor? initialHidden = null, Tensor? initialCell = null, string? name = null) => throw NotInForward(nameof(Lstm));
+
+        /// <summary>GRU (gates r, z, n as PyTorch's nn.GRU); see <see cref="Rnn"/>.</summary>
+        public static Tensor Gru(Tensor x, int hidden, int layers = 1, bool bidirectional = false, bool returnSequences = true,
+            Tensor? initialHidden = null, string? name = null) => throw NotInForward(nameof(Gru));
+
+        /// <summary>Time step <paramref name="t"/> of a [Steps, Features] sequence as a flat [Features] tensor (negative t counts from the end).</summary>
+        public static Tensor Step(Tensor x, int t) => throw NotInForward(nameof(Step));
+
+        /// <summary>Stacks flat tensors of equal length into a [count, Features] sequence (one-to-many outputs of an unrolled cell).</summary>
+        public static Tensor Stack(params Tensor[] steps) => throw NotInForward(nameof(Stack));
+
         /// <summary>Returns x unchanged (no layer, no cost): handy as the shortcut of a residual block.</summary>
         public static Tensor Identity(Tensor x) => throw NotInForward(nameof(Identity));
 

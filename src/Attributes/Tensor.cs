@@ -17,8 +17,11 @@ namespace NetGen
         /// <summary>Width of a CxHxW tensor.</summary>
         public int Width => throw Layers.NotInForward("Tensor.Width");
 
-        /// <summary>Length of a flat (rank-1) tensor.</summary>
+        /// <summary>Length of a flat (rank-1) tensor, or the features per step of a [Steps, Features] sequence.</summary>
         public int Features => throw Layers.NotInForward("Tensor.Features");
+
+        /// <summary>Time steps of a [Steps, Features] sequence.</summary>
+        public int Steps => throw Layers.NotInForward("Tensor.Steps");
 
         /// <summary>Elements per sample (product of all dimensions).</summary>
         public int Size => throw Layers.NotInForward("Tensor.Size");

@@ -18,4 +18,10 @@ public static class Initializers
         float std = MathF.Sqrt(2f / fanIn);
         for (int i = 0; i < weights.Length; i++) weights[i] = std * rng.NextGaussian();
     }
+
+    /// <summary>U(-bound, bound): PyTorch's default for recurrent layers uses bound = 1/sqrt(hidden).</summary>
+    public static void Uniform(Span<float> weights, float bound, ref Rng rng)
+    {
+        for (int i = 0; i < weights.Length; i++) weights[i] = rng.NextUniform(-bound, bound);
+    }
 }

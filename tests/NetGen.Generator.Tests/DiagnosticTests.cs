@@ -332,4 +332,32 @@ public class DiagnosticTests
         var d = Single(source, "NG0006");
         Assert.Equal("Returning 2 (from dense1) twice is not supported in a network specification: each output must be a different tensor", d.GetMessage());
     }
+
+    // ---- recurrent networks
+
+    [Fact]
+    public void NG0011_lstm_over_an_image_asks_for_a_sequence()
+    {
+        var source = Network("", "        return Lstm(image, 8, returnSequences: false);");
+        var d = Single(source, "NG0011");
+        AssertAt(d, source, "image");
+        Assert.Equal("Argument 'x' of Lstm is 1x8x8 (from image); Lstm runs over a [Steps, Features] sequence: declare the input as [Shape(steps, features)]", d.GetMessage());
+    }
+
+    [Fact]
+    public void NG0011_step_outside_the_sequence()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+
+            [Network]
+            public partial class Seq
+            {
+                Tensor Forward([Shape(5, 3)] Tensor x) => Step(x, 5);
+            }
+            """;
+        var d = Single(source, "NG0011");
+        Assert.Equal("Argument 't' of Step is 5; the sequence has 5 steps (use 0..4, or -1 for the last)", d.GetMessage());
+    }
 }

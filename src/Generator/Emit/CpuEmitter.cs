@@ -146,6 +146,7 @@ internal static class CpuEmitter
             w.Line("private static readonly " + Cpu + ".Conv2dGeometry " + Geometry(node) + " = new(" +
                    Ints(input.C, input.H, input.W, node.Shape.C, node.Kernel, node.Stride, node.Padding) + "); // " + input + " -> " + node.Shape);
         }
+        RecurrentEmitter.EmitGeometries(w, plan);
         foreach (var node in spec.Nodes.Where(n => n.Op == OpKind.ConvTranspose2d))
         {
             var input = spec.Nodes[node.Inputs[0]].Shape;
@@ -183,6 +184,7 @@ internal static class CpuEmitter
         }
         if (plan.Spec.Nodes.Any(n => n.Op == OpKind.Dropout))
             w.Line("private global::NetGen.Rng _dropoutRng; // masks of Dropout in training; see SeedDropout");
+        RecurrentEmitter.EmitFields(w, plan);
         w.Line();
     }
 
@@ -201,6 +203,7 @@ internal static class CpuEmitter
         w.Line("_activations = new float[global::NetGen.NetworkGuard.ArenaLength(" + name + ", _capacity, " + Int(Math.Max(1, Math.Max(plan.TrainSize, plan.InferSize))) + ", \"activation\")];");
         w.Line("_activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength(" + name + ", _capacity, " + Int(Math.Max(1, plan.GradSize)) + ", \"gradient\")];");
         w.Line("_outputGradient = new float[_capacity * OutputSize];");
+        RecurrentEmitter.EmitAllocations(w, plan);
         w.Line("ResetParameters(options.Seed);");
         w.Close();
         w.Line();
@@ -218,6 +221,9 @@ internal static class CpuEmitter
                     break;
                 case InitKind.HeNormal:
                     w.Line("global::NetGen.Initializers.HeNormal(" + span + ", fanIn: " + Int(p.FanIn) + ", ref rng); // " + p.Name);
+                    break;
+                case InitKind.UniformHidden:
+                    w.Line("global::NetGen.Initializers.Uniform(" + span + ", bound: " + Real(1.0 / Math.Sqrt(p.FanIn)) + ", ref rng); // " + p.Name + ": U(-1/sqrt(hidden), 1/sqrt(hidden)) as PyTorch");
                     break;
                 case InitKind.Ones:
                     w.Line(span + ".Fill(1f); // " + p.Name);
@@ -291,6 +297,11 @@ internal static class CpuEmitter
                     w.Line(Cpu + ".Dropout.Forward(kept, " + Mask(plan, node) + ", " + local + ", p: " + Real(node.Real(0)) + ", ref _dropoutRng);");
                     w.Line(local + " = kept;");
                     w.Close();
+                    break;
+                case OpKind.Recurrent:
+                    w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
+                    RecurrentEmitter.EmitForward(w, plan, node, local, names.Activation(node.Inputs[0]),
+                        node.Inputs.Count > 1 ? names.Activation(node.Inputs[1]) : null, node.Inputs.Count > 2 ? names.Activation(node.Inputs[2]) : null);
                     break;
                 case OpKind.BatchNorm:
                     w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
@@ -371,7 +382,9 @@ internal static class CpuEmitter
                 return string.Join("\n", calls);
             }
             case OpKind.Dense:
-                return Cpu + ".Dense.Forward(" + y + ", " + x + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", batch, " + Int(inShape.Size) + ", " + Int(node.Shape.Size) + ")";
+                return Cpu + ".Dense.Forward(" + y + ", " + x + ", " + Weight(plan, node) + ", " + Bias(plan, node) + ", " + Rows(inShape) + ", " + Int(RowFeatures(inShape)) + ", " + Int(RowFeatures(node.Shape)) + ")";
+            case OpKind.Step:
+                return Cpu + ".Recurrent.SelectStep(" + y + ", " + x + ", batch, " + Ints(inShape.Dims[0], inShape.Dims[1]) + ", step: " + Int(node.Kernel) + ")";
             case OpKind.AvgPool2d:
                 return Cpu + ".Pool2d.AvgForward(" + y + ", " + x + ", batch, " + Geometry(node) + ")";
             case OpKind.MaxPool2d:
@@ -383,7 +396,7 @@ internal static class CpuEmitter
             case OpKind.Sigmoid:
                 return Cpu + ".Activations.SigmoidForward(" + y + ", " + x + ")";
             case OpKind.Softmax:
-                return Cpu + ".Activations.SoftmaxForward(" + y + ", " + x + ", batch, " + Int(node.Shape.Size) + ")";
+                return Cpu + ".Activations.SoftmaxForward(" + y + ", " + x + ", " + Rows(node.Shape) + ", " + Int(RowFeatures(node.Shape)) + ")";
             case OpKind.Add:
                 return Cpu + ".Elementwise.Add(" + y + ", " + x + ", " + names.Activation(node.Inputs[1]) + ")";
             case OpKind.Multiply:
@@ -423,13 +436,14 @@ internal static class CpuEmitter
             switch (node.Op)
             {
                 case OpKind.Conv2d or OpKind.Dense or OpKind.MaxPool2d or OpKind.Multiply or OpKind.BatchNorm
-                    or OpKind.LocalResponseNorm or OpKind.LeakyRelu or OpKind.ConvTranspose2d:
+                    or OpKind.LocalResponseNorm or OpKind.LeakyRelu or OpKind.ConvTranspose2d or OpKind.Recurrent:
                     foreach (var i in node.Inputs) needed.Add(i);
                     break;
                 case OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid or OpKind.Softmax or OpKind.Exp:
                     needed.Add(node.Id);
                     break;
             }
+            if (node.Op == OpKind.Recurrent) needed.Add(node.Id); // the last layer's sequence, when it is the output
         }
         foreach (var id in needed.OrderBy(i => i))
         {
@@ -464,11 +478,20 @@ internal static class CpuEmitter
         {
             if (node.Op == OpKind.Input) continue;
             w.Line("// " + Describe(plan, node) + " (backward)");
+            if (node.Op == OpKind.Recurrent)
+            {
+                // One kernel call per layer and direction computes the parameter and the input gradients.
+                var operandGradients = node.Inputs.Select(i => (names.Gradient(i), !written.Add(i))).ToList();
+                RecurrentEmitter.EmitBackward(w, plan, node, names.Activation(node.Id), names.Gradient(node.Id), names.Activation(node.Inputs[0]),
+                    node.Inputs.Count > 1 ? names.Activation(node.Inputs[1]) : null, node.Inputs.Count > 2 ? names.Activation(node.Inputs[2]) : null, operandGradients);
+                w.Line();
+                continue;
+            }
             // Parameter gradients first: they need only dY and the inputs.
             if (node.Op == OpKind.Conv2d)
                 w.Line("if (!Frozen) " + Cpu + ".Conv2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.Dense)
-                w.Line("if (!Frozen) " + Cpu + ".Dense.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Int(spec.Nodes[node.Inputs[0]].Shape.Size) + ", " + Int(node.Shape.Size) + ");");
+                w.Line("if (!Frozen) " + Cpu + ".Dense.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", " + Rows(spec.Nodes[node.Inputs[0]].Shape) + ", " + Int(RowFeatures(spec.Nodes[node.Inputs[0]].Shape)) + ", " + Int(RowFeatures(node.Shape)) + ");");
             if (node.Op == OpKind.ConvTranspose2d)
                 w.Line("if (!Frozen) " + Cpu + ".ConvTranspose2d.BackwardWeights(" + WeightGrad(plan, node) + ", " + BiasGrad(plan, node) + ", " + names.Gradient(node.Id) + ", " + names.Activation(node.Inputs[0]) + ", batch, " + Geometry(node) + ", _scratch);");
             if (node.Op == OpKind.BatchNorm)
@@ -518,13 +541,14 @@ internal static class CpuEmitter
         return node.Op switch
         {
             OpKind.Conv2d => Cpu + ".Conv2d.BackwardData(" + dx + ", " + dy + ", " + Weight(plan, node) + ", batch, " + Geometry(node) + ", _scratch, " + acc + ")",
-            OpKind.Dense => Cpu + ".Dense.BackwardData(" + dx + ", " + dy + ", " + Weight(plan, node) + ", batch, " + Int(inShape.Size) + ", " + Int(node.Shape.Size) + ", " + acc + ")",
+            OpKind.Dense => Cpu + ".Dense.BackwardData(" + dx + ", " + dy + ", " + Weight(plan, node) + ", " + Rows(inShape) + ", " + Int(RowFeatures(inShape)) + ", " + Int(RowFeatures(node.Shape)) + ", " + acc + ")",
             OpKind.AvgPool2d => Cpu + ".Pool2d.AvgBackward(" + dx + ", " + dy + ", batch, " + Geometry(node) + ", " + acc + ")",
             OpKind.MaxPool2d => Cpu + ".Pool2d.MaxBackward(" + dx + ", " + dy + ", " + x + ", batch, " + Geometry(node) + ", " + acc + ")",
             OpKind.Tanh => Cpu + ".Activations.TanhBackward(" + dx + ", " + dy + ", " + y + ", " + acc + ")",
             OpKind.Relu => Cpu + ".Activations.ReluBackward(" + dx + ", " + dy + ", " + y + ", " + acc + ")",
             OpKind.Sigmoid => Cpu + ".Activations.SigmoidBackward(" + dx + ", " + dy + ", " + y + ", " + acc + ")",
-            OpKind.Softmax => Cpu + ".Activations.SoftmaxBackward(" + dx + ", " + dy + ", " + y + ", batch, " + Int(node.Shape.Size) + ", " + acc + ")",
+            OpKind.Softmax => Cpu + ".Activations.SoftmaxBackward(" + dx + ", " + dy + ", " + y + ", " + Rows(node.Shape) + ", " + Int(RowFeatures(node.Shape)) + ", " + acc + ")",
+            OpKind.Step => Cpu + ".Recurrent.SelectStepBackward(" + dx + ", " + dy + ", batch, " + Ints(inShape.Dims[0], inShape.Dims[1]) + ", step: " + Int(node.Kernel) + ", " + acc + ")",
             OpKind.Flatten or OpKind.Reshape or OpKind.Add => Cpu + ".Elementwise.CopyOrAdd(" + dx + ", " + dy + ", " + acc + ")",
             OpKind.ConvTranspose2d => Cpu + ".ConvTranspose2d.BackwardData(" + dx + ", " + dy + ", " + Weight(plan, node) + ", batch, " + Geometry(node) + ", _scratch, " + acc + ")",
             OpKind.Upsample => Cpu + ".Upsample2d." + (node.CeilMode ? "Bilinear" : "Nearest") + "Backward(" + dx + ", " + dy + ", batch, " + Ints(inShape.C, inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ", " + acc + ")",
@@ -581,7 +605,10 @@ internal static class CpuEmitter
                 OpKind.BatchNorm => "model.BatchNorm(" + y + ", " + x + ", " + ParamName(node.Weight) + ", " + ParamName(node.Bias) + ", " + ParamName(node.Buffer) + ", " + ParamName(node.Buffer + 1) + ", epsilon: " + Real(node.Real(1)) + ")",
                 OpKind.Dropout => "model.Elementwise(\"Identity\", " + y + ", " + x + ") /* Dropout is the identity in inference */",
                 OpKind.LocalResponseNorm => "model.LocalResponseNorm(" + y + ", " + x + ", size: " + Int(node.Kernel) + ", alpha: " + Real(node.Real(0)) + ", beta: " + Real(node.Real(1)) + ", k: " + Real(node.Real(2)) + ")",
+                OpKind.Concat when node.Shape.Rank == 2 => "model.Stack(" + y + ", " + Int(node.Shape.Dims[1]) + ", " + string.Join(", ", node.Inputs.Select(Name)) + ")",
                 OpKind.Concat => "model.Concat(" + y + ", " + string.Join(", ", node.Inputs.Select(Name)) + ")",
+                OpKind.Step => "model.Step(" + y + ", " + x + ", " + Int(node.Kernel) + ")",
+                OpKind.Recurrent => "model.Unsupported(" + y + ", \"recurrent layers\")",
                 OpKind.AdaptiveAvgPool2d => "model.AdaptiveAveragePool(" + y + ", " + x + ", " + Ints(inShape.H, inShape.W, node.Shape.H, node.Shape.W) + ")",
                 OpKind.LeakyRelu => "model.LeakyRelu(" + y + ", " + x + ", slope: " + Real(node.Real(0)) + ")",
                 OpKind.ConvTranspose2d => "model.ConvTranspose(" + y + ", " + x + ", " + ParamName(node.Weight) + ", " + ParamName(node.Bias) + ", kernel: " + Int(node.Kernel) + ", stride: " + Int(node.Stride) + ", padding: " + Int(node.Padding) + ", outputPadding: " + Int(node.Extra) + ")",
@@ -747,11 +774,18 @@ internal static class CpuEmitter
             OpKind.ConvTranspose2d => " (kernel " + node.Kernel + ", stride " + node.Stride + ", padding " + node.Padding + (node.Extra > 0 ? ", output padding " + node.Extra : "") + (node.Bias < 0 ? ", no bias" : "") + ")",
             OpKind.Upsample => " (x" + node.Kernel + (node.CeilMode ? ", bilinear" : ", nearest") + ")",
             OpKind.Scale => " (x " + Real(node.Real(0)).TrimEnd('f') + ")",
+            OpKind.Recurrent => RecurrentEmitter.Describe(node),
+            OpKind.Step => " (t = " + node.Kernel + ")",
             _ => "",
         };
         string line = node.Line > 0 ? ", line " + node.Line : "";
         return node.Name + ": " + node.Op + " " + input + node.Shape + details + line;
     }
+
+    /// <summary>Rows of a per-row op (Dense, Softmax): the batch, or batch x steps for a sequence.</summary>
+    private static string Rows(Shape shape) => shape.Rank == 2 ? "batch * " + Int(shape.Dims[0]) : "batch";
+
+    private static int RowFeatures(Shape shape) => NetGen.Generator.Parsing.NetworkParser.RowFeatures(shape);
 
     /// <summary>The constant holding output <paramref name="index"/>'s size: OutputSize, or MeanSize, LogVarSize, ...</summary>
     private static string OutputSizeName(NetworkSpec spec, int index) =>
@@ -838,11 +872,14 @@ internal static class CpuEmitter
 
     private static string Geometry(NodeSpec node) => LocalNames.Sanitize(Pascal(node.Name)) + "Geometry";
 
+    /// <summary>The C# local name of a node: its name with a lower-case first letter, made a valid identifier.</summary>
+    internal static string LocalName(string name) => LocalNames.Sanitize(char.ToLowerInvariant(name[0]) + name.Substring(1)).TrimStart('@');
+
     internal static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
     internal static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string Ints(params int[] values) => string.Join(", ", values.Select(Int));
+    internal static string Ints(params int[] values) => string.Join(", ", values.Select(Int));
 
     /// <summary>Readable, unique C# local names for activations and gradients.</summary>
     private sealed class LocalNames

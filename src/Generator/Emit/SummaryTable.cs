@@ -27,15 +27,31 @@ internal static class SummaryTable
             OpKind.AdaptiveAvgPool2d => input.Size,
             OpKind.ConvTranspose2d => 2L * input.Size * node.Shape.C * node.Kernel * node.Kernel + (node.Bias >= 0 ? outSize : 0),
             OpKind.Upsample => outSize * (node.CeilMode ? 8 : 1),
-            OpKind.Exp or OpKind.Scale => outSize,
+            OpKind.Exp or OpKind.Scale or OpKind.Step => outSize,
+            OpKind.Recurrent => RecurrentFlops(plan, node),
             _ => 0,
         };
+    }
+
+    /// <summary>2 x (input-to-hidden + hidden-to-hidden) multiply-adds per gate, step, layer and direction.</summary>
+    private static long RecurrentFlops(Plan plan, NodeSpec node)
+    {
+        long total = 0;
+        int steps = plan.Spec.Nodes[node.Inputs[0]].Shape.Dims[0], hidden = node.Kernel, directions = node.Padding;
+        int gates = node.Extra == 1 ? 4 : node.Extra == 2 ? 3 : 1;
+        for (int layer = 0; layer < node.Stride; layer++)
+        {
+            int input = layer == 0 ? plan.Spec.Nodes[node.Inputs[0]].Shape.Dims[1] : hidden * directions;
+            total += 2L * steps * gates * hidden * (input + hidden) * directions;
+        }
+        return total;
     }
 
     public static int Params(Plan plan, NodeSpec node, HashSet<int> counted)
     {
         int total = 0;
-        foreach (int p in new[] { node.Weight, node.Bias })
+        var indexes = node.Op == OpKind.Recurrent ? Enumerable.Range(node.Weight, node.RecurrentParameterCount) : new[] { node.Weight, node.Bias };
+        foreach (int p in indexes)
             if (p >= 0 && counted.Add(p)) total += plan.Param(p).Size;
         return total;
     }

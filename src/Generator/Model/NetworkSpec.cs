@@ -35,6 +35,8 @@ internal enum OpKind
     Exp,
     Reshape,
     Scale,
+    Recurrent,
+    Step,
 }
 
 /// <summary>A per-sample shape (the batch dimension is a runtime value and never appears here).</summary>
@@ -90,10 +92,13 @@ internal sealed record NodeSpec(
     public int Buffer { get; init; } = -1;
 
     public double Real(int index) => Reals[index];
+
+    /// <summary>Recurrent: parameters per layer and direction (weight_ih, weight_hh, bias_ih, bias_hh), the first at <see cref="Weight"/>.</summary>
+    public int RecurrentParameterCount => Op == OpKind.Recurrent ? 4 * Stride * Padding : 0;
 }
 
 /// <summary>Initialisation scheme of a parameter tensor.</summary>
-internal enum InitKind { Zeros, XavierUniform, HeNormal, Ones }
+internal enum InitKind { Zeros, XavierUniform, HeNormal, Ones, UniformHidden }
 
 /// <summary>
 /// A named parameter tensor (weights or bias), or a buffer (<see cref="IsBuffer"/>: state saved in checkpoints but

@@ -412,10 +412,12 @@ internal sealed partial class NetworkParser
                     "Height" when image => new IntValue(tensor.Shape.H),
                     "Width" when image => new IntValue(tensor.Shape.W),
                     "Features" when tensor.Shape.Rank == 1 => new IntValue(tensor.Shape.Dims[0]),
+                    "Features" when tensor.Shape.Rank == 2 => new IntValue(tensor.Shape.Dims[1]),
+                    "Steps" when tensor.Shape.Rank == 2 => new IntValue(tensor.Shape.Dims[0]),
                     "Size" => new IntValue(tensor.Shape.Size),
-                    "Channels" or "Height" or "Width" or "Features" => throw Error(Descriptors.UnsupportedConstruct, member,
-                        "'" + member + "'", "'" + member.Expression + "' is " + tensor.Shape + (image ? " (use Channels, Height or Width)" : " (use Features or Size)")),
-                    _ => throw Error(Descriptors.UnsupportedConstruct, member, "'" + member + "'", "a tensor has Channels, Height, Width, Features and Size"),
+                    "Channels" or "Height" or "Width" or "Features" or "Steps" => throw Error(Descriptors.UnsupportedConstruct, member,
+                        "'" + member + "'", "'" + member.Expression + "' is " + tensor.Shape + (image ? " (use Channels, Height or Width)" : tensor.Shape.Rank == 2 ? " (use Steps or Features)" : " (use Features or Size)")),
+                    _ => throw Error(Descriptors.UnsupportedConstruct, member, "'" + member + "'", "a tensor has Channels, Height, Width, Steps, Features and Size"),
                 };
             case ArrayValue array when name == "Length":
                 return new IntValue(array.Items.Length);

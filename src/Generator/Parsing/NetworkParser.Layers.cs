@@ -183,6 +183,77 @@ internal sealed partial class NetworkParser
         return new TensorValue(id, shape, name);
     }
 
+    /// <summary>Rnn / Lstm / Gru: one node for all layers and directions; PyTorch's parameter names and order.</summary>
+    private Value RecurrentCall(string op, Dictionary<string, Argument> args, TensorValue x, Location location)
+    {
+        if (x.Shape.Rank != 2)
+            throw Error(Descriptors.InvalidArgument, args["x"].Syntax, "x", op, x.Describe(), op + " runs over a [Steps, Features] sequence: declare the input as [Shape(steps, features)]");
+        int hidden = IntArgument(args, "hidden", op), layers = IntArgument(args, "layers", op);
+        bool bidirectional = BoolArgument(args, "bidirectional", op), sequences = BoolArgument(args, "returnSequences", op);
+        if (hidden <= 0) throw Error(Descriptors.InvalidArgument, args["hidden"].Syntax, "hidden", op, Format(hidden), "it must be positive");
+        if (layers <= 0) throw Error(Descriptors.InvalidArgument, args["layers"].Syntax, "layers", op, Format(layers), "it must be positive");
+        var inputs = new List<int> { x.Node };
+        foreach (var stateName in op == "Lstm" ? new[] { "initialHidden", "initialCell" } : new[] { "initialHidden" })
+        {
+            var state = args[stateName];
+            if (state.Value is StringValue { Value: null }) continue;
+            if (state.Value is not TensorValue s)
+                throw Error(Descriptors.InvalidArgument, state.Syntax, stateName, op, state.Value.Describe(), "it must be a tensor");
+            if (layers != 1 || bidirectional)
+                throw Error(Descriptors.InvalidArgument, state.Syntax, stateName, op, s.Describe(), "initial states are supported for one layer in one direction");
+            if (s.Shape.Rank != 1 || s.Shape.Size != hidden)
+                throw Error(Descriptors.InvalidArgument, state.Syntax, stateName, op, s.Describe(), "it must be a flat [" + Format(hidden) + "] tensor per sample");
+            if (stateName == "initialCell" && inputs.Count == 1)
+                throw Error(Descriptors.InvalidArgument, state.Syntax, stateName, op, s.Describe(), "give initialHidden too");
+            inputs.Add(s.Node);
+        }
+        string name = NameArgument(args, op) ?? AutoName(op.ToLowerInvariant());
+        int gates = op == "Lstm" ? 4 : op == "Gru" ? 3 : 1, directions = bidirectional ? 2 : 1;
+        int first = -1;
+        for (int layer = 0; layer < layers; layer++)
+        {
+            int inFeatures = layer == 0 ? x.Shape.Dims[1] : hidden * directions;
+            for (int d = 0; d < directions; d++)
+            {
+                string suffix = "_l" + Format(layer) + (d == 1 ? "_reverse" : "");
+                int w = AddParam(name + ".weight_ih" + suffix, new[] { gates * hidden, inFeatures }, inFeatures, hidden);
+                AddParam(name + ".weight_hh" + suffix, new[] { gates * hidden, hidden }, hidden, hidden);
+                AddParam(name + ".bias_ih" + suffix, new[] { gates * hidden }, 0, 0);
+                AddParam(name + ".bias_hh" + suffix, new[] { gates * hidden }, 0, 0);
+                if (first < 0) first = w;
+            }
+        }
+        int steps = x.Shape.Dims[0];
+        var shape = sequences ? Shape.Of(steps, hidden * directions) : Shape.Of(hidden * directions);
+        int cell = op == "Rnn" ? 0 : op == "Lstm" ? 1 : 2;
+        // Kernel = hidden, Stride = layers, Padding = directions, CeilMode = return sequences, Extra = cell (0 Rnn, 1 Lstm, 2 Gru).
+        int id = AddNode(OpKind.Recurrent, name, inputs.ToArray(), shape, hidden, layers, directions, first, -1, location, ceilMode: sequences, extra: cell);
+        return new TensorValue(id, shape, name);
+    }
+
+    /// <summary>Stack(a, b, ...): flat tensors of one length become a [count, Features] sequence.</summary>
+    private Value StackCall(InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
+    {
+        const string op = "Stack";
+        var arguments = invocation.ArgumentList.Arguments;
+        var tensors = new List<TensorValue>();
+        foreach (var argument in arguments)
+        {
+            var value = Evaluate(argument.Expression, env);
+            var t = value as TensorValue
+                ?? throw Error(Descriptors.InvalidArgument, argument.Expression, "steps", op, value.Describe(), "every argument must be a tensor");
+            if (t.Shape.Rank != 1 || (tensors.Count > 0 && t.Shape.Size != tensors[0].Shape.Size))
+                throw Error(Descriptors.InvalidArgument, argument.Expression, "steps", op, t.Describe(), "every step must be a flat tensor of the same length");
+            tensors.Add(t);
+        }
+        if (tensors.Count == 0)
+            throw Error(Descriptors.InvalidArgument, invocation, "steps", op, "0 tensors", "stack one or more tensors");
+        var shape = Shape.Of(tensors.Count, tensors[0].Shape.Size);
+        string name = AutoName("stack");
+        int id = AddNode(OpKind.Concat, name, tensors.Select(t => t.Node).ToArray(), shape, 0, 0, 0, -1, -1, invocation.GetLocation());
+        return new TensorValue(id, shape, name);
+    }
+
     private string? NameArgument(Dictionary<string, Argument> args, string owner)
     {
         if (!args.TryGetValue("name", out var argument)) return null;
@@ -200,6 +271,7 @@ internal sealed partial class NetworkParser
     {
         string op = method.Name;
         if (op == "Concat") return ConcatCall(invocation, env);
+        if (op == "Stack") return StackCall(invocation, env);
         var args = BindArguments(method, invocation, env, op);
         var x = TensorArgument(args, "x", op);
         var location = invocation.GetLocation();
@@ -223,12 +295,12 @@ internal sealed partial class NetworkParser
                 int units = IntArgument(args, "units", op);
                 bool bias = BoolArgument(args, "bias", op);
                 if (units <= 0) throw Error(Descriptors.InvalidArgument, args["units"].Syntax, "units", op, Format(units), "it must be positive");
-                RequireFlat(x, op, args["x"].Syntax);
+                RequireFlatOrSequence(x, op, args["x"].Syntax);
                 string name = NameArgument(args, op) ?? AutoName("dense");
-                int inFeatures = x.Shape.Size;
+                int inFeatures = RowFeatures(x.Shape);
                 int weight = AddParam(name + ".weight", new[] { units, inFeatures }, inFeatures, units);
                 int biasIndex = bias ? AddParam(name + ".bias", new[] { units }, 0, 0) : -1;
-                return Node(OpKind.Dense, name, x, Shape.Of(units), 0, 0, 0, weight, biasIndex, location);
+                return Node(OpKind.Dense, name, x, RowsOf(x.Shape, units), 0, 0, 0, weight, biasIndex, location);
             }
             case "AvgPool2d":
             case "MaxPool2d":
@@ -310,6 +382,21 @@ internal sealed partial class NetworkParser
             }
             case "Identity":
                 return x;
+            case "Rnn":
+            case "Lstm":
+            case "Gru":
+                return RecurrentCall(op, args, x, location);
+            case "Step":
+            {
+                if (x.Shape.Rank != 2)
+                    throw Error(Descriptors.InvalidArgument, args["x"].Syntax, "x", op, x.Describe(), "Step takes a time step of a [Steps, Features] sequence");
+                int t = IntArgument(args, "t", op), steps = x.Shape.Dims[0];
+                if (t < -steps || t >= steps)
+                    throw Error(Descriptors.InvalidArgument, args["t"].Syntax, "t", op, Format(t), "the sequence has " + Format(steps) + " steps (use 0.." + Format(steps - 1) + ", or -1 for the last)");
+                if (t < 0) t += steps;
+                string name = AutoName("step");
+                return Node(OpKind.Step, name, x, Shape.Of(x.Shape.Dims[1]), t, 0, 0, -1, -1, location);
+            }
             case "ConvTranspose2d":
             {
                 int outChannels = IntArgument(args, "outChannels", op), kernel = IntArgument(args, "kernel", op);
@@ -371,8 +458,8 @@ internal sealed partial class NetworkParser
             case "Sigmoid":
                 return Node(OpKind.Sigmoid, AutoName("sigmoid"), x, x.Shape, 0, 0, 0, -1, -1, location);
             case "Softmax":
-                if (x.Shape.Rank != 1)
-                    throw Error(Descriptors.InvalidArgument, args["x"].Syntax, "x", op, x.Describe(), "Softmax works over the features of a flat tensor; insert Flatten(...) first");
+                if (x.Shape.Rank == 3)
+                    throw Error(Descriptors.InvalidArgument, args["x"].Syntax, "x", op, x.Describe(), "Softmax works over the features of a flat tensor (or of each step of a sequence); insert Flatten(...) first");
                 return Node(OpKind.Softmax, AutoName("softmax"), x, x.Shape, 0, 0, 0, -1, -1, location);
             default:
                 throw Error(Descriptors.UnsupportedConstruct, invocation, "The layer function '" + op + "'", "this version of the generator does not implement it yet");
@@ -407,17 +494,18 @@ internal sealed partial class NetworkParser
             return Conv(nodeName, x, layer.OutFeatures, layer.Kernel, layer.Stride, layer.Padding, layer.Weight, layer.BiasIndex, location, what);
         }
 
-        RequireFlat(x, what, invocation);
+        RequireFlatOrSequence(x, what, invocation);
+        int features = RowFeatures(x.Shape);
         int expectedIn = layer.Weight >= 0 ? layer.InFeatures : layer.DeclaredIn;
-        if (expectedIn > 0 && expectedIn != x.Shape.Size)
+        if (expectedIn > 0 && expectedIn != features)
             throw Error(Descriptors.ChannelMismatch, invocation, what, Format(expectedIn) + " input features", layer.Method.Name, x.Describe());
         if (layer.Weight < 0)
         {
-            layer.InFeatures = x.Shape.Size;
-            layer.Weight = AddParam(layer.Name + ".weight", new[] { layer.OutFeatures, x.Shape.Size }, x.Shape.Size, layer.OutFeatures);
+            layer.InFeatures = features;
+            layer.Weight = AddParam(layer.Name + ".weight", new[] { layer.OutFeatures, features }, features, layer.OutFeatures);
             layer.BiasIndex = layer.Bias ? AddParam(layer.Name + ".bias", new[] { layer.OutFeatures }, 0, 0) : -1;
         }
-        return Node(OpKind.Dense, nodeName, x, Shape.Of(layer.OutFeatures), 0, 0, 0, layer.Weight, layer.BiasIndex, location);
+        return Node(OpKind.Dense, nodeName, x, RowsOf(x.Shape, layer.OutFeatures), 0, 0, 0, layer.Weight, layer.BiasIndex, location);
     }
 
     private Value InlineHelper(IMethodSymbol method, InvocationExpressionSyntax invocation, Dictionary<string, Value> env)
@@ -450,9 +538,17 @@ internal sealed partial class NetworkParser
             throw Error(Descriptors.InvalidArgument, at, "x", owner, x.Describe(), owner.Split(' ')[0] + " needs a CxHxW image tensor");
     }
 
-    private void RequireFlat(TensorValue x, string owner, SyntaxNode at)
+    /// <summary>Dense and Softmax act on a flat tensor, or on every step of a [Steps, Features] sequence.</summary>
+    private void RequireFlatOrSequence(TensorValue x, string owner, SyntaxNode at)
     {
-        if (x.Shape.Rank != 1)
+        if (x.Shape.Rank == 3)
             throw Error(Descriptors.DenseNotFlat, at, owner, x.Describe());
     }
+
+    /// <summary>Features of one row: the whole flat tensor, or one step of a sequence.</summary>
+    internal static int RowFeatures(Shape shape) => shape.Rank == 2 ? shape.Dims[1] : shape.Size;
+
+    /// <summary>The shape of a per-row op with <paramref name="features"/> outputs: [features], or [Steps, features].</summary>
+    private static Shape RowsOf(Shape input, int features) => input.Rank == 2 ? Shape.Of(input.Dims[0], features) : Shape.Of(features);
+
 }

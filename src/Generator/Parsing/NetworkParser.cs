@@ -94,9 +94,9 @@ internal sealed partial class NetworkParser
                 if (dims.Length == 0 || dims.Any(d => d <= 0))
                     throw Error(Descriptors.InvalidArgument, attrLocation, "dimensions", "[Shape] on '" + parameter.Name + "'",
                         "(" + string.Join(", ", dims) + ")", "give one or more positive dimensions");
-                if (dims.Length != 1 && dims.Length != 3)
+                if (dims.Length is < 1 or > 3)
                     throw Error(Descriptors.InvalidArgument, attrLocation, "dimensions", "[Shape] on '" + parameter.Name + "'",
-                        "(" + string.Join(", ", dims) + ")", "inputs are flat vectors [Shape(N)] or images [Shape(C, H, W)]");
+                        "(" + string.Join(", ", dims) + ")", "inputs are flat vectors [Shape(N)], sequences [Shape(Steps, Features)] or images [Shape(C, H, W)]");
                 var shape = Shape.Of(dims);
                 int node = AddNode(OpKind.Input, parameter.Name, Array.Empty<int>(), shape, 0, 0, 0, -1, -1, parameter.Locations.FirstOrDefault());
                 inputs.Add(new InputSpec(parameter.Name, node, shape));
@@ -371,7 +371,8 @@ internal sealed partial class NetworkParser
         if (live.All(l => l)) return (_nodes, _params, id => id);
 
         var liveParams = new HashSet<int>(_nodes.Where(n => live[n.Id])
-            .SelectMany(n => n.Buffer >= 0 ? new[] { n.Weight, n.Bias, n.Buffer, n.Buffer + 1 } : new[] { n.Weight, n.Bias }).Where(i => i >= 0));
+            .SelectMany(n => n.Op == OpKind.Recurrent ? Enumerable.Range(n.Weight, n.RecurrentParameterCount)
+                : n.Buffer >= 0 ? new[] { n.Weight, n.Bias, n.Buffer, n.Buffer + 1 } : new[] { n.Weight, n.Bias }).Where(i => i >= 0));
         var paramMap = new Dictionary<int, int>();
         var parameters = new List<ParamSpec>();
         foreach (var p in _params.Where(p => liveParams.Contains(p.Index)))
@@ -409,6 +410,12 @@ internal sealed partial class NetworkParser
             && (c.Op is OpKind.Relu or OpKind.LeakyRelu || (c.Op is OpKind.BatchNorm or OpKind.Add && FeedsRelu(c.Id))));
         foreach (var node in nodes.Where(n => n.HasParameters))
         {
+            if (node.Op == OpKind.Recurrent)
+            {
+                for (int i = 0; i < node.RecurrentParameterCount; i++)
+                    result[node.Weight + i] = result[node.Weight + i] with { Init = InitKind.UniformHidden, FanIn = node.Kernel };
+                continue;
+            }
             if (node.Op == OpKind.BatchNorm)
             {
                 result[node.Weight] = result[node.Weight] with { Init = InitKind.Ones };

@@ -158,6 +158,37 @@ public sealed class OnnxModel
     /// <summary>An element-wise operator: Relu, Tanh, Sigmoid, Identity (one input) or Add, Mul (two).</summary>
     public void Elementwise(string op, string output, params string[] inputs) => Node(op, output, inputs);
 
+    /// <summary>Stacks flat [batch, features] tensors into [batch, count, features].</summary>
+    public void Stack(string output, int features, params string[] inputs)
+    {
+        Node("Concat", output + "/concat", inputs, Int("axis", 1));
+        Reshape(output, output + "/concat", inputs.Length, features);
+    }
+
+    /// <summary>Time step t of a [batch, steps, features] sequence as [batch, features].</summary>
+    public void Step(string output, string input, int t)
+    {
+        string index = Int64Scalar(t);
+        Node("Gather", output, new[] { input, index }, Int("axis", 1));
+    }
+
+    /// <summary>Layers ONNX export does not cover yet: a clear exception naming the layer.</summary>
+    public void Unsupported(string layer, string what) =>
+        throw new NotSupportedException($"ONNX export of '{layer}': {what} are not exported yet (their gate layouts differ from ONNX's LSTM/GRU operators).");
+
+    private string Int64Scalar(long value)
+    {
+        string name = "const" + (++_constants);
+        var tensor = new ProtoWriter();
+        tensor.Int64(2, 7);                                 // INT64, no dims: a scalar
+        tensor.String(8, name);
+        var bytes = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+        tensor.Bytes(9, bytes);
+        _initializers.Add(tensor);
+        return name;
+    }
+
     /// <summary>Reshape to [batch, dims...].</summary>
     public void Reshape(string output, string input, params int[] dims)
     {
