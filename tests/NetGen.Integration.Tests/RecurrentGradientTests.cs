@@ -13,6 +13,8 @@ public class RecurrentGradientTests
     [Fact] public void Gru_two_layers_bidirectional() => GradientCheck.Network(new GruTwoLayerBidirectionalNet(Options()));
     [Fact] public void Lstm_two_layers_bidirectional_last_state() => GradientCheck.Network(new LstmTwoLayerBidirectionalLastStateNet(Options()));
     [Fact] public void Rnn_last_state_many_to_one() => GradientCheck.Network(new RnnLastStateNet(Options()));
+    [Fact] public void Rnn_two_layers_bidirectional() => GradientCheck.Network(new RnnTwoLayerBidirectionalNet(Options()));
+    [Fact] public void Gru_one_layer_last_state() => GradientCheck.Network(new GruLastStateNet(Options()));
     [Fact] public void Step_and_stack() => GradientCheck.Network(new StepStackNet(Options()));
 
     private static float[] Random(ref Rng rng, int count)

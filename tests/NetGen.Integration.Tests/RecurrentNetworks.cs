@@ -57,3 +57,15 @@ public partial class StepStackNet
 {
     Tensor Forward([Shape(3, 4)] Tensor x) => Flatten(Dense(Stack(Step(x, -1), Step(x, 1), Step(x, 0)), 2));
 }
+
+[Network]
+public partial class RnnTwoLayerBidirectionalNet
+{
+    Tensor Forward([Shape(5, 2)] Tensor x) => Flatten(Rnn(x, hidden: 3, layers: 2, bidirectional: true));
+}
+
+[Network]
+public partial class GruLastStateNet
+{
+    Tensor Forward([Shape(7, 3)] Tensor x) => Gru(x, hidden: 4, returnSequences: false);
+}
