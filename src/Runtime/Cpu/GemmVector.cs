@@ -4,17 +4,13 @@ using System.Runtime.CompilerServices;
 namespace NetGen.Cpu;
 
 /// <summary>
-/// Vector-matrix products (m == 1, n &gt;= <see cref="Gemm.SmallColumns"/>): y[n] (=|+=) x[k] op(B), memory
-/// bound, so B is streamed in long contiguous runs instead of the packed path's KC x NR strips.
-/// The arithmetic is exactly the packed kernels' (per k block of <see cref="GemmPacked.KBlock"/>: a
-/// fused multiply-add chain over p from zero, then one add to C), so a row computed alone equals
-/// the same row computed inside a larger product.
-/// <list type="bullet">
-/// <item>B not transposed: rows of B are added into an accumulator row kept in L1 scratch, four rows per pass.</item>
-/// <item>B transposed (stored n x k): 2w rows of it at a time are transposed over a long run of k
-/// into scratch, then the one-row micro-kernel runs each k block.</item>
-/// </list>
-/// Large products are split over the worker pool along n, in units of 64 columns.
+/// Vector-matrix products with B not transposed (m == 1, n &gt;= <see cref="Gemm.SmallColumns"/>):
+/// y[n] (=|+=) x[k] B, memory bound, so B is streamed row by row (long contiguous runs) into an
+/// accumulator row kept in L1 scratch, four rows of B per pass, instead of the packed path's
+/// KC x NR strips. The arithmetic is exactly the packed kernels' (per k block of
+/// <see cref="GemmPacked.KBlock"/>: a fused multiply-add chain over p from zero, then one add to
+/// C), so the row equals the same row computed inside a larger product. Large products are split
+/// over the worker pool along n, in units of 64 columns.
 /// </summary>
 internal static unsafe class GemmVector
 {
@@ -23,15 +19,13 @@ internal static unsafe class GemmVector
         public float* X, B, C;
         public nint IncX, Ldb;
         public int N, K;
-        public bool TransB, Accumulate;
+        public bool Accumulate;
         public int Parts;
     }
 
     private const int Unit = 64;
     /// <summary>Columns of the accumulator row (16 KB: stays in L1 while B streams through).</summary>
     private const int Chunk = 4096;
-    /// <summary>k blocks transposed per pass for a transposed B (long runs of each row of B).</summary>
-    private const int BlocksPerPass = 8;
 
     internal static void Run<TVec, TOps>(ref Problem p, int threads)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
@@ -57,10 +51,7 @@ internal static unsafe class GemmVector
 
     private static void Compute<TVec, TOps>(Problem* p, int n0, int n1)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
-    {
-        if (p->TransB) TransposedRows<TVec, TOps>(p, n0, n1);
-        else StreamRows<TVec, TOps>(p, n0, n1);
-    }
+        => StreamRows<TVec, TOps>(p, n0, n1);
 
     /// <summary>y[n0..n1) for B [k, n]: acc[j] = chain over p of x[p] B[p, j], per k block, added to C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -124,45 +115,6 @@ internal static unsafe class GemmVector
                     for (; j < cols; j++) c[j] += acc[j];
                 }
                 else new ReadOnlySpan<float>(acc, cols).CopyTo(new Span<float>(c, cols));
-            }
-        }
-    }
-
-    /// <summary>y[n0..n1) for B^T stored [n, k]: 2w rows at a time transposed into scratch over BlocksPerPass k blocks, then the one-row micro-kernel.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposedRows<TVec, TOps>(Problem* p, int n0, int n1)
-        where TVec : struct where TOps : struct, IVectorOps<TVec>
-    {
-        int w = TOps.Count, nr = 2 * w, k = p->K;
-        int kcMax = GemmPacked.KBlock(k);
-        int run = Math.Min(k, kcMax * BlocksPerPass);
-        GemmPacked.PackBuffers buffers = GemmPacked.PackBuffers.ForCurrentThread(0, (long)run * nr);
-        float* panel = buffers.B, tile = buffers.Tile;
-        for (int j0 = n0; j0 < n1; j0 += nr)
-        {
-            int cols = Math.Min(nr, n1 - j0);
-            int width = cols <= w ? w : nr;
-            float* c = p->C + j0;
-            for (int r0 = 0; r0 < k; r0 += run)
-            {
-                int len = Math.Min(run, k - r0);
-                GemmPacked.PackTransposed(p->B + j0 * p->Ldb + r0, p->Ldb, cols, len, panel, width);
-                for (int pc = r0; pc < r0 + len; pc += kcMax)
-                {
-                    int kc = Math.Min(kcMax, k - pc);
-                    bool accumulate = p->Accumulate || pc > 0;
-                    float* x = p->X + pc * p->IncX;
-                    float* b = panel + (nint)(pc - r0) * width;
-                    if (cols == nr) GemmKernels.Tile2<TVec, TOps, R1>(kc, x, p->IncX, b, nr, c, 0, accumulate);
-                    else if (cols == w) GemmKernels.Tile1<TVec, TOps, R1>(kc, x, p->IncX, b, w, c, 0, accumulate);
-                    else
-                    {
-                        if (cols < w) GemmKernels.Tile1<TVec, TOps, R1>(kc, x, p->IncX, b, w, tile, 0, false);
-                        else GemmKernels.Tile2<TVec, TOps, R1>(kc, x, p->IncX, b, nr, tile, 0, false);
-                        if (accumulate) for (int j = 0; j < cols; j++) c[j] += tile[j];
-                        else for (int j = 0; j < cols; j++) c[j] = tile[j];
-                    }
-                }
             }
         }
     }

@@ -8,11 +8,16 @@ namespace NetGen.Runtime.Tests;
 
 public class GemmTests
 {
-    // (m, n, k): odd sizes and tails, full 4-row x 2-vector tiles, 2x4 dot tiles, k = 0.
+    // (m, n, k): odd sizes and tails, full and ragged register tiles of every path (14/6 rows x
+    // 2 vectors, 1 vector, a few columns), the matrix-vector forms (m or n = 1), the unpacked skinny
+    // kernels (m or n < 4), two k blocks (k > 256), k = 0.
     private static readonly (int M, int N, int K)[] Shapes =
     {
         (1, 1, 1), (3, 7, 17), (17, 33, 7), (33, 17, 100), (100, 3, 33), (7, 100, 1),
         (8, 64, 5), (5, 51, 9), (4, 32, 16), (2, 4, 48), (64, 40, 120), (6, 13, 0),
+        (13, 13, 13), (31, 31, 31), (67, 67, 67), (15, 33, 17), (14, 32, 8), (28, 16, 9), (6, 8, 3),
+        (1, 300, 70), (300, 1, 70), (1, 1, 300), (1, 37, 5), (37, 1, 5), (2, 50, 9), (3, 40, 9), (50, 3, 9), (50, 2, 33),
+        (29, 47, 300), (4, 4, 4), (5, 17, 1),
     };
 
     public static IEnumerable<object[]> Cases()

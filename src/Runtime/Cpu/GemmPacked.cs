@@ -1,0 +1,469 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetGen.Cpu;
+
+/// <summary>
+/// The blocked (BLIS/GotoBLAS-style) SGEMM behind <see cref="Gemm"/>: C[m,n] (=|+=) op(A) op(B) with
+/// leading dimensions, vectors along n (the contiguous direction of row-major C).
+/// <code>
+/// for ic in m, step MC                  A block  MC x KC  (packed once, reused across all of n)
+///   for pc in k, step KC                 (KC split evenly; the first block overwrites C unless accumulating)
+///     pack A[ic.., pc..] into MR-row panels        a(i,p) at Ap[p*MR + i]
+///     for jc in n, step NC               B block  KC x NC  (L2 resident)
+///       pack B[pc.., jc..] into NR-column panels   b(p,j) at Bp[p*NR + j]   (or read B in place)
+///       for ir in MC, step MR            A micro-panel MR x KC stays in L1
+///         for jr in NC, step NR          B micro-panels stream from L2
+///           micro-kernel: MR x NR tile of C in registers
+/// </code>
+/// Threads split C into a grid of rectangles (never k): each rectangle is computed exactly as a
+/// single-threaded call would compute those elements, so the result does not depend on the thread
+/// count. Pack buffers are per thread (native, 64-byte aligned, grown on demand and kept).
+/// </summary>
+internal static unsafe class GemmPacked
+{
+    /// <summary>Problem description shared (by address) with the worker threads.</summary>
+    internal struct Problem
+    {
+        public float* A, B, C;
+        public nint Lda, Ldb, Ldc;
+        public int M, N, K;
+        public bool TransA, TransB, Accumulate;
+        public int RowParts, ColParts;   // thread grid
+    }
+
+    // ---- blocking parameters (floats / rows / columns) ----
+    /// <summary>Rows of the register tile: 14 x 2 zmm accumulators on AVX-512; 6 x 2 on the 16-register paths.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int MR<TOps>() where TOps : struct => typeof(TOps) == typeof(Vector512Ops) ? 14 : 6;
+
+    internal static int KC = ReadTuning("NETGEN_GEMM_KC", 256);
+    internal static int NC = ReadTuning("NETGEN_GEMM_NC", 512);
+    internal static int MC = ReadTuning("NETGEN_GEMM_MC", 1008);
+
+    private static int ReadTuning(string name, int fallback)
+    {
+        string? v = Environment.GetEnvironmentVariable(name);
+        return v != null && int.TryParse(v, out int x) && x > 0 ? x : fallback;
+    }
+
+    /// <summary>Split k into equal blocks of at most KC (rounded up to a multiple of 8): depends on k only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int KBlock(int k)
+    {
+        int blocks = (k + KC - 1) / KC;
+        int kc = (k + blocks - 1) / blocks;
+        return (kc + 7) & ~7;
+    }
+
+    internal static void Run<TVec, TOps>(ref Problem p, int threads)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int mr = MR<TOps>(), nr = 2 * TOps.Count;
+        // column parts share a cache line per row at each boundary unless C's rows start on lines
+        bool lineAlignedColumns = ((nint)p.C & 63) == 0 && (p.Ldc & 15) == 0;
+        ChooseGrid(p.M, p.N, mr, nr, threads, lineAlignedColumns, out p.RowParts, out p.ColParts);
+        int parts = p.RowParts * p.ColParts;
+        fixed (Problem* pp = &p)
+        {
+            if (parts == 1) Compute<TVec, TOps>(pp, 0, p.M, 0, p.N);
+            else WorkerPool.For(parts, &Part<TVec, TOps>, pp);
+        }
+    }
+
+    /// <summary>
+    /// Picks a RowParts x ColParts grid of <paramref name="threads"/> rectangles, balancing the per-thread
+    /// multiply work (in whole tiles) against the packing each rectangle repeats (it packs all the rows
+    /// of A and columns of B it covers). Column boundaries that cut C's cache lines (false sharing
+    /// between the threads' tile stores) make column splits of narrow parts more expensive.
+    /// </summary>
+    internal static void ChooseGrid(int m, int n, int mr, int nr, int threads, bool lineAlignedColumns, out int rowParts, out int colParts)
+    {
+        rowParts = colParts = 1;
+        long mTiles = (m + mr - 1) / mr, nTiles = (n + nr - 1) / nr;
+        if (threads <= 1 || mTiles * nTiles < 2) return;
+        double best = double.MaxValue;
+        for (int tm = 1; tm <= threads; tm++)
+        {
+            int tn = threads / tm;
+            if (tm * tn != threads || tm > mTiles || tn > nTiles) continue;
+            double rows = Math.Ceiling((double)mTiles / tm) * mr, cols = Math.Ceiling((double)nTiles / tn) * nr;
+            // ~100 flops per packed element: rows*cols*k multiply-adds vs (rows + cols)*k packed floats
+            double cost = rows * cols + 50.0 * (rows + cols);
+            if (tn > 1 && !lineAlignedColumns) cost *= 1 + 64.0 / cols;
+            if (cost < best) { best = cost; rowParts = tm; colParts = tn; }
+        }
+        if (best == double.MaxValue)
+        {
+            // fewer tiles than threads along the split we would like: use what fits
+            rowParts = (int)Math.Min(threads, mTiles);
+            colParts = (int)Math.Min(threads / rowParts, nTiles);
+        }
+    }
+
+    private static void Part<TVec, TOps>(int index, void* state)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        var p = (Problem*)state;
+        int mr = MR<TOps>(), nr = 2 * TOps.Count;
+        int ri = index / p->ColParts, ci = index % p->ColParts;
+        int mTiles = (p->M + mr - 1) / mr, nTiles = (p->N + nr - 1) / nr;
+        int m0 = Math.Min(p->M, (int)((long)mTiles * ri / p->RowParts) * mr);
+        int m1 = Math.Min(p->M, (int)((long)mTiles * (ri + 1) / p->RowParts) * mr);
+        int n0 = Math.Min(p->N, (int)((long)nTiles * ci / p->ColParts) * nr);
+        int n1 = Math.Min(p->N, (int)((long)nTiles * (ci + 1) / p->ColParts) * nr);
+        if (m0 < m1 && n0 < n1) Compute<TVec, TOps>(p, m0, m1, n0, n1);
+    }
+
+    /// <summary>C[m0..m1, n0..n1) of the problem, on the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Compute<TVec, TOps>(Problem* p, int m0, int m1, int n0, int n1)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int mr = MR<TOps>(), w = TOps.Count, nr = 2 * w;
+        int k = p->K;
+        int kcMax = KBlock(k);
+        int mcMax = Math.Max(mr, MC / mr * mr);
+        int ncMax = Math.Max(nr, NC / nr * nr);
+        // balance the column blocks of this rectangle (whole panels)
+        int nBlocks = (n1 - n0 + ncMax - 1) / ncMax;
+        int nc0 = ((n1 - n0 + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+        int mBlocks = (m1 - m0 + mcMax - 1) / mcMax;
+        int mc0 = ((m1 - m0 + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
+
+        PackBuffers buffers = PackBuffers.ForCurrentThread((long)mc0 * kcMax, (long)nc0 * kcMax);
+        float* ap = buffers.A, bp = buffers.B, tile = buffers.Tile;
+        bool directB = !p->TransB && UseDirectB(m1 - m0, p->N, k, mr);
+
+        for (int ic = m0; ic < m1; ic += mc0)
+        {
+            int mc = Math.Min(mc0, m1 - ic);
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                bool accumulate = p->Accumulate || pc > 0;
+                PackA(p, ic, mc, pc, kc, mr, ap);
+                for (int jc = n0; jc < n1; jc += nc0)
+                {
+                    int nc = Math.Min(nc0, n1 - jc);
+                    if (!directB) PackB(p, pc, kc, jc, nc, w, bp);
+                    else if (nc % nr != 0)
+                    {
+                        int last = nc / nr * nr;
+                        PackB(p, pc, kc, jc + last, nc - last, w, bp + (nint)last * kc);
+                    }
+                    float* cBlock = p->C + ic * p->Ldc + jc;
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* a = ap + (nint)ir * kc;
+                        float* c = cBlock + ir * p->Ldc;
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int cols = Math.Min(nr, nc - jr);
+                            float* b = bp + (nint)jr * kc;
+                            nint bStride = nr;
+                            if (directB && cols == nr)
+                            {
+                                b = p->B + pc * p->Ldb + jc + jr;
+                                bStride = p->Ldb;
+                            }
+                            if (cols == nr)
+                                GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, bStride, c + jr, p->Ldc, accumulate);
+                            else if (cols == w)
+                                GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, c + jr, p->Ldc, accumulate);
+                            else
+                            {
+                                // ragged last panel: full-width tile into scratch, then the valid columns
+                                if (cols < w) GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, tile, nr, false);
+                                else GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, nr, tile, nr, false);
+                                MergeTile(tile, nr, c + jr, p->Ldc, rows, cols, accumulate);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Read B (not transposed) in place instead of packing it: when a KC x N slice is small (it stays
+    /// in cache anyway), or when only a few row panels read each B panel (packing would cost more
+    /// than it saves).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool UseDirectB(int rows, int n, int k, int mr)
+        => DirectB != 0 && ((long)n * Math.Min(k, KC) <= DirectBLimit || rows <= DirectBPanels * mr);
+
+    internal static int DirectBPanels = ReadTuning("NETGEN_GEMM_DIRECTB_PANELS", 8);
+    internal static int DirectB = ReadTuning("NETGEN_GEMM_DIRECTB", 1);
+    internal static int Prefetch = ReadTuning("NETGEN_GEMM_PREFETCH", 1);
+    internal static int DirectBLimit = ReadTuning("NETGEN_GEMM_DIRECTB_LIMIT", 200 * 1024);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeTile(float* tile, int tileStride, float* c, nint ldc, int rows, int cols, bool accumulate)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* t = tile + i * tileStride;
+            float* o = c + i * ldc;
+            if (accumulate) for (int j = 0; j < cols; j++) o[j] += t[j];
+            else for (int j = 0; j < cols; j++) o[j] = t[j];
+        }
+    }
+
+    /// <summary>A[ic..ic+mc, pc..pc+kc) into panels of mr rows: panel at ap + ir*kc, a(i,p) at [p*rows + i] (last panel compact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(Problem* p, int ic, int mc, int pc, int kc, int mr, float* ap)
+    {
+        if (!p->TransA)
+        {
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int rows = Math.Min(mr, mc - ir);
+                PackTransposed(p->A + (nint)(ic + ir) * p->Lda + pc, p->Lda, rows, kc, ap + (nint)ir * kc, rows);
+            }
+            return;
+        }
+        // A^T rows are contiguous along m: walk each source row once across all the panels, so every
+        // cache line is used while it is in L1 (a large power-of-two lda would evict it otherwise)
+        PackRowsAcrossPanels(p->A + (nint)pc * p->Lda + ic, p->Lda, mc, mr, kc, ap);
+    }
+
+    /// <summary>
+    /// Panels of <paramref name="mr"/> columns of a kc x mc row-major source: panel ir at dst + ir*kc holds
+    /// src[q*ld + ir + r] at [q*rows + r] (rows = mr, or the compact remainder for the last panel).
+    /// Eight source rows at a time across all panels: each source cache line is consumed while in L1
+    /// even when ld is a large power of two, and each panel receives 8 contiguous rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackRowsAcrossPanels(float* src, nint ld, int mc, int mr, int kc, float* dst)
+    {
+        int full = mc / mr * mr, last = mc - full;
+        bool wide = Vector256.IsHardwareAccelerated && mr >= 8, narrow = Vector128.IsHardwareAccelerated && mr >= 4 && mr <= 8;
+        for (int q0 = 0; q0 < kc; q0 += 8)
+        {
+            int qn = Math.Min(8, kc - q0);
+            float* s0 = src + q0 * ld;
+            for (int ir = 0; ir < full; ir += mr)
+            {
+                float* s = s0 + ir;
+                float* d = dst + (nint)ir * kc + q0 * mr;
+                if (wide)
+                {
+                    for (int q = 0; q < qn; q++, s += ld, d += mr)
+                    {
+                        Vector256.Store(Vector256.Load(s), d);
+                        Vector256.Store(Vector256.Load(s + mr - 8), d + mr - 8);
+                    }
+                }
+                else if (narrow)
+                {
+                    for (int q = 0; q < qn; q++, s += ld, d += mr)
+                    {
+                        Vector128.Store(Vector128.Load(s), d);
+                        Vector128.Store(Vector128.Load(s + mr - 4), d + mr - 4);
+                    }
+                }
+                else
+                {
+                    for (int q = 0; q < qn; q++, s += ld, d += mr)
+                        for (int r = 0; r < mr; r++) d[r] = s[r];
+                }
+            }
+            if (last != 0)
+            {
+                float* s = s0 + full;
+                float* d = dst + (nint)full * kc + q0 * last;
+                for (int q = 0; q < qn; q++, s += ld, d += last)
+                    for (int r = 0; r < last; r++) d[r] = s[r];
+            }
+        }
+    }
+
+    /// <summary>B[pc..pc+kc, jc..jc+nc) into panels of 2w columns: panel at bp + jr*kc, b(p,j) at [p*width + j], width 2w (w for a last panel of at most w), zero padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(Problem* p, int pc, int kc, int jc, int nc, int w, float* bp)
+    {
+        int nr = 2 * w;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            int width = cols <= w ? w : nr;
+            float* dst = bp + (nint)jr * kc;
+            if (!p->TransB) PackCopy(p->B + (nint)pc * p->Ldb + jc + jr, p->Ldb, cols, kc, dst, width);
+            else PackTransposed(p->B + (nint)(jc + jr) * p->Ldb + pc, p->Ldb, cols, kc, dst, width);
+        }
+    }
+
+    /// <summary>dst[q*width + r] = src[q*ld + r] for q &lt; kc, r &lt; rows; r in [rows, width) = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackCopy(float* src, nint ld, int rows, int kc, float* dst, int width)
+    {
+        if (Vector256.IsHardwareAccelerated && rows >= 8)
+        {
+            // 8-float chunks; a ragged end re-copies the last 8 (overlapping, same values)
+            for (int q = 0; q < kc; q++)
+            {
+                float* s = src + q * ld, d = dst + q * width;
+                int r = 0;
+                for (; r + 8 <= rows; r += 8) Vector256.Store(Vector256.Load(s + r), d + r);
+                if (r < rows) Vector256.Store(Vector256.Load(s + rows - 8), d + rows - 8);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated && rows >= 4)
+        {
+            for (int q = 0; q < kc; q++)
+            {
+                float* s = src + q * ld, d = dst + q * width;
+                int r = 0;
+                for (; r + 4 <= rows; r += 4) Vector128.Store(Vector128.Load(s + r), d + r);
+                if (r < rows) Vector128.Store(Vector128.Load(s + rows - 4), d + rows - 4);
+            }
+        }
+        else
+        {
+            for (int q = 0; q < kc; q++)
+            {
+                float* s = src + q * ld, d = dst + q * width;
+                for (int r = 0; r < rows; r++) d[r] = s[r];
+            }
+        }
+        if (rows < width) ZeroColumns(dst, rows, width, kc);
+    }
+
+    /// <summary>dst[q*width + r] = src[r*ld + q] for q &lt; kc, r &lt; rows (a transpose); r in [rows, width) = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackTransposed(float* src, nint ld, int rows, int kc, float* dst, int width)
+    {
+        int q0 = 0;
+        if (Avx.IsSupported && rows >= 8)
+        {
+            int kc8 = kc & ~7;
+            // groups of 8 rows at 0, 8, ...; a ragged end takes the last 8 (overlapping, same values)
+            for (int g = 0; ; g += 8)
+            {
+                if (g + 8 > rows) g = rows - 8;
+                Transpose8Rows(src + g * ld, ld, kc8, dst + g, width);
+                if (g + 8 >= rows) break;
+            }
+            q0 = kc8;
+        }
+        else if (Sse.IsSupported && rows >= 4)
+        {
+            int kc4 = kc & ~3;
+            for (int g = 0; ; g += 4)
+            {
+                if (g + 4 > rows) g = rows - 4;
+                Transpose4Rows(src + g * ld, ld, kc4, dst + g, width);
+                if (g + 4 >= rows) break;
+            }
+            q0 = kc4;
+        }
+        for (int q = q0; q < kc; q++)
+        {
+            float* d = dst + q * width;
+            for (int r = 0; r < rows; r++) d[r] = src[r * ld + q];
+        }
+        if (rows < width) ZeroColumns(dst, rows, width, kc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose8Rows(float* s, nint ld, int kc8, float* d, int width)
+    {
+        float* s0 = s, s1 = s + ld, s2 = s + 2 * ld, s3 = s + 3 * ld;
+        float* s4 = s + 4 * ld, s5 = s + 5 * ld, s6 = s + 6 * ld, s7 = s + 7 * ld;
+        nint w = width;
+        for (int q = 0; q < kc8; q += 8)
+        {
+            Vector256<float> r0 = Avx.LoadVector256(s0 + q), r1 = Avx.LoadVector256(s1 + q);
+            Vector256<float> r2 = Avx.LoadVector256(s2 + q), r3 = Avx.LoadVector256(s3 + q);
+            Vector256<float> r4 = Avx.LoadVector256(s4 + q), r5 = Avx.LoadVector256(s5 + q);
+            Vector256<float> r6 = Avx.LoadVector256(s6 + q), r7 = Avx.LoadVector256(s7 + q);
+            Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+            Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+            Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+            Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+            Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+            Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+            Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+            Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+            float* o = d + q * w;
+            Avx.Store(o, Avx.Permute2x128(u0, u4, 0x20));
+            Avx.Store(o + w, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(o + 2 * w, Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(o + 3 * w, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(o + 4 * w, Avx.Permute2x128(u0, u4, 0x31));
+            Avx.Store(o + 5 * w, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(o + 6 * w, Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(o + 7 * w, Avx.Permute2x128(u3, u7, 0x31));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose4Rows(float* s, nint ld, int kc4, float* d, int width)
+    {
+        float* s0 = s, s1 = s + ld, s2 = s + 2 * ld, s3 = s + 3 * ld;
+        nint w = width;
+        for (int q = 0; q < kc4; q += 4)
+        {
+            Vector128<float> r0 = Sse.LoadVector128(s0 + q), r1 = Sse.LoadVector128(s1 + q);
+            Vector128<float> r2 = Sse.LoadVector128(s2 + q), r3 = Sse.LoadVector128(s3 + q);
+            Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackHigh(r0, r1);
+            Vector128<float> t2 = Sse.UnpackLow(r2, r3), t3 = Sse.UnpackHigh(r2, r3);
+            float* o = d + q * w;
+            Sse.Store(o, Sse.MoveLowToHigh(t0, t2));
+            Sse.Store(o + w, Sse.MoveHighToLow(t2, t0));
+            Sse.Store(o + 2 * w, Sse.MoveLowToHigh(t1, t3));
+            Sse.Store(o + 3 * w, Sse.MoveHighToLow(t3, t1));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ZeroColumns(float* dst, int from, int width, int kc)
+    {
+        for (int q = 0; q < kc; q++)
+        {
+            float* d = dst + q * width;
+            for (int r = from; r < width; r++) d[r] = 0f;
+        }
+    }
+
+    /// <summary>Per-thread pack buffers: native, 64-byte aligned, grown on demand, freed when the thread's object is collected.</summary>
+    internal sealed class PackBuffers
+    {
+        [ThreadStatic] private static PackBuffers? t_current;
+
+        public float* A, B, Tile, Scratch;
+        private long _aCapacity, _bCapacity, _scratchCapacity;
+
+        /// <summary>The calling thread's buffers, with room for at least the given numbers of floats.</summary>
+        public static PackBuffers ForCurrentThread(long aFloats, long bFloats, long scratchFloats = 0)
+        {
+            PackBuffers buffers = t_current ??= new PackBuffers();
+            if (aFloats > buffers._aCapacity) buffers.A = Grow(buffers.A, ref buffers._aCapacity, aFloats);
+            if (bFloats > buffers._bCapacity) buffers.B = Grow(buffers.B, ref buffers._bCapacity, bFloats);
+            if (scratchFloats > buffers._scratchCapacity) buffers.Scratch = Grow(buffers.Scratch, ref buffers._scratchCapacity, scratchFloats);
+            if (buffers.Tile == null) buffers.Tile = (float*)NativeMemory.AlignedAlloc(16 * 64 * sizeof(float), 64);
+            return buffers;
+        }
+
+        private static float* Grow(float* old, ref long capacity, long needed)
+        {
+            if (old != null) NativeMemory.AlignedFree(old);
+            capacity = Math.Max(needed, capacity * 2);
+            return (float*)NativeMemory.AlignedAlloc((nuint)(capacity * sizeof(float)), 64);
+        }
+
+        ~PackBuffers()
+        {
+            if (A != null) NativeMemory.AlignedFree(A);
+            if (B != null) NativeMemory.AlignedFree(B);
+            if (Tile != null) NativeMemory.AlignedFree(Tile);
+            if (Scratch != null) NativeMemory.AlignedFree(Scratch);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System;
+using System.Threading;
+using NetGen.Cpu;
+using Xunit;
+
+namespace NetGen.Runtime.Tests;
+
+public unsafe class WorkerPoolTests
+{
+    [Fact]
+    public void ThreadCountIsPositive() => Assert.True(WorkerPool.ThreadCount >= 1);
+
+    private static void Increment(int index, void* state) => Interlocked.Increment(ref ((int*)state)[index]);
+
+    [Fact]
+    public void ForRunsEveryIndexExactlyOnce()
+    {
+        foreach (int count in new[] { 0, 1, 2, 3, 17, 1000 })
+        {
+            int[] hits = new int[Math.Max(1, count)];
+            fixed (int* h = hits) WorkerPool.For(count, &Increment, h);
+            for (int i = 0; i < count; i++) Assert.Equal(1, hits[i]);
+        }
+    }
+
+    private struct Squares : IParallelBody
+    {
+        public int[] Output;
+        public void Invoke(int index) => Output[index] = index * index;
+    }
+
+    [Fact]
+    public void GenericBodyRunsEveryIndex()
+    {
+        var output = new int[513];
+        WorkerPool.For(output.Length, new Squares { Output = output });
+        for (int i = 0; i < output.Length; i++) Assert.Equal(i * i, output[i]);
+    }
+
+    private struct Nested : IParallelBody
+    {
+        public int[] Output;
+        public void Invoke(int index)
+        {
+            // a loop inside a loop runs inline on the same thread
+            fixed (int* h = Output) WorkerPool.For(8, &Increment, h + index * 8);
+        }
+    }
+
+    [Fact]
+    public void NestedLoopsRunInline()
+    {
+        var output = new int[16 * 8];
+        WorkerPool.For(16, new Nested { Output = output });
+        Assert.All(output, v => Assert.Equal(1, v));
+    }
+
+    private struct Throwing : IParallelBody
+    {
+        public int[] Done;
+        public void Invoke(int index)
+        {
+            Interlocked.Increment(ref Done[0]);
+            if (index == 5) throw new InvalidOperationException("boom 5");
+        }
+    }
+
+    [Fact]
+    public void ExceptionsReachTheCallerAfterAllIndicesRan()
+    {
+        var done = new int[1];
+        var ex = Assert.Throws<InvalidOperationException>(() => WorkerPool.For(40, new Throwing { Done = done }));
+        Assert.Equal("boom 5", ex.Message);
+        Assert.Equal(40, done[0]);
+        // the pool is usable afterwards
+        var output = new int[64];
+        WorkerPool.For(output.Length, new Squares { Output = output });
+        Assert.Equal(63 * 63, output[63]);
+    }
+
+    [Fact]
+    public void ConcurrentLoopsFromSeveralThreadsAllComplete()
+    {
+        var threads = new Thread[4];
+        var results = new int[4][];
+        for (int t = 0; t < threads.Length; t++)
+        {
+            int id = t;
+            threads[t] = new Thread(() =>
+            {
+                var hits = new int[257];
+                for (int iter = 0; iter < 200; iter++)
+                    fixed (int* h = hits) WorkerPool.For(hits.Length, &Increment, h);
+                results[id] = hits;
+            });
+            threads[t].Start();
+        }
+        foreach (Thread thread in threads) thread.Join();
+        foreach (int[] hits in results) Assert.All(hits, v => Assert.Equal(200, v));
+    }
+}
