@@ -76,7 +76,14 @@ public static unsafe class WorkerPool
         if (body == null) throw new ArgumentNullException(nameof(body));
         if (count == 1 || ThreadCount == 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            for (int i = 0; i < count; i++) body(i, state);
+            // Sequential, with the parallel path's contract: every index runs, then the first exception is re-thrown.
+            Exception? first = null;
+            for (int i = 0; i < count; i++)
+            {
+                try { body(i, state); }
+                catch (Exception e) { first ??= e; }
+            }
+            if (first != null) ExceptionDispatchInfo.Throw(first);
             return;
         }
         Exception? error;
@@ -123,7 +130,13 @@ public static unsafe class WorkerPool
         if (count <= 0) return;
         if (count == 1 || ThreadCount == 1 || Volatile.Read(ref _busy) != 0)
         {
-            for (int i = 0; i < count; i++) body.Invoke(i);
+            Exception? first = null;
+            for (int i = 0; i < count; i++)
+            {
+                try { body.Invoke(i); }
+                catch (Exception e) { first ??= e; }
+            }
+            if (first != null) ExceptionDispatchInfo.Throw(first);
             return;
         }
         For(count, &InvokeBody<TBody>, Unsafe.AsPointer(ref body));
