@@ -19,12 +19,12 @@ namespace NetGen.Cpu;
 public static unsafe class Gemm
 {
     /// <summary>Below this many flops (2 m n k) a product runs on the calling thread only.</summary>
-    internal static long ParallelFlops = 2L * 64 * 64 * 64;
+    internal const long ParallelFlops = 2L * 64 * 64 * 64;
     /// <summary>
     /// Products with fewer columns than this run the unpacked kernels (<see cref="GemmDirect"/>): the
     /// packed ones would fill most of their vector lanes with padding.
     /// </summary>
-    internal static int SmallColumns = 16;
+    internal const int SmallColumns = 16;
 
     /// <summary>Contiguous operands: A is [m,k] ([k,m] when transA), B is [k,n] ([n,k] when transB), C is [m,n].</summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k,

@@ -40,7 +40,7 @@ internal static unsafe class GemmKernels
     {
         int r = TRows.Value;
         nint w = TOps.Count;
-        if (Sse.IsSupported && GemmPacked.Prefetch != 0)
+        if (Sse.IsSupported)
         {
             // start fetching the C tile now; it is needed only after the k loop
             for (int i = 0; i < r; i++) { Sse.Prefetch0(c + i * ldc); Sse.Prefetch0(c + i * ldc + 2 * w - 1); }
@@ -119,7 +119,7 @@ internal static unsafe class GemmKernels
     {
         int r = TRows.Value;
         nint w = TOps.Count;
-        if (Sse.IsSupported && GemmPacked.Prefetch != 0)
+        if (Sse.IsSupported)
         {
             // start fetching the C tile now; it is needed only after the k loop
             for (int i = 0; i < r; i++) { Sse.Prefetch0(c + i * ldc); Sse.Prefetch0(c + i * ldc + w - 1); }

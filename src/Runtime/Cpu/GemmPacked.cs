@@ -40,15 +40,12 @@ internal static unsafe class GemmPacked
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int MR<TOps>() where TOps : struct => typeof(TOps) == typeof(Vector512Ops) ? 14 : 6;
 
-    internal static int KC = ReadTuning("NETGEN_GEMM_KC", 256);
-    internal static int NC = ReadTuning("NETGEN_GEMM_NC", 512);
-    internal static int MC = ReadTuning("NETGEN_GEMM_MC", 1008);
-
-    private static int ReadTuning(string name, int fallback)
-    {
-        string? v = Environment.GetEnvironmentVariable(name);
-        return v != null && int.TryParse(v, out int x) && x > 0 ? x : fallback;
-    }
+    /// <summary>Depth of a k block: a 14 x 256 A micro-panel is 14 KB (L1), a 256 x 512 B block 512 KB (L2).</summary>
+    internal const int KC = 256;
+    /// <summary>Columns of a packed B block.</summary>
+    internal const int NC = 512;
+    /// <summary>Rows of a packed A block (a multiple of 14 and 6; 2 MB at KC = 256, L3), reused across all of n.</summary>
+    internal const int MC = 2016;
 
     /// <summary>Split k into equal blocks of at most KC (rounded up to a multiple of 8): depends on k only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -141,11 +138,15 @@ internal static unsafe class GemmPacked
         for (int ic = m0; ic < m1; ic += mc0)
         {
             int mc = Math.Min(mc0, m1 - ic);
+            // equal row panels of at most mr rows (16 rows: 8 + 8, not 14 + a latency-bound 2); the
+            // tile shape never changes the arithmetic, only the speed
+            int panels = (mc + mr - 1) / mr;
+            int rowsPerPanel = (mc + panels - 1) / panels;
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
                 bool accumulate = p->Accumulate || pc > 0;
-                PackA(p, ic, mc, pc, kc, mr, ap);
+                PackA(p, ic, mc, pc, kc, rowsPerPanel, ap);
                 for (int jc = n0; jc < n1; jc += nc0)
                 {
                     int nc = Math.Min(nc0, n1 - jc);
@@ -156,9 +157,9 @@ internal static unsafe class GemmPacked
                         PackB(p, pc, kc, jc + last, nc - last, w, bp + (nint)last * kc);
                     }
                     float* cBlock = p->C + ic * p->Ldc + jc;
-                    for (int ir = 0; ir < mc; ir += mr)
+                    for (int ir = 0; ir < mc; ir += rowsPerPanel)
                     {
-                        int rows = Math.Min(mr, mc - ir);
+                        int rows = Math.Min(rowsPerPanel, mc - ir);
                         float* a = ap + (nint)ir * kc;
                         float* c = cBlock + ir * p->Ldc;
                         for (int jr = 0; jr < nc; jr += nr)
@@ -196,12 +197,12 @@ internal static unsafe class GemmPacked
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseDirectB(int rows, int n, int k, int mr)
-        => DirectB != 0 && ((long)n * Math.Min(k, KC) <= DirectBLimit || rows <= DirectBPanels * mr);
+        => (long)n * Math.Min(k, KC) <= DirectBLimit || rows <= DirectBPanels * mr;
 
-    internal static int DirectBPanels = ReadTuning("NETGEN_GEMM_DIRECTB_PANELS", 8);
-    internal static int DirectB = ReadTuning("NETGEN_GEMM_DIRECTB", 1);
-    internal static int Prefetch = ReadTuning("NETGEN_GEMM_PREFETCH", 1);
-    internal static int DirectBLimit = ReadTuning("NETGEN_GEMM_DIRECTB_LIMIT", 200 * 1024);
+    /// <summary>Parts with at most this many row panels read a non-transposed B in place.</summary>
+    private const int DirectBPanels = 8;
+    /// <summary>A KC x n slice of B up to this many floats (800 KB) is read in place (it stays in L2 between uses).</summary>
+    private const int DirectBLimit = 200 * 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile(float* tile, int tileStride, float* c, nint ldc, int rows, int cols, bool accumulate)
@@ -215,7 +216,7 @@ internal static unsafe class GemmPacked
         }
     }
 
-    /// <summary>A[ic..ic+mc, pc..pc+kc) into panels of mr rows: panel at ap + ir*kc, a(i,p) at [p*rows + i] (last panel compact).</summary>
+    /// <summary>A[ic..ic+mc, pc..pc+kc) into panels of mr rows: panel at ap + ir*kc, a(i,p) at [p*rows + i] (a shorter last panel is compact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(Problem* p, int ic, int mc, int pc, int kc, int mr, float* ap)
     {

@@ -34,7 +34,7 @@ internal static unsafe class GemmVector
         p.Parts = Math.Max(1, Math.Min(threads, units));
         fixed (Problem* pp = &p)
         {
-            if (p.Parts == 1) Compute<TVec, TOps>(pp, 0, p.N);
+            if (p.Parts == 1) StreamRows<TVec, TOps>(pp, 0, p.N);
             else WorkerPool.For(p.Parts, &Part<TVec, TOps>, pp);
         }
     }
@@ -46,12 +46,8 @@ internal static unsafe class GemmVector
         int units = (p->N + Unit - 1) / Unit;
         int lo = Math.Min(p->N, (int)((long)units * index / p->Parts) * Unit);
         int hi = Math.Min(p->N, (int)((long)units * (index + 1) / p->Parts) * Unit);
-        if (lo < hi) Compute<TVec, TOps>(p, lo, hi);
+        if (lo < hi) StreamRows<TVec, TOps>(p, lo, hi);
     }
-
-    private static void Compute<TVec, TOps>(Problem* p, int n0, int n1)
-        where TVec : struct where TOps : struct, IVectorOps<TVec>
-        => StreamRows<TVec, TOps>(p, n0, n1);
 
     /// <summary>y[n0..n1) for B [k, n]: acc[j] = chain over p of x[p] B[p, j], per k block, added to C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
