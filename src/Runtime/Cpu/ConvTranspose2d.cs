@@ -155,102 +155,18 @@ public static unsafe class ConvTranspose2d
     }
 
     /// <summary>
-    /// Gathers the output-sized image into columns: col[(c*k + ky)*k + kx, iy*inW + ix] = image[c, iy*s - p + ky, ix*s - p + kx],
-    /// or 0 where that lies outside the image (cropped by padding).
+    /// A transposed convolution is the adjoint of the convolution that maps its output back to its input, so its
+    /// column transforms are exactly <see cref="Conv2d"/>'s on that geometry: [outC, outH, outW] -> [inC, inH, inW]
+    /// with the same kernel, stride and padding (output padding only adds rows that convolution never reads past).
     /// </summary>
-    internal static void Im2Col(Span<float> col /*[outC*k*k, inH*inW]*/, ReadOnlySpan<float> image /*[outC, outH, outW]*/, in ConvTranspose2dGeometry g)
-    {
-        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
-        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
-        Guard.AtLeast(image.Length, g.OutputSize, nameof(image));
-        fixed (float* colBase = col, imageBase = image)
-        {
-            float* dst = colBase;   // walks the col matrix row by row, inW floats at a time
-            for (int c = 0; c < g.OutChannels; c++)
-            {
-                for (int ky = 0; ky < k; ky++)
-                {
-                    for (int kx = 0; kx < k; kx++)
-                    {
-                        // input columns [lo, hi) land inside the image row; the rest are cropped
-                        ValidRange(kx, pad, stride, outW, inW, out int lo, out int hi);
-                        for (int iy = 0; iy < inH; iy++, dst += inW)
-                        {
-                            int oy = iy * stride - pad + ky;
-                            if ((uint)oy >= (uint)outH)
-                            {
-                                for (int ix = 0; ix < inW; ix++) dst[ix] = 0f;
-                                continue;
-                            }
-                            // src[ix * stride] = image[c, oy, ix*s - p + kx] (only dereferenced for lo <= ix < hi)
-                            float* src = imageBase + (c * outH + oy) * outW - pad + kx;
-                            for (int ix = 0; ix < lo; ix++) dst[ix] = 0f;
-                            if (stride == 1)
-                            {
-                                for (int ix = lo; ix < hi; ix++) dst[ix] = src[ix];
-                            }
-                            else
-                            {
-                                for (int ix = lo; ix < hi; ix++) dst[ix] = src[ix * stride];
-                            }
-                            for (int ix = hi; ix < inW; ix++) dst[ix] = 0f;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    private static Conv2dGeometry Adjoint(in ConvTranspose2dGeometry g) =>
+        new(g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.Kernel, g.Stride, g.Padding);
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: image[c, oy, ox] += every col entry that maps onto it.</summary>
-    internal static void Col2ImAdd(Span<float> image /*[outC, outH, outW]*/, ReadOnlySpan<float> col /*[outC*k*k, inH*inW]*/, in ConvTranspose2dGeometry g)
-    {
-        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
-        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
-        Guard.AtLeast(image.Length, g.OutputSize, nameof(image));
-        fixed (float* colBase = col, imageBase = image)
-        {
-            float* src = colBase;
-            for (int c = 0; c < g.OutChannels; c++)
-            {
-                for (int ky = 0; ky < k; ky++)
-                {
-                    for (int kx = 0; kx < k; kx++)
-                    {
-                        ValidRange(kx, pad, stride, outW, inW, out int lo, out int hi);
-                        for (int iy = 0; iy < inH; iy++, src += inW)
-                        {
-                            int oy = iy * stride - pad + ky;
-                            if ((uint)oy >= (uint)outH) continue;
-                            float* dst = imageBase + (c * outH + oy) * outW - pad + kx;
-                            if (stride == 1)
-                            {
-                                for (int ix = lo; ix < hi; ix++) dst[ix] += src[ix];
-                            }
-                            else
-                            {
-                                for (int ix = lo; ix < hi; ix++) dst[ix * stride] += src[ix];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    /// <summary>col[outC*k*k, inH*inW] gathered from the output-sized image (0 where cropped by padding).</summary>
+    internal static void Im2Col(Span<float> col, ReadOnlySpan<float> image, in ConvTranspose2dGeometry g) => Conv2d.Im2Col(col, image, Adjoint(g));
 
-    /// <summary>[lo, hi): the input columns ix with 0 &lt;= ix*stride - pad + kx &lt; outW (hi &gt;= lo), clipped to [0, inW].</summary>
-    private static void ValidRange(int kx, int pad, int stride, int outW, int inW, out int lo, out int hi)
-    {
-        // ix*s >= pad - kx  <=>  ix >= ceil((pad - kx) / s);   ix*s <= outW - 1 + pad - kx  <=>  ix <= floor(...)
-        int first = pad - kx;
-        lo = first <= 0 ? 0 : (first + stride - 1) / stride;
-        int last = outW - 1 + pad - kx;
-        hi = last < 0 ? 0 : last / stride + 1;
-        if (lo > inW) lo = inW;
-        if (hi > inW) hi = inW;
-        if (hi < lo) hi = lo;
-    }
+    /// <summary>The adjoint of <see cref="Im2Col"/>: scatter-adds the columns into the output-sized image.</summary>
+    internal static void Col2ImAdd(Span<float> image, ReadOnlySpan<float> col, in ConvTranspose2dGeometry g) => Conv2d.Col2ImAdd(image, col, Adjoint(g));
 
     private static void CheckCommon(int batch, in ConvTranspose2dGeometry g, Span<float> scratch,
         int outputLength, string outputName, int inputLength, string inputName, int weightLength, string weightName = "weight")
