@@ -127,18 +127,7 @@ public static unsafe class WorkerPool
     /// </summary>
     public static void For<TBody>(int count, TBody body) where TBody : struct, IParallelBody
     {
-        if (count <= 0) return;
-        if (count == 1 || ThreadCount == 1 || Volatile.Read(ref _busy) != 0)
-        {
-            Exception? first = null;
-            for (int i = 0; i < count; i++)
-            {
-                try { body.Invoke(i); }
-                catch (Exception e) { first ??= e; }
-            }
-            if (first != null) ExceptionDispatchInfo.Throw(first);
-            return;
-        }
+        // One mechanism: the pointer overload decides between parallel and sequential and owns the exception rule.
         For(count, &InvokeBody<TBody>, Unsafe.AsPointer(ref body));
     }
 
