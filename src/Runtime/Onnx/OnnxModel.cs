@@ -55,28 +55,26 @@ public sealed class OnnxModel
         _initializers.Add(tensor);
     }
 
-    private string FloatConstant(params float[] values)
-    {
-        string name = "const" + (++_constants);
-        var tensor = new ProtoWriter();
-        if (values.Length > 1) tensor.Int64(1, values.Length);   // a single value is a scalar (no dims)
-        tensor.Int64(2, 1);                                      // FLOAT
-        tensor.String(8, name);
-        tensor.Bytes(9, LittleEndianBytes(values));
-        _initializers.Add(tensor);
-        return name;
-    }
+    /// <summary>A float constant: a scalar for one value, else a 1-d tensor.</summary>
+    private string FloatConstant(params float[] values) => Constant(1, values.Length > 1 ? values.Length : -1, LittleEndianBytes(values));
 
-    private string Int64Constant(params long[] values)
+    /// <summary>An int64 1-d tensor (<paramref name="scalar"/>: a 0-d scalar of one value).</summary>
+    private string Int64Constant(long[] values, bool scalar = false)
     {
-        string name = "const" + (++_constants);
-        var tensor = new ProtoWriter();
-        tensor.Int64(1, values.Length);
-        tensor.Int64(2, 7);                                 // INT64
-        tensor.String(8, name);
         var bytes = new byte[8 * values.Length];
         for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), values[i]);
-        tensor.Bytes(9, bytes);
+        return Constant(7, scalar ? -1 : values.Length, bytes);
+    }
+
+    /// <summary>Adds an initializer named constN; <paramref name="length"/> -1 writes no dims (a scalar).</summary>
+    private string Constant(int dataType, int length, byte[] rawData)
+    {
+        string name = "const" + (++_constants);
+        var tensor = new ProtoWriter();
+        if (length >= 0) tensor.Int64(1, length);           // dims
+        tensor.Int64(2, dataType);                          // 1 FLOAT, 7 INT64
+        tensor.String(8, name);
+        tensor.Bytes(9, rawData);
         _initializers.Add(tensor);
         return name;
     }
@@ -168,26 +166,13 @@ public sealed class OnnxModel
     /// <summary>Time step t of a [batch, steps, features] sequence as [batch, features].</summary>
     public void Step(string output, string input, int t)
     {
-        string index = Int64Scalar(t);
+        string index = Int64Constant(new long[] { t }, scalar: true);
         Node("Gather", output, new[] { input, index }, Int("axis", 1));
     }
 
     /// <summary>Layers ONNX export does not cover yet: a clear exception naming the layer.</summary>
     public void Unsupported(string layer, string what) =>
         throw new NotSupportedException($"ONNX export of '{layer}': {what} are not exported yet (their gate layouts differ from ONNX's LSTM/GRU operators).");
-
-    private string Int64Scalar(long value)
-    {
-        string name = "const" + (++_constants);
-        var tensor = new ProtoWriter();
-        tensor.Int64(2, 7);                                 // INT64, no dims: a scalar
-        tensor.String(8, name);
-        var bytes = new byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
-        tensor.Bytes(9, bytes);
-        _initializers.Add(tensor);
-        return name;
-    }
 
     /// <summary>Reshape to [batch, dims...].</summary>
     public void Reshape(string output, string input, params int[] dims)
