@@ -69,7 +69,7 @@ Span<float> probabilities = stackalloc float[LeNet5.OutputSize];
 for (int n = 0; n < images; n++)
 {
     var sample = pixels.AsSpan(n * LeNet5.InputSize, LeNet5.InputSize);
-    Normalize(sample);
+    Mnist.Normalize(sample); // the statistics examples/LeNet5 trains with
     var logits = net.Forward(sample, 1);
     Softmax(logits, probabilities);
     int digit = 0;
@@ -78,12 +78,6 @@ for (int n = 0; n < images; n++)
     if (n == 0 && time) Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first prediction after {clock.Elapsed.TotalMilliseconds:F1} ms"));
 }
 return 0;
-
-// The statistics examples/LeNet5 trains with: (x - 0.1307) / 0.3081 on pixels in [0, 1].
-static void Normalize(Span<float> pixels)
-{
-    for (int i = 0; i < pixels.Length; i++) pixels[i] = (pixels[i] - 0.1307f) / 0.3081f;
-}
 
 static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
 {

@@ -31,15 +31,15 @@ if (train.SampleSize != LeNet5.InputSize || test.SampleSize != LeNet5.InputSize)
 }
 
 // Standardise with the usual MNIST statistics so tanh units start in their linear range.
-Normalize(train.Features);
-Normalize(test.Features);
+Mnist.Normalize(train.Features);
+Mnist.Normalize(test.Features);
 Console.WriteLine($"data: {train.Count:N0} training and {test.Count:N0} test digits; batch {options.Batch}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine), momentum 0.9, weight decay 5e-4, shift ±{options.Shift} px, seed {options.Seed}");
 
 var net = new LeNet5(new NetworkOptions { Capacity = options.Batch, Seed = options.Seed });
 var optimizer = new Sgd(options.LearningRate, momentum: 0.9f, weightDecay: 5e-4f);
 var augmentRng = new Rng(options.Seed + 1);
 var shiftTemp = new float[LeNet5.InputSize];
-const float background = (0f - 0.1307f) / 0.3081f;
+const float background = (0f - Mnist.PixelMean) / Mnist.PixelStd;
 var batches = new BatchIterator(train, options.Batch, options.Seed);
 bool live = !Console.IsOutputRedirected;
 var total = Stopwatch.StartNew();
@@ -74,12 +74,6 @@ Console.WriteLine($"trained in {total.Elapsed.TotalSeconds:F1} s; final test acc
 net.Save(options.Output);
 Console.WriteLine($"saved {Path.GetFullPath(options.Output)}");
 return 0;
-
-static void Normalize(float[] pixels)
-{
-    const float mean = 0.1307f, std = 0.3081f;
-    for (int i = 0; i < pixels.Length; i++) pixels[i] = (pixels[i] - mean) / std;
-}
 
 sealed class TrainOptions
 {

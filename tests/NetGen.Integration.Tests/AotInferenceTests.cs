@@ -43,7 +43,7 @@ public class AotInferenceTests(ITestOutputHelper output, AotInferenceTests.Publi
 
             // Weights worth predicting with: 60 SGD steps on the bundled digits.
             var train = Mnist.LoadBundled(train: true);
-            Normalize(train.Features);
+            Mnist.Normalize(train.Features);
             var net = new LeNet5(new NetworkOptions { Capacity = 32, Seed = 3 });
             var sgd = new Sgd(0.05f, momentum: 0.9f);
             for (int step = 0; step < 60; step++)
@@ -58,11 +58,6 @@ public class AotInferenceTests(ITestOutputHelper output, AotInferenceTests.Publi
     }
 
     private readonly Published _published = published;
-
-    internal static void Normalize(Span<float> pixels)
-    {
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (pixels[i] - 0.1307f) / 0.3081f;
-    }
 
     private (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
@@ -85,7 +80,7 @@ public class AotInferenceTests(ITestOutputHelper output, AotInferenceTests.Publi
         for (int n = 0; n < count; n++)
         {
             var sample = pixels.AsSpan(n * 784, 784).ToArray();
-            Normalize(sample);
+            Mnist.Normalize(sample);
             var logits = net.Forward(sample, 1);
             float max = logits.ToArray().Max();
             var e = logits.ToArray().Select(v => MathF.Exp(v - max)).ToArray();

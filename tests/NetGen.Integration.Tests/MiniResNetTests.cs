@@ -57,8 +57,8 @@ public class MiniResNetTests(ITestOutputHelper output)
     {
         var train = Mnist.LoadBundled(train: true);
         var test = Mnist.LoadBundled(train: false);
-        Normalize(train.Features);
-        Normalize(test.Features);
+        Mnist.Normalize(train.Features);
+        Mnist.Normalize(test.Features);
 
         var net = new MiniResNet(new NetworkOptions { Capacity = Batch, Seed = 1 });
         var sgd = new Sgd(LearningRate, momentum: 0.9f, weightDecay: 5e-4f);
@@ -88,9 +88,4 @@ public class MiniResNetTests(ITestOutputHelper output)
         Assert.True(accuracy >= 0.97, $"test accuracy {accuracy:P2} after {Epochs} epochs");
     }
 
-    private static void Normalize(float[] pixels)
-    {
-        const float mean = 0.1307f, std = 0.3081f;
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (pixels[i] - mean) / std;
-    }
 }

@@ -33,6 +33,18 @@ public static class Mnist
     /// <summary>Number of classes (digits 0..9).</summary>
     public const int ClassCount = 10;
 
+    /// <summary>Mean pixel of the MNIST training set on the [0, 1] scale (the usual normalisation constant).</summary>
+    public const float PixelMean = 0.1307f;
+
+    /// <summary>Standard deviation of the MNIST training pixels on the [0, 1] scale.</summary>
+    public const float PixelStd = 0.3081f;
+
+    /// <summary>Standardises pixels in [0, 1] in place: (x - <see cref="PixelMean"/>) / <see cref="PixelStd"/>.</summary>
+    public static void Normalize(Span<float> pixels)
+    {
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (pixels[i] - PixelMean) / PixelStd;
+    }
+
     /// <summary>
     /// The directory holding the bundled data: <c>AppContext.BaseDirectory/data/mnist</c> when the app copied
     /// the files to its output, otherwise the first <c>data/mnist</c> containing
