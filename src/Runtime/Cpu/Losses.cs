@@ -101,16 +101,24 @@ public static class Losses
         return (float)(total / batch);
     }
 
-    /// <summary>Mean over batch*features of (output - target)^2 (PyTorch MSELoss 'mean'); dOutput = 2 (output - target) / (batch*features).</summary>
-    public static float MeanSquaredError(ReadOnlySpan<float> output /*[batch, features]*/, ReadOnlySpan<float> target /*[batch, features]*/,
-        int batch, int features, Span<float> dOutput /*[batch, features] or empty*/)
+    /// <summary>The checks every element-wise loss makes; returns batch * features.</summary>
+    private static int CheckElementwise(int outputLength, int targetLength, int gradientLength, int batch, int features,
+        string outputName, string targetName, string gradientName)
     {
         Guard.Positive(batch, nameof(batch));
         Guard.Positive(features, nameof(features));
         int count = checked(batch * features);
-        Guard.AtLeast(output.Length, count, nameof(output));
-        Guard.AtLeast(target.Length, count, nameof(target));
-        Guard.EmptyOrAtLeast(dOutput.Length, count, nameof(dOutput));
+        Guard.AtLeast(outputLength, count, outputName);
+        Guard.AtLeast(targetLength, count, targetName);
+        Guard.EmptyOrAtLeast(gradientLength, count, gradientName);
+        return count;
+    }
+
+    /// <summary>Mean over batch*features of (output - target)^2 (PyTorch MSELoss 'mean'); dOutput = 2 (output - target) / (batch*features).</summary>
+    public static float MeanSquaredError(ReadOnlySpan<float> output /*[batch, features]*/, ReadOnlySpan<float> target /*[batch, features]*/,
+        int batch, int features, Span<float> dOutput /*[batch, features] or empty*/)
+    {
+        int count = CheckElementwise(output.Length, target.Length, dOutput.Length, batch, features, nameof(output), nameof(target), nameof(dOutput));
 
         bool wantGradient = dOutput.Length != 0;
         float gradScale = 2f / count;
@@ -133,12 +141,7 @@ public static class Losses
     public static float BinaryCrossEntropyWithLogits(ReadOnlySpan<float> logits /*[batch, features]*/, ReadOnlySpan<float> targets /*[batch, features]*/,
         int batch, int features, Span<float> gradient /*[batch, features] or empty*/)
     {
-        Guard.Positive(batch, nameof(batch));
-        Guard.Positive(features, nameof(features));
-        int count = checked(batch * features);
-        Guard.AtLeast(logits.Length, count, nameof(logits));
-        Guard.AtLeast(targets.Length, count, nameof(targets));
-        Guard.EmptyOrAtLeast(gradient.Length, count, nameof(gradient));
+        int count = CheckElementwise(logits.Length, targets.Length, gradient.Length, batch, features, nameof(logits), nameof(targets), nameof(gradient));
 
         bool wantGradient = gradient.Length != 0;
         double invCount = 1.0 / count;
@@ -165,12 +168,7 @@ public static class Losses
     public static float L1(ReadOnlySpan<float> output /*[batch, features]*/, ReadOnlySpan<float> target /*[batch, features]*/,
         int batch, int features, Span<float> dOutput /*[batch, features] or empty*/)
     {
-        Guard.Positive(batch, nameof(batch));
-        Guard.Positive(features, nameof(features));
-        int count = checked(batch * features);
-        Guard.AtLeast(output.Length, count, nameof(output));
-        Guard.AtLeast(target.Length, count, nameof(target));
-        Guard.EmptyOrAtLeast(dOutput.Length, count, nameof(dOutput));
+        int count = CheckElementwise(output.Length, target.Length, dOutput.Length, batch, features, nameof(output), nameof(target), nameof(dOutput));
 
         bool wantGradient = dOutput.Length != 0;
         float gradScale = 1f / count;
