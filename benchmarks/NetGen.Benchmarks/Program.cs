@@ -7,15 +7,26 @@ using NetGen.Benchmarks;
 //
 // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some machines here to force OpenBLAS's Haswell
 // kernels; they make the OpenBLAS baseline slower than it is, so they are removed for this process
-// and the benchmark processes it starts.
+// and the benchmark processes it starts. On Linux Environment.SetEnvironmentVariable only edits .NET's own
+// copy (which child processes inherit), so the native environment that OpenBLAS reads in this process is
+// edited too, before the library is loaded.
 foreach (var name in new[] { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE" })
 {
     if (Environment.GetEnvironmentVariable(name) is { } value)
     {
         Console.WriteLine($"// unset {name}={value} for the OpenBLAS peer");
         Environment.SetEnvironmentVariable(name, null);
+        if (!OperatingSystem.IsWindows()) NativeEnvironment.Unset(name);
     }
 }
 Console.WriteLine("// peer: " + OpenBlas.Describe());
 Console.WriteLine($"// NetGen SIMD path: {NetGen.Cpu.Simd.Best}, threads: {Environment.ProcessorCount} (NETGEN_THREADS overrides)");
 BenchmarkSwitcher.FromAssembly(typeof(LeNet5Benchmarks).Assembly).Run(args);
+
+internal static partial class NativeEnvironment
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "unsetenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int UnsetEnv(string name);
+
+    public static void Unset(string name) => UnsetEnv(name);
+}

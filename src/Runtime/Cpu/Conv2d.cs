@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace NetGen.Cpu;
 
@@ -36,11 +38,53 @@ public readonly record struct Conv2dGeometry(int InChannels, int InHeight, int I
 }
 
 /// <summary>
-/// 2-d convolution (cross-correlation, like PyTorch) by im2col + Gemm, one sample at a time,
-/// using a caller-provided scratch buffer of at least <see cref="Conv2dGeometry.ColumnSize"/> floats.
+/// 2-d convolution (cross-correlation, like PyTorch) by im2col + Gemm, using a caller-provided
+/// scratch buffer of at least <see cref="Conv2dGeometry.ColumnSize"/> floats.
+/// <para>
+/// Large layers run one sample at a time, each product spread over the <see cref="WorkerPool"/>.
+/// Small layers (see <see cref="RunsSamplesInParallel"/>), whose products are too small to split,
+/// run the batch as <see cref="SampleChunks"/> chunks of consecutive samples in parallel instead,
+/// each chunk with its own columns from a per-calling-thread workspace (allocated on first use,
+/// reused after). Forward and backward-data results are the same either way (each sample is computed
+/// alone). Weight gradients of a small layer are summed per chunk and the chunk sums added in chunk
+/// order, so the result does not depend on the number of threads either; the split depends on the
+/// batch size and the layer only.
+/// </para>
 /// </summary>
-public static class Conv2d
+public static unsafe class Conv2d
 {
+    /// <summary>How many chunks a small layer's batch is split into (fixed, so results do not depend on the thread count).</summary>
+    internal const int SampleChunks = 8;
+    /// <summary>A layer is small when one chunk's workspace (columns, plus weight and bias partial sums) is at most this many floats.</summary>
+    internal const int SmallLayerFloats = 1 << 18;
+
+    /// <summary>True when the batch runs as parallel chunks of samples rather than one sample at a time with parallel products.</summary>
+    internal static bool RunsSamplesInParallel(int batch, in Conv2dGeometry g)
+        => batch >= 2 && ChunkFloats(g) <= SmallLayerFloats
+           && 2.0 * g.OutChannels * g.OutHeight * g.OutWidth * g.InChannels * g.Kernel * g.Kernel < 4.0 * Gemm.ParallelFlops;
+
+    /// <summary>Workspace floats of one chunk: columns, then weight and bias partial sums.</summary>
+    private static long ChunkFloats(in Conv2dGeometry g) => (long)g.ColumnSize + g.WeightSize + g.OutChannels;
+
+    [ThreadStatic] private static float[]? t_workspace;
+
+    /// <summary>The calling thread's workspace for <paramref name="chunks"/> chunks (pinned; grows, never shrinks).</summary>
+    private static float[] Workspace(int chunks, in Conv2dGeometry g)
+    {
+        long floats = chunks * ChunkFloats(g);
+        float[]? workspace = t_workspace;
+        if (workspace == null || workspace.Length < floats)
+            t_workspace = workspace = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
+        return workspace;
+    }
+
+    /// <summary>Samples [start, end) of chunk <paramref name="chunk"/> when <paramref name="batch"/> samples are split into <paramref name="chunks"/>.</summary>
+    private static void ChunkRange(int chunk, int chunks, int batch, out int start, out int end)
+    {
+        start = (int)((long)chunk * batch / chunks);
+        end = (int)((long)(chunk + 1) * batch / chunks);
+    }
+
     public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         int batch, in Conv2dGeometry g, Span<float> scratch)
         => Forward(Simd.Best, output, input, weight, bias, batch, g, scratch);
@@ -52,7 +96,47 @@ public static class Conv2d
     {
         CheckCommon(batch, g, scratch, output.Length, nameof(output), input.Length, nameof(input), weight.Length);
         Guard.EmptyOrAtLeast(bias.Length, g.OutChannels, nameof(bias));
+        if (!RunsSamplesInParallel(batch, g))
+        {
+            ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount);
+            return;
+        }
+        int chunks = Math.Min(batch, SampleChunks);
+        fixed (float* y = output, x = input, w = weight, b = bias, work = Workspace(chunks, g))
+        {
+            WorkerPool.For(chunks, new ForwardChunk
+            {
+                Path = path, G = g, Batch = batch, Chunks = chunks, HasBias = bias.Length != 0,
+                Output = y, Input = x, Weight = w, Bias = b, Workspace = work,
+            });
+        }
+    }
 
+    private struct ForwardChunk : IParallelBody
+    {
+        public SimdPath Path;
+        public Conv2dGeometry G;
+        public int Batch, Chunks;
+        public bool HasBias;
+        public float* Output, Input, Weight, Bias, Workspace;
+
+        public readonly void Invoke(int chunk)
+        {
+            ChunkRange(chunk, Chunks, Batch, out int start, out int end);
+            int count = end - start;
+            ForwardSamples(Path,
+                new Span<float>(Output + (long)start * G.OutputSize, count * G.OutputSize),
+                new ReadOnlySpan<float>(Input + (long)start * G.InputSize, count * G.InputSize),
+                new ReadOnlySpan<float>(Weight, G.WeightSize),
+                HasBias ? new ReadOnlySpan<float>(Bias, G.OutChannels) : default,
+                count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), threads: 1);
+        }
+    }
+
+    /// <summary>The samples one after the other, each product on at most <paramref name="threads"/> threads.</summary>
+    private static void ForwardSamples(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, Span<float> scratch, int threads)
+    {
         int outHW = g.OutHeight * g.OutWidth;
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
         bool hasBias = bias.Length != 0;
@@ -71,7 +155,7 @@ public static class Conv2d
                 for (int oc = 0; oc < g.OutChannels; oc++) y.Slice(oc * outHW, outHW).Fill(bias[oc]);
             }
             // y[outC, outH*outW] (+)= weight[outC, inC*k*k] * col[inC*k*k, outH*outW]
-            Gemm.Multiply(path, false, false, g.OutChannels, outHW, columnRows, weight, col, y, accumulate: hasBias);
+            Multiply(path, false, false, g.OutChannels, outHW, columnRows, weight, col, y, accumulate: hasBias, threads);
         }
     }
 
@@ -85,7 +169,45 @@ public static class Conv2d
         int batch, in Conv2dGeometry g, Span<float> scratch /*[inC*k*k, outH*outW]*/, bool accumulate)
     {
         CheckCommon(batch, g, scratch, dOutput.Length, nameof(dOutput), dInput.Length, nameof(dInput), weight.Length);
+        if (!RunsSamplesInParallel(batch, g))
+        {
+            BackwardDataSamples(path, dInput, dOutput, weight, batch, g, scratch, accumulate, WorkerPool.ThreadCount);
+            return;
+        }
+        int chunks = Math.Min(batch, SampleChunks);
+        fixed (float* dx = dInput, dy = dOutput, w = weight, work = Workspace(chunks, g))
+        {
+            WorkerPool.For(chunks, new BackwardDataChunk
+            {
+                Path = path, G = g, Batch = batch, Chunks = chunks, Accumulate = accumulate,
+                DInput = dx, DOutput = dy, Weight = w, Workspace = work,
+            });
+        }
+    }
 
+    private struct BackwardDataChunk : IParallelBody
+    {
+        public SimdPath Path;
+        public Conv2dGeometry G;
+        public int Batch, Chunks;
+        public bool Accumulate;
+        public float* DInput, DOutput, Weight, Workspace;
+
+        public readonly void Invoke(int chunk)
+        {
+            ChunkRange(chunk, Chunks, Batch, out int start, out int end);
+            int count = end - start;
+            BackwardDataSamples(Path,
+                new Span<float>(DInput + (long)start * G.InputSize, count * G.InputSize),
+                new ReadOnlySpan<float>(DOutput + (long)start * G.OutputSize, count * G.OutputSize),
+                new ReadOnlySpan<float>(Weight, G.WeightSize),
+                count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), Accumulate, threads: 1);
+        }
+    }
+
+    private static void BackwardDataSamples(SimdPath path, Span<float> dInput, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> weight,
+        int batch, in Conv2dGeometry g, Span<float> scratch, bool accumulate, int threads)
+    {
         int outHW = g.OutHeight * g.OutWidth;
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
         for (int n = 0; n < batch; n++)
@@ -95,11 +217,11 @@ public static class Conv2d
             if (g.IsPointwise)
             {
                 // dx[inC, H*W] (=|+=) weight[outC, inC]^T * dy[outC, H*W]
-                Gemm.Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, dx, accumulate);
+                Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, dx, accumulate, threads);
                 continue;
             }
             // dcol[inC*k*k, outH*outW] = weight[outC, inC*k*k]^T * dy[outC, outH*outW]
-            Gemm.Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, scratch, accumulate: false);
+            Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, scratch, accumulate: false, threads);
             if (!accumulate) dx.Clear();
             Col2ImAdd(dx, scratch, g);
         }
@@ -117,7 +239,58 @@ public static class Conv2d
     {
         CheckCommon(batch, g, scratch, dOutput.Length, nameof(dOutput), input.Length, nameof(input), dWeight.Length, nameof(dWeight));
         Guard.EmptyOrAtLeast(dBias.Length, g.OutChannels, nameof(dBias));
+        if (!RunsSamplesInParallel(batch, g))
+        {
+            BackwardWeightsSamples(path, dWeight, dBias, dOutput, input, batch, g, scratch, WorkerPool.ThreadCount);
+            return;
+        }
+        int chunks = Math.Min(batch, SampleChunks);
+        float[] workspace = Workspace(chunks, g);
+        fixed (float* dy = dOutput, x = input, work = workspace)
+        {
+            WorkerPool.For(chunks, new BackwardWeightsChunk
+            {
+                Path = path, G = g, Batch = batch, Chunks = chunks, HasBias = dBias.Length != 0,
+                DOutput = dy, Input = x, Workspace = work,
+            });
+        }
+        // dWeight += chunk 0's sums, then chunk 1's, ...: a fixed order, whichever thread ran which chunk
+        long chunkFloats = ChunkFloats(g);
+        for (int chunk = 0; chunk < chunks; chunk++)
+        {
+            var partial = workspace.AsSpan((int)(chunk * chunkFloats + g.ColumnSize), g.WeightSize + g.OutChannels);
+            Elementwise.CopyOrAdd(path, dWeight.Slice(0, g.WeightSize), partial.Slice(0, g.WeightSize), accumulate: true);
+            if (dBias.Length != 0) Elementwise.CopyOrAdd(path, dBias.Slice(0, g.OutChannels), partial.Slice(g.WeightSize), accumulate: true);
+        }
+    }
 
+    private struct BackwardWeightsChunk : IParallelBody
+    {
+        public SimdPath Path;
+        public Conv2dGeometry G;
+        public int Batch, Chunks;
+        public bool HasBias;
+        public float* DOutput, Input, Workspace;
+
+        public readonly void Invoke(int chunk)
+        {
+            ChunkRange(chunk, Chunks, Batch, out int start, out int end);
+            int count = end - start;
+            float* work = Workspace + chunk * ChunkFloats(G);
+            var partialWeight = new Span<float>(work + G.ColumnSize, G.WeightSize);
+            var partialBias = new Span<float>(work + G.ColumnSize + G.WeightSize, G.OutChannels);
+            partialWeight.Clear();
+            partialBias.Clear();
+            BackwardWeightsSamples(Path, partialWeight, HasBias ? partialBias : default,
+                new ReadOnlySpan<float>(DOutput + (long)start * G.OutputSize, count * G.OutputSize),
+                new ReadOnlySpan<float>(Input + (long)start * G.InputSize, count * G.InputSize),
+                count, G, new Span<float>(work, G.ColumnSize), threads: 1);
+        }
+    }
+
+    private static void BackwardWeightsSamples(SimdPath path, Span<float> dWeight, Span<float> dBias, ReadOnlySpan<float> dOutput,
+        ReadOnlySpan<float> input, int batch, in Conv2dGeometry g, Span<float> scratch, int threads)
+    {
         int outHW = g.OutHeight * g.OutWidth;
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
         for (int n = 0; n < batch; n++)
@@ -131,7 +304,7 @@ public static class Conv2d
                 col = scratch;
             }
             // dWeight[outC, inC*k*k] += dy[outC, outH*outW] * col[inC*k*k, outH*outW]^T
-            Gemm.Multiply(path, false, true, g.OutChannels, columnRows, outHW, dy, col, dWeight, accumulate: true);
+            Multiply(path, false, true, g.OutChannels, columnRows, outHW, dy, col, dWeight, accumulate: true, threads);
             if (dBias.Length != 0)
             {
                 for (int oc = 0; oc < g.OutChannels; oc++)
@@ -139,6 +312,11 @@ public static class Conv2d
             }
         }
     }
+
+    /// <summary>Contiguous operands, at most <paramref name="threads"/> threads.</summary>
+    private static void Multiply(SimdPath path, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, bool accumulate, int threads)
+        => Gemm.Multiply(path, transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, c, n, accumulate, threads);
 
     /// <summary>
     /// col[(c*k + ky)*k + kx, oy*outW + ox] = image[c, oy*s - p + ky, ox*s - p + kx], or 0 in the padding.
@@ -165,7 +343,7 @@ public static class Conv2d
                             int iy = oy * stride - pad + ky;
                             if ((uint)iy >= (uint)inH)
                             {
-                                for (int ox = 0; ox < outW; ox++) dst[ox] = 0f;
+                                new Span<float>(dst, outW).Clear();
                                 continue;
                             }
                             // src[ox * stride] = image[c, iy, ox*s - p + kx] (only dereferenced for lo <= ox < hi)
@@ -173,7 +351,7 @@ public static class Conv2d
                             for (int ox = 0; ox < lo; ox++) dst[ox] = 0f;
                             if (stride == 1)
                             {
-                                for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox];
+                                CopyRun(dst + lo, src + lo, hi - lo);
                             }
                             else
                             {
@@ -211,7 +389,7 @@ public static class Conv2d
                             float* dst = imageBase + (c * inH + iy) * inW - pad + kx;
                             if (stride == 1)
                             {
-                                for (int ox = lo; ox < hi; ox++) dst[ox] += src[ox];
+                                AddRun(dst + lo, src + lo, hi - lo);
                             }
                             else
                             {
@@ -222,6 +400,52 @@ public static class Conv2d
                 }
             }
         }
+    }
+
+    // im2col and col2im move short runs (an output row, often 5-60 floats) millions of times: a call into
+    // Span.CopyTo or a general kernel per run costs more than the run itself, so these are inlined vector
+    // loops. Copies and single adds are exact, so every SIMD path gives the same result.
+
+    /// <summary>dst[0..n) = src[0..n); the last vector overlaps the previous one instead of a scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(float* dst, float* src, int n)
+    {
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            int i = 0;
+            for (; i <= n - 16; i += 16) Vector512.Load(src + i).Store(dst + i);
+            if (i < n) Vector512.Load(src + n - 16).Store(dst + n - 16);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            int i = 0;
+            for (; i <= n - 8; i += 8) Vector256.Load(src + i).Store(dst + i);
+            if (i < n) Vector256.Load(src + n - 8).Store(dst + n - 8);
+        }
+        else if (Vector128.IsHardwareAccelerated && n >= 4)
+        {
+            int i = 0;
+            for (; i <= n - 4; i += 4) Vector128.Load(src + i).Store(dst + i);
+            if (i < n) Vector128.Load(src + n - 4).Store(dst + n - 4);
+        }
+        else
+        {
+            for (int i = 0; i < n; i++) dst[i] = src[i];
+        }
+    }
+
+    /// <summary>dst[0..n) += src[0..n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRun(float* dst, float* src, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= n - 16; i += 16) (Vector512.Load(dst + i) + Vector512.Load(src + i)).Store(dst + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= n - 8; i += 8) (Vector256.Load(dst + i) + Vector256.Load(src + i)).Store(dst + i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i <= n - 4; i += 4) (Vector128.Load(dst + i) + Vector128.Load(src + i)).Store(dst + i);
+        for (; i < n; i++) dst[i] += src[i];
     }
 
     /// <summary>[lo, hi): the output columns ox with 0 &lt;= ox*stride - pad + kx &lt; inW (hi &gt;= lo).</summary>

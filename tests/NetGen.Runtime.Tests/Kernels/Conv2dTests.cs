@@ -24,6 +24,7 @@ public class Conv2dTests
         new(1, 1, 1, 2, 5, 1, 2),
         new(1, 1, 2, 2, 5, 2, 2),
         new(6, 14, 14, 16, 5, 1, 0),
+        new(64, 40, 40, 8, 3, 1, 1),   // large: one sample at a time with parallel products (the others split the batch)
     };
 
     public static IEnumerable<object[]> PathsAndFlag()
@@ -165,6 +166,68 @@ public class Conv2dTests
             int terms = batch * g.OutHeight * g.OutWidth;
             KernelAssert.Close(expectedW, dW, 1e-5 + 2e-7 * terms, 1e-5, $"dW {path} {g}");
             KernelAssert.Close(expectedB, dB, 1e-5 + 2e-7 * terms, 1e-5, $"dB {path} {g}");
+        }
+    }
+
+    [Fact]
+    public void TheTestGeometriesCoverBothBatchStrategies()
+    {
+        Assert.Contains(Geometries, g => Conv2d.RunsSamplesInParallel(3, g));
+        Assert.Contains(Geometries, g => !Conv2d.RunsSamplesInParallel(3, g));
+        Assert.False(Conv2d.RunsSamplesInParallel(1, Geometries[0]));
+    }
+
+    /// <summary>
+    /// A small layer's batch runs as chunks of samples on the worker pool: forward and backward-data
+    /// equal the one-sample-at-a-time results exactly, and the weight gradients (summed per chunk, chunk
+    /// sums added in chunk order) are bit-identical whether the chunks run in parallel or one after another.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void SplitBatchMatchesOneSampleAtATime(SimdPath path)
+    {
+        var g = new Conv2dGeometry(6, 14, 14, 16, 5, 1, 0);   // LeNet-5 C3
+        const int batch = 11;                                  // 8 uneven chunks
+        Assert.True(Conv2d.RunsSamplesInParallel(batch, g));
+        var rng = new Rng(7);
+        float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize);
+        float[] b = KernelAssert.Random(ref rng, g.OutChannels), dy = KernelAssert.Random(ref rng, batch * g.OutputSize);
+        float[] scratch = new float[g.ColumnSize];
+
+        float[] y = new float[batch * g.OutputSize], ySingle = new float[y.Length];
+        float[] dx = new float[batch * g.InputSize], dxSingle = new float[dx.Length];
+        Conv2d.Forward(path, y, x, w, b, batch, g, scratch);
+        Conv2d.BackwardData(path, dx, dy, w, batch, g, scratch, accumulate: false);
+        for (int n = 0; n < batch; n++)
+        {
+            Conv2d.Forward(path, ySingle.AsSpan(n * g.OutputSize, g.OutputSize), x.AsSpan(n * g.InputSize, g.InputSize), w, b, 1, g, scratch);
+            Conv2d.BackwardData(path, dxSingle.AsSpan(n * g.InputSize, g.InputSize), dy.AsSpan(n * g.OutputSize, g.OutputSize), w, 1, g, scratch, accumulate: false);
+        }
+        Assert.Equal(ySingle, y);
+        Assert.Equal(dxSingle, dx);
+
+        float[] dW = new float[g.WeightSize], dB = new float[g.OutChannels];
+        Conv2d.BackwardWeights(path, dW, dB, dy, x, batch, g, scratch);
+        // The same call while the pool is held by an outer loop runs the chunks sequentially on one thread.
+        float[] dWSequential = new float[g.WeightSize], dBSequential = new float[g.OutChannels];
+        WorkerPool.For(2, new HoldPoolThenRun(() => Conv2d.BackwardWeights(path, dWSequential, dBSequential, dy, x, batch, g, new float[g.ColumnSize])));
+        Assert.Equal(dWSequential, dW);
+        Assert.Equal(dBSequential, dB);
+
+        float[] dWSingle = new float[g.WeightSize], dBSingle = new float[g.OutChannels];
+        for (int n = 0; n < batch; n++)
+            Conv2d.BackwardWeights(path, dWSingle, dBSingle, dy.AsSpan(n * g.OutputSize, g.OutputSize), x.AsSpan(n * g.InputSize, g.InputSize), 1, g, scratch);
+        int terms = batch * g.OutHeight * g.OutWidth;
+        KernelAssert.Close(dWSingle, dW, 1e-5 + 2e-7 * terms, 1e-5, $"dW {path}");
+        KernelAssert.Close(dBSingle, dB, 1e-5 + 2e-7 * terms, 1e-5, $"dB {path}");
+    }
+
+    /// <summary>Index 0 runs the action (its nested pool loops run sequentially: the pool is busy); index 1 does nothing.</summary>
+    private readonly struct HoldPoolThenRun(Action action) : IParallelBody
+    {
+        public void Invoke(int index)
+        {
+            if (index == 0) action();
         }
     }
 
