@@ -108,7 +108,12 @@ public class GemmLayerBenchmarks : GemmBenchmarkBase
 /// <summary>Adds GFLOP/s (from the problem's 2mnk and the mean time) to the GEMM tables.</summary>
 public sealed class GemmConfig : ManualConfig
 {
-    public GemmConfig() => AddColumn(new GflopsColumn());
+    public GemmConfig()
+    {
+        AddColumn(new GflopsColumn());
+        // the layer shapes' names ("ResNet conv3_x bwd-weights (128x1152x784, B^T)") would be cut at 20 characters
+        SummaryStyle = SummaryStyle.Default.WithMaxParameterColumnWidth(60);
+    }
 
     private sealed class GflopsColumn : IColumn
     {

@@ -1,5 +1,10 @@
 using System;
+using System.Linq;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Environments;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.NativeAot;
 using NetGen.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/NetGen.Benchmarks -- --filter '*'
@@ -21,7 +26,24 @@ foreach (var name in new[] { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE" })
 }
 Console.WriteLine("// peer: " + OpenBlas.Describe());
 Console.WriteLine($"// NetGen SIMD path: {NetGen.Cpu.Simd.Best}, threads: {Environment.ProcessorCount} (NETGEN_THREADS overrides)");
-BenchmarkSwitcher.FromAssembly(typeof(LeNet5Benchmarks).Assembly).Run(args);
+
+// --jit-and-aot: every selected benchmark runs twice, under the JIT and as a NativeAOT executable (the
+// deployment issue's "AOT within 10% of JIT"). BenchmarkDotNet's built-in NativeAOT job restores the
+// ILCompiler from a .NET nightly feed; this one uses the SDK's own ILCompiler from the configured feeds.
+IConfig? config = null;
+if (Array.IndexOf(args, "--jit-and-aot") is int at and >= 0)
+{
+    args = args[..at].Concat(args[(at + 1)..]).ToArray();
+    var aot = NativeAotToolchain.CreateBuilder()
+        .UseNuGet("", "https://api.nuget.org/v3/index.json")
+        .TargetFrameworkMoniker("net10.0")
+        .DisplayName("NativeAOT 10.0")
+        .ToToolchain();
+    config = DefaultConfig.Instance
+        .AddJob(Job.Default.WithId("JIT").AsBaseline())
+        .AddJob(Job.Default.WithRuntime(NativeAotRuntime.Net10_0).WithToolchain(aot).WithId("NativeAOT"));
+}
+BenchmarkSwitcher.FromAssembly(typeof(LeNet5Benchmarks).Assembly).Run(args, config);
 
 internal static partial class NativeEnvironment
 {

@@ -25,6 +25,8 @@ public sealed class CommandLine
           --test N          use only the first N of the 2,000 bundled test digits
           --latent 2|20     vae: latent dimensions (default 20; 2 also draws the latent manifold)
           --conditional     gan: class-conditional GAN
+          --classifier F    gan --conditional: LeNet-5 checkpoint from examples/LeNet5 that labels 1,000 generated
+                            digits (100 per class) after training (default: lenet5.safetensors if it exists)
           --lambda X        pix2pix: weight of the L1 term (default 100)
           -h, --help        this text
         """;
@@ -40,6 +42,7 @@ public sealed class CommandLine
     public int? TestCount { get; private set; }
     public int Latent { get; private set; } = 20;
     public bool Conditional { get; private set; }
+    public string? Classifier { get; private set; }
     public float Lambda { get; private set; } = 100f;
 
     public static CommandLine Parse(string[] args)
@@ -52,7 +55,7 @@ public sealed class CommandLine
             "vae" or "gan" or "pix2pix" => args[0],
             var other => throw new FormatException($"unknown command '{other}' (expected vae, gan or pix2pix)"),
         };
-        bool latentGiven = false, conditionalGiven = false, lambdaGiven = false;
+        bool latentGiven = false, conditionalGiven = false, lambdaGiven = false, classifierGiven = false;
         for (int i = 1; i < args.Length; i++)
         {
             string name = args[i];
@@ -77,6 +80,10 @@ public sealed class CommandLine
                     latentGiven = true;
                     break;
                 case "--conditional": o.Conditional = true; conditionalGiven = true; break;
+                case "--classifier":
+                    o.Classifier = Value();
+                    classifierGiven = true;
+                    break;
                 case "--lambda":
                     o.Lambda = (float)NonNegative(Value(), name);
                     lambdaGiven = true;
@@ -88,6 +95,7 @@ public sealed class CommandLine
         if (latentGiven && o.Command != "vae") throw new FormatException("--latent applies to vae only");
         if (conditionalGiven && o.Command != "gan") throw new FormatException("--conditional applies to gan only");
         if (lambdaGiven && o.Command != "pix2pix") throw new FormatException("--lambda applies to pix2pix only");
+        if (classifierGiven && !o.Conditional) throw new FormatException("--classifier applies to gan --conditional only");
         return o;
     }
 

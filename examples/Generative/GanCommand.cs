@@ -86,7 +86,58 @@ public static class GanCommand
         chart.Save(chartPath);
         written.Add(chartPath);
         foreach (string path in written) Console.WriteLine("wrote " + Path.GetFullPath(path));
+
+        if (conditional)
+        {
+            string? classifier = o.Classifier ?? (File.Exists("lenet5.safetensors") ? "lenet5.safetensors" : null);
+            if (classifier is null)
+                Console.WriteLine("class check skipped: no LeNet-5 checkpoint (run `dotnet run -c Release --project examples/LeNet5` first, or pass --classifier F)");
+            else
+                ClassCheck(trainer, classifier, o.Seed);
+        }
         return 0;
+    }
+
+    /// <summary>Generated digits per class for the class check (1,000 in all).</summary>
+    public const int CheckPerClass = 100;
+
+    /// <summary>
+    /// The conditional GAN's class check: 100 fresh digits per class, each labelled by a LeNet-5 trained on real digits
+    /// (examples/LeNet5's checkpoint); prints the share labelled as the class they were generated for, overall and per class.
+    /// </summary>
+    public static double ClassCheck(GanTrainer trainer, string classifierPath, ulong seed)
+    {
+        var lenet = new NetGen.Examples.LeNet5.LeNet5(new NetworkOptions { Capacity = CheckPerClass });
+        lenet.Load(classifierPath);
+        var rng = new Rng(seed + 101);
+        var noise = new float[CheckPerClass * GanTrainer.NoiseSize];
+        var classes = new int[CheckPerClass];
+        var hits = new int[GanTrainer.Classes];
+        for (int digit = 0; digit < GanTrainer.Classes; digit++)
+        {
+            Common.Gaussian(noise, ref rng);
+            Array.Fill(classes, digit);
+            float[] images = trainer.Generate(noise, classes, CheckPerClass);
+            // generator pixels are in [-1, 1]; LeNet-5 reads [0, 1] pixels standardised like its training digits
+            for (int i = 0; i < images.Length; i++) images[i] = (images[i] + 1f) / 2f;
+            Mnist.Normalize(images);
+            ReadOnlySpan<float> logits = lenet.Forward(images, CheckPerClass);
+            for (int i = 0; i < CheckPerClass; i++)
+                if (ArgMax(logits.Slice(i * GanTrainer.Classes, GanTrainer.Classes)) == digit) hits[digit]++;
+        }
+        int total = 0;
+        foreach (int h in hits) total += h;
+        double share = (double)total / (GanTrainer.Classes * CheckPerClass);
+        Console.WriteLine($"class check: LeNet-5 ({classifierPath}) labels {total:N0} of {GanTrainer.Classes * CheckPerClass:N0} generated digits " +
+            $"({share:P1}) as the class they were generated for; per class 0-9: {string.Join(" ", hits)} of {CheckPerClass}");
+        return share;
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
     }
 
     private static void Draw(GanTrainer trainer, float[] noise, int[] classes, int side, string title, string path)

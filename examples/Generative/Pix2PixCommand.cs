@@ -21,7 +21,7 @@ public static class Pix2PixCommand
             $"PatchGAN discriminator {trainer.D.Parameters.Length:N0} parameters (7x7 logits); loss BCE + {F(o.Lambda)} * L1, Adam lr {F(lr)} betas (0.5, 0.999), " +
             $"batch {batch}, {epochs} epochs, seed {o.Seed}; {train.Count:N0} training digits (fresh random 10x10 blocks every epoch), {test.Count:N0} held-out digits (one fixed block each)");
         Console.WriteLine("held-out L1: mean |output - digit| per pixel in [0, 1] units, over all pixels (and inside the erased block); " +
-            "identity baseline: output = the erased input");
+            "identity baseline: output = the erased input; mean-fill baseline: the block filled with the mean training pixel");
 
         var progress = new Progress();
         var start = trainer.Evaluate();
@@ -54,7 +54,8 @@ public static class Pix2PixCommand
                 $"{progress.Elapsed - before:F1} s  elapsed {progress.Elapsed:F1} s");
         }
         Console.WriteLine($"trained {epochs} epochs ({epochs * perEpoch:N0} iterations) in {progress.Elapsed:F1} s; held-out L1 {last.L1:F4} vs identity {last.IdentityL1:F4} " +
-            $"({(last.L1 < last.IdentityL1 ? "below" : "NOT below")} the baseline); inside the block {last.BlockL1:F4} vs {last.IdentityBlockL1:F4}");
+            $"({(last.L1 < last.IdentityL1 ? "below" : "NOT below")} the baseline); inside the block {last.BlockL1:F4} vs identity {last.IdentityBlockL1:F4} " +
+            $"and mean fill {last.MeanFillBlockL1:F4} ({last.BlockGainOverMeanFill:P1} lower than mean fill, {trainer.TestCount:N0} held-out pairs)");
 
         var written = new List<string>();
         trainer.G.Save(Path.Combine(o.Output, "pix2pix-generator.safetensors"));

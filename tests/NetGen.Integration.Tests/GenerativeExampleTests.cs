@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Text.RegularExpressions;
 using NetGen.Cpu;
 using NetGen.Data;
 using NetGen.Examples.Generative;
@@ -219,16 +220,20 @@ public class GenerativeExampleTests
         Assert.True(start.L1 > end.IdentityL1, "the untrained U-Net should be worse than copying its input");
         Assert.True(end.L1 < 0.95 * end.IdentityL1, $"held-out L1 {end.L1:F4} vs identity {end.IdentityL1:F4}");
         Assert.True(end.BlockL1 < 0.75 * end.IdentityBlockL1, $"inside the block: {end.BlockL1:F4} vs identity {end.IdentityBlockL1:F4}");
+        _output.WriteLine($"inside the block: mean fill {end.MeanFillBlockL1:F4} (mean pixel {trainer.MeanPixel:F3}), {end.BlockGainOverMeanFill:P1} lower");
+        Assert.True(end.BlockL1 < end.MeanFillBlockL1, $"inside the block: {end.BlockL1:F4} vs mean fill {end.MeanFillBlockL1:F4}");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     // The commands as processes.
 
-    private static (int ExitCode, string Output) RunExample(params string[] args)
+    private static (int ExitCode, string Output) RunExample(params string[] args) => RunExampleIn(Path.GetTempPath(), args);
+
+    private static (int ExitCode, string Output) RunExampleIn(string workingDirectory, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Generative.dll");
         Assert.True(File.Exists(dll), "missing " + dll);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
@@ -292,9 +297,33 @@ public class GenerativeExampleTests
             Assert.Matches(@"epoch   1/1  D loss \d+\.\d+  G loss \d+\.\d+  D\(x\) \d\.\d+  D\(G\(z\)\) \d\.\d+  \d+\.\d s  elapsed \d+\.\d s", output);
             AssertPngs(dir, output, "gan-epoch-01.png", "gan-samples.png", "gan-loss.png");
 
-            var (code2, output2) = RunExample("gan", "--conditional", "--epochs", "1", "--train", "256", "--batch", "32", "--out", dir);
+            // run in the (empty) output folder: no lenet5.safetensors there, so the class check is skipped
+            Directory.CreateDirectory(dir);
+            var (code2, output2) = RunExampleIn(dir, "gan", "--conditional", "--epochs", "1", "--train", "256", "--batch", "32", "--out", dir);
             Assert.True(code2 == 0, output2);
             AssertPngs(dir, output2, "cgan-epoch-01.png", "cgan-samples.png", "cgan-loss.png");
+            Assert.Contains("class check skipped: no LeNet-5 checkpoint", output2);
+
+            // The class check with a LeNet-5 checkpoint (60 SGD steps on real digits: enough to label digits, not to
+            // judge a one-epoch GAN, so only the report is checked here; docs/benchmarks.md has the full run).
+            string classifier = Path.Combine(dir, "lenet5.safetensors");
+            var digits = Mnist.LoadBundled(train: true);
+            Mnist.Normalize(digits.Features);
+            var lenet = new NetGen.Examples.LeNet5.LeNet5(new NetworkOptions { Capacity = 32, Seed = 3 });
+            var sgd = new Sgd(0.05f, momentum: 0.9f);
+            for (int step = 0; step < 60; step++)
+                lenet.TrainStep(digits.Features.AsSpan(step * 32 * 784, 32 * 784), digits.Labels.AsSpan(step * 32, 32), 32, Loss.SoftmaxCrossEntropy, sgd);
+            lenet.Save(classifier);
+            var (code3, output3) = RunExample("gan", "--conditional", "--epochs", "1", "--train", "256", "--out", dir, "--classifier", classifier);
+            Assert.True(code3 == 0, output3);
+            var check = Regex.Match(output3, @"class check: LeNet-5 \(.+\) labels (\d+) of 1,000 generated digits \((\d+\.\d) ?%\) as the class they were generated for; per class 0-9: ((?:\d+ ){9}\d+) of 100");
+            Assert.True(check.Success, output3);
+            int[] perClass = check.Groups[3].Value.Trim().Split(' ').Select(int.Parse).ToArray();
+            Assert.Equal(int.Parse(check.Groups[1].Value), perClass.Sum());
+
+            var (code4, output4) = RunExample("gan", "--epochs", "1", "--classifier", classifier);
+            Assert.Equal(2, code4);
+            Assert.Contains("--classifier applies to gan --conditional only", output4);
         }
         finally
         {
