@@ -69,9 +69,10 @@ public static unsafe class Conv2d
     [ThreadStatic] private static float[]? t_workspace;
 
     /// <summary>The calling thread's workspace for <paramref name="chunks"/> chunks (pinned; grows, never shrinks).</summary>
-    private static float[] Workspace(int chunks, in Conv2dGeometry g)
+    private static float[] Workspace(int chunks, in Conv2dGeometry g) => Workspace(chunks * ChunkFloats(g));
+
+    private static float[] Workspace(long floats)
     {
-        long floats = chunks * ChunkFloats(g);
         float[]? workspace = t_workspace;
         if (workspace == null || workspace.Length < floats)
             t_workspace = workspace = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
@@ -98,7 +99,10 @@ public static unsafe class Conv2d
         Guard.EmptyOrAtLeast(bias.Length, g.OutChannels, nameof(bias));
         if (!RunsSamplesInParallel(batch, g))
         {
-            ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount);
+            if (UsesRowBlocks(g, out int rowsPerBlock))
+                ForwardRowBlocks(path, output, input, weight, bias, batch, g, rowsPerBlock);
+            else
+                ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount);
             return;
         }
         int chunks = Math.Min(batch, SampleChunks);
@@ -130,6 +134,80 @@ public static unsafe class Conv2d
                 new ReadOnlySpan<float>(Weight, G.WeightSize),
                 HasBias ? new ReadOnlySpan<float>(Bias, G.OutChannels) : default,
                 count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), threads: 1);
+        }
+    }
+
+    /// <summary>Column floats of one row block: at most this many (512 KB), so a block stays in L2 between im2col and the product.</summary>
+    internal const int RowBlockFloats = 1 << 17;
+
+    /// <summary>
+    /// True for a layer whose columns are far larger than a cache (over 4 row blocks' worth): its forward pass then
+    /// runs in blocks of <paramref name="rowsPerBlock"/> output rows, each block's im2col and product together, the
+    /// blocks spread over the worker pool. Writing the whole im2col matrix first (7 MB for a 3x3 layer on 64x56x56)
+    /// and reading it back made im2col cost as much as the product.
+    /// </summary>
+    internal static bool UsesRowBlocks(in Conv2dGeometry g, out int rowsPerBlock)
+    {
+        long rowFloats = (long)g.InChannels * g.Kernel * g.Kernel * g.OutWidth;   // columns of one output row
+        rowsPerBlock = (int)Math.Max(1, RowBlockFloats / rowFloats);
+        return !g.IsPointwise && g.ColumnSize > 4L * RowBlockFloats
+            && rowsPerBlock < g.OutHeight && (long)rowsPerBlock * g.OutWidth >= 64;
+    }
+
+    /// <summary>Every sample, output rows in blocks: block b covers rows [b*rowsPerBlock, min(outH, (b+1)*rowsPerBlock)).</summary>
+    private static void ForwardRowBlocks(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, int rowsPerBlock)
+    {
+        int blocks = (g.OutHeight + rowsPerBlock - 1) / rowsPerBlock;
+        int chunks = Math.Min(blocks, SampleChunks);
+        long slot = (long)g.InChannels * g.Kernel * g.Kernel * rowsPerBlock * g.OutWidth;
+        float[] workspace = Workspace(chunks * slot);
+        int outHW = g.OutHeight * g.OutWidth;
+        bool hasBias = bias.Length != 0;
+        fixed (float* y = output, x = input, w = weight, work = workspace)
+        {
+            for (int n = 0; n < batch; n++)
+            {
+                float* yn = y + (long)n * g.OutputSize;
+                if (hasBias)
+                {
+                    for (int oc = 0; oc < g.OutChannels; oc++) new Span<float>(yn + (long)oc * outHW, outHW).Fill(bias[oc]);
+                }
+                WorkerPool.For(chunks, new ForwardRowChunk
+                {
+                    Path = path, G = g, Blocks = blocks, Chunks = chunks, RowsPerBlock = rowsPerBlock, Slot = slot, Accumulate = hasBias,
+                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Workspace = work,
+                });
+            }
+        }
+    }
+
+    private struct ForwardRowChunk : IParallelBody
+    {
+        public SimdPath Path;
+        public Conv2dGeometry G;
+        public int Blocks, Chunks, RowsPerBlock;
+        public long Slot;
+        public bool Accumulate;
+        public float* Output, Input, Weight, Workspace;
+
+        public readonly void Invoke(int chunk)
+        {
+            ChunkRange(chunk, Chunks, Blocks, out int first, out int last);
+            int columnRows = G.InChannels * G.Kernel * G.Kernel, outHW = G.OutHeight * G.OutWidth;
+            float* col = Workspace + chunk * Slot;
+            for (int block = first; block < last; block++)
+            {
+                int oy0 = block * RowsPerBlock, oy1 = Math.Min(G.OutHeight, oy0 + RowsPerBlock);
+                int columns = (oy1 - oy0) * G.OutWidth;
+                Im2ColRows(col, Input, G, oy0, oy1);
+                // y[outC, block columns] (+)= weight[outC, inC*k*k] * col[inC*k*k, block columns], written in place (ldc = outH*outW)
+                Gemm.Multiply(Path, false, false, G.OutChannels, columns, columnRows,
+                    new ReadOnlySpan<float>(Weight, G.WeightSize), columnRows,
+                    new ReadOnlySpan<float>(col, columnRows * columns), columns,
+                    new Span<float>(Output + oy0 * G.OutWidth, (G.OutChannels - 1) * outHW + columns), outHW,
+                    Accumulate, threads: 1);
+            }
         }
     }
 
@@ -323,11 +401,19 @@ public static unsafe class Conv2d
     /// </summary>
     internal static unsafe void Im2Col(Span<float> col /*[inC*k*k, outH*outW]*/, ReadOnlySpan<float> image /*[inC, inH, inW]*/, in Conv2dGeometry g)
     {
-        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
-        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
         Guard.AtLeast(image.Length, g.InputSize, nameof(image));
-        fixed (float* colBase = col, imageBase = image)
+        fixed (float* colBase = col, imageBase = image) Im2ColRows(colBase, imageBase, g, 0, g.OutHeight);
+    }
+
+    /// <summary>
+    /// <see cref="Im2Col"/> for output rows [oy0, oy1) only: col[(c*k + ky)*k + kx, (oy - oy0)*outW + ox], a
+    /// [inC*k*k, (oy1 - oy0)*outW] matrix.
+    /// </summary>
+    private static unsafe void Im2ColRows(float* colBase, float* imageBase, in Conv2dGeometry g, int oy0, int oy1)
+    {
+        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
+        int inH = g.InHeight, inW = g.InWidth, outW = g.OutWidth;
         {
             float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
             for (int c = 0; c < g.InChannels; c++)
@@ -338,7 +424,7 @@ public static unsafe class Conv2d
                     {
                         // output columns [lo, hi) read inside the image row; the rest is padding
                         ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
-                        for (int oy = 0; oy < outH; oy++, dst += outW)
+                        for (int oy = oy0; oy < oy1; oy++, dst += outW)
                         {
                             int iy = oy * stride - pad + ky;
                             if ((uint)iy >= (uint)inH)

@@ -175,6 +175,36 @@ public class Conv2dTests
         Assert.Contains(Geometries, g => Conv2d.RunsSamplesInParallel(3, g));
         Assert.Contains(Geometries, g => !Conv2d.RunsSamplesInParallel(3, g));
         Assert.False(Conv2d.RunsSamplesInParallel(1, Geometries[0]));
+        Assert.Contains(Geometries, g => Conv2d.UsesRowBlocks(g, out _));
+    }
+
+    /// <summary>
+    /// A large layer's forward pass runs im2col and the product in blocks of output rows, in parallel: the result is
+    /// bit-identical to im2col of the whole image followed by one product.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void RowBlockedForwardEqualsOneProduct(SimdPath path)
+    {
+        foreach (var g in new Conv2dGeometry[] { new(64, 40, 40, 8, 3, 1, 1), new(3, 224, 224, 16, 7, 2, 3) })   // 3x3 layer; ResNet stem (stride 2, 7x7)
+        {
+            Assert.True(Conv2d.UsesRowBlocks(g, out int rows), g.ToString());
+            Assert.InRange(rows, 1, g.OutHeight - 1);
+            var rng = new Rng(11);
+            const int batch = 2;
+            float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
+            float[] y = new float[batch * g.OutputSize], expected = new float[y.Length], col = new float[g.ColumnSize];
+            Conv2d.Forward(path, y, x, w, b, batch, g, col);
+            int outHW = g.OutHeight * g.OutWidth;
+            for (int n = 0; n < batch; n++)
+            {
+                Conv2d.Im2Col(col, x.AsSpan(n * g.InputSize, g.InputSize), g);
+                var yn = expected.AsSpan(n * g.OutputSize, g.OutputSize);
+                for (int oc = 0; oc < g.OutChannels; oc++) yn.Slice(oc * outHW, outHW).Fill(b[oc]);
+                Gemm.Multiply(path, false, false, g.OutChannels, outHW, g.InChannels * g.Kernel * g.Kernel, w, col, yn, accumulate: true);
+            }
+            Assert.Equal(expected, y);
+        }
     }
 
     /// <summary>
