@@ -28,6 +28,13 @@ public readonly record struct Conv2dGeometry(int InChannels, int InHeight, int I
     /// <summary>1x1 kernel, stride 1, no padding: the input already is its im2col matrix.</summary>
     internal bool IsPointwise => Kernel == 1 && Stride == 1 && Padding == 0;
 
+    /// <summary>
+    /// The im2col matrix is the input itself, so no columns are built: a pointwise layer ([inC, H*W]), or a kernel
+    /// exactly as large as the unpadded input (LeNet-5's C5), whose single output position sees the whole image
+    /// ([inC*k*k, 1], the input in its own order).
+    /// </summary>
+    internal bool ColumnsAreInput => IsPointwise || (Padding == 0 && Kernel == InHeight && Kernel == InWidth);
+
     internal void Validate()
     {
         if (InChannels <= 0 || InHeight <= 0 || InWidth <= 0 || OutChannels <= 0 || Kernel <= 0 || Stride <= 0 || Padding < 0)
@@ -150,7 +157,7 @@ public static unsafe class Conv2d
     {
         long rowFloats = (long)g.InChannels * g.Kernel * g.Kernel * g.OutWidth;   // columns of one output row
         rowsPerBlock = (int)Math.Max(1, RowBlockFloats / rowFloats);
-        return !g.IsPointwise && g.ColumnSize > 4L * RowBlockFloats
+        return !g.ColumnsAreInput && g.ColumnSize > 4L * RowBlockFloats
             && rowsPerBlock < g.OutHeight && (long)rowsPerBlock * g.OutWidth >= 64;
     }
 
@@ -223,7 +230,7 @@ public static unsafe class Conv2d
             ReadOnlySpan<float> x = input.Slice(n * g.InputSize, g.InputSize);
             Span<float> y = output.Slice(n * g.OutputSize, g.OutputSize);
             ReadOnlySpan<float> col = x;
-            if (!g.IsPointwise)
+            if (!g.ColumnsAreInput)
             {
                 Im2Col(scratch, x, g);
                 col = scratch;
@@ -292,9 +299,9 @@ public static unsafe class Conv2d
         {
             ReadOnlySpan<float> dy = dOutput.Slice(n * g.OutputSize, g.OutputSize);
             Span<float> dx = dInput.Slice(n * g.InputSize, g.InputSize);
-            if (g.IsPointwise)
+            if (g.ColumnsAreInput)
             {
-                // dx[inC, H*W] (=|+=) weight[outC, inC]^T * dy[outC, H*W]
+                // dx[inC*k*k, outH*outW] (=|+=) weight[outC, inC*k*k]^T * dy[outC, outH*outW]: the columns are dx's own layout
                 Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, dx, accumulate, threads);
                 continue;
             }
@@ -376,7 +383,7 @@ public static unsafe class Conv2d
             ReadOnlySpan<float> x = input.Slice(n * g.InputSize, g.InputSize);
             ReadOnlySpan<float> dy = dOutput.Slice(n * g.OutputSize, g.OutputSize);
             ReadOnlySpan<float> col = x;
-            if (!g.IsPointwise)
+            if (!g.ColumnsAreInput)
             {
                 Im2Col(scratch, x, g);
                 col = scratch;
@@ -535,6 +542,7 @@ public static unsafe class Conv2d
     }
 
     /// <summary>[lo, hi): the output columns ox with 0 &lt;= ox*stride - pad + kx &lt; inW (hi &gt;= lo).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ValidRange(int kx, int pad, int stride, int inW, int outW, out int lo, out int hi)
     {
         // ox*s >= pad - kx  <=>  ox >= ceil((pad - kx) / s);   ox*s <= inW - 1 + pad - kx  <=>  ox <= floor(...)
@@ -555,6 +563,6 @@ public static unsafe class Conv2d
         Guard.AtLeast(outputLength, (long)batch * g.OutputSize, outputName);
         Guard.AtLeast(inputLength, (long)batch * g.InputSize, inputName);
         Guard.AtLeast(weightLength, g.WeightSize, weightName);
-        if (!g.IsPointwise) Guard.AtLeast(scratch.Length, g.ColumnSize, nameof(scratch));
+        if (!g.ColumnsAreInput) Guard.AtLeast(scratch.Length, g.ColumnSize, nameof(scratch));
     }
 }

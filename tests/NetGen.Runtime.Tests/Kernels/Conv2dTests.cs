@@ -24,6 +24,8 @@ public class Conv2dTests
         new(1, 1, 1, 2, 5, 1, 2),
         new(1, 1, 2, 2, 5, 2, 2),
         new(6, 14, 14, 16, 5, 1, 0),
+        new(16, 5, 5, 12, 5, 1, 0),    // kernel = the whole input (LeNet-5 C5): the columns are the input itself
+        new(2, 4, 4, 3, 4, 3, 0),      // the same with a stride
         new(64, 40, 40, 8, 3, 1, 1),   // large: one sample at a time with parallel products (the others split the batch)
     };
 
@@ -307,6 +309,13 @@ public class Conv2dTests
         float[] x = KernelAssert.Random(ref rng, g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), y = new float[g.OutputSize];
         Conv2d.Forward(y, x, w, ReadOnlySpan<float>.Empty, 1, g, Span<float>.Empty);
         KernelAssert.Close(NaiveForward(x, w, Array.Empty<float>(), 1, g), y, 1e-5, 1e-5, "pointwise");
+
+        var whole = new Conv2dGeometry(4, 3, 3, 5, 3, 2, 0);   // one output position: no columns either
+        x = KernelAssert.Random(ref rng, 2 * whole.InputSize);
+        w = KernelAssert.Random(ref rng, whole.WeightSize);
+        y = new float[2 * whole.OutputSize];
+        Conv2d.Forward(y, x, w, ReadOnlySpan<float>.Empty, 2, whole, Span<float>.Empty);
+        KernelAssert.Close(NaiveForward(x, w, Array.Empty<float>(), 2, whole), y, 1e-5, 1e-5, "whole-image kernel");
     }
 
     [Fact]
