@@ -70,59 +70,56 @@ public readonly record struct Pool2dGeometry(int Channels, int InHeight, int InW
 public static unsafe class Pool2d
 {
     /// <summary>output = mean of each kernel x kernel window. NotSupportedException for padding or ceil mode.</summary>
-    public static void AvgForward(Span<float> output /*[batch, C, outH, outW]*/, ReadOnlySpan<float> input /*[batch, C, inH, inW]*/,
+    public static unsafe void AvgForward(Span<float> output /*[batch, C, outH, outW]*/, ReadOnlySpan<float> input /*[batch, C, inH, inW]*/,
         int batch, in Pool2dGeometry g)
     {
         Check(batch, g, output.Length, nameof(output), input.Length, nameof(input));
         RequireUnpadded(g);
-        int k = g.Kernel, s = g.Stride, inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
+        fixed (float* y = output, x = input)
+            RunPlanes(batch * g.Channels, y, g.OutHeight * g.OutWidth, x, g.InHeight * g.InWidth, g, &AvgPlane);
+    }
+
+    private static unsafe void AvgPlane(float* y, float* x, in Pool2dGeometry g)
+    {
+        int k = g.Kernel, s = g.Stride, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         float scale = 1f / (k * k);
-        int planes = batch * g.Channels;
-        for (int plane = 0; plane < planes; plane++)
+        for (int oy = 0; oy < outH; oy++)
         {
-            ReadOnlySpan<float> x = input.Slice(plane * inH * inW, inH * inW);
-            Span<float> y = output.Slice(plane * outH * outW, outH * outW);
-            for (int oy = 0; oy < outH; oy++)
+            for (int ox = 0; ox < outW; ox++)
             {
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    float sum = 0f;
-                    for (int ky = 0; ky < k; ky++)
-                    {
-                        int rowStart = (oy * s + ky) * inW + ox * s;
-                        for (int kx = 0; kx < k; kx++) sum += x[rowStart + kx];
-                    }
-                    y[oy * outW + ox] = sum * scale;
-                }
+                float sum = 0f;
+                float* row = x + (oy * s) * inW + ox * s;
+                for (int ky = 0; ky < k; ky++, row += inW)
+                    for (int kx = 0; kx < k; kx++) sum += row[kx];
+                y[oy * outW + ox] = sum * scale;
             }
         }
     }
 
     /// <summary>dInput (=|+=) each window's dOutput / (kernel*kernel) spread over the window. NotSupportedException for padding or ceil mode.</summary>
-    public static void AvgBackward(Span<float> dInput /*[batch, C, inH, inW]*/, ReadOnlySpan<float> dOutput /*[batch, C, outH, outW]*/,
+    public static unsafe void AvgBackward(Span<float> dInput /*[batch, C, inH, inW]*/, ReadOnlySpan<float> dOutput /*[batch, C, outH, outW]*/,
         int batch, in Pool2dGeometry g, bool accumulate)
     {
         Check(batch, g, dOutput.Length, nameof(dOutput), dInput.Length, nameof(dInput));
         RequireUnpadded(g);
-        int k = g.Kernel, s = g.Stride, inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        float scale = 1f / (k * k);
         if (!accumulate) dInput.Slice(0, batch * g.InputSize).Clear();
-        int planes = batch * g.Channels;
-        for (int plane = 0; plane < planes; plane++)
+        fixed (float* dx = dInput, dy = dOutput)
+            RunPlanes(batch * g.Channels, dx, g.InHeight * g.InWidth, dy, g.OutHeight * g.OutWidth, g, &AvgBackwardPlane);
+    }
+
+    /// <summary>dx += each window's dy / (kernel*kernel), window by window in output order.</summary>
+    private static unsafe void AvgBackwardPlane(float* dx, float* dy, in Pool2dGeometry g)
+    {
+        int k = g.Kernel, s = g.Stride, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
+        float scale = 1f / (k * k);
+        for (int oy = 0; oy < outH; oy++)
         {
-            Span<float> dx = dInput.Slice(plane * inH * inW, inH * inW);
-            ReadOnlySpan<float> dy = dOutput.Slice(plane * outH * outW, outH * outW);
-            for (int oy = 0; oy < outH; oy++)
+            for (int ox = 0; ox < outW; ox++)
             {
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    float grad = dy[oy * outW + ox] * scale;
-                    for (int ky = 0; ky < k; ky++)
-                    {
-                        int rowStart = (oy * s + ky) * inW + ox * s;
-                        for (int kx = 0; kx < k; kx++) dx[rowStart + kx] += grad;
-                    }
-                }
+                float grad = dy[oy * outW + ox] * scale;
+                float* row = dx + (oy * s) * inW + ox * s;
+                for (int ky = 0; ky < k; ky++, row += inW)
+                    for (int kx = 0; kx < k; kx++) row[kx] += grad;
             }
         }
     }
@@ -132,27 +129,39 @@ public static unsafe class Pool2d
         int batch, in Pool2dGeometry g)
     {
         Check(batch, g, output.Length, nameof(output), input.Length, nameof(input));
-        int planes = batch * g.Channels;
-        if (planes == 0) return;
-        // Planes are independent: split them over the worker pool (a ResNet stem's 64x112x112 pooling took 10% of
-        // the network's inference time on one thread). The result does not depend on the split.
-        int chunks = Math.Min(planes, 16);
         fixed (float* y = output, x = input)
-            WorkerPool.For(chunks, new MaxForwardChunk { G = g, Planes = planes, Chunks = chunks, Output = y, Input = x });
+            RunPlanes(batch * g.Channels, y, g.OutHeight * g.OutWidth, x, g.InHeight * g.InWidth, g, &MaxPlane);
     }
 
-    private unsafe struct MaxForwardChunk : IParallelBody
+    /// <summary>
+    /// Runs <paramref name="plane"/>(destination plane, source plane, g) for every plane. Planes are independent, so
+    /// they are split over the worker pool (a ResNet stem's 64x112x112 max pooling took 10% of the network's inference
+    /// time on one thread); the result does not depend on the split.
+    /// </summary>
+    private static unsafe void RunPlanes(int planes, float* destination, int destinationPlane, float* source, int sourcePlane,
+        in Pool2dGeometry g, delegate*<float*, float*, in Pool2dGeometry, void> plane)
+    {
+        if (planes <= 0) return;
+        int chunks = Math.Min(planes, 16);
+        WorkerPool.For(chunks, new PlaneChunk
+        {
+            G = g, Planes = planes, Chunks = chunks, Plane = plane,
+            Destination = destination, DestinationPlane = destinationPlane, Source = source, SourcePlane = sourcePlane,
+        });
+    }
+
+    private unsafe struct PlaneChunk : IParallelBody
     {
         public Pool2dGeometry G;
-        public int Planes, Chunks;
-        public float* Output, Input;
+        public int Planes, Chunks, DestinationPlane, SourcePlane;
+        public float* Destination, Source;
+        public delegate*<float*, float*, in Pool2dGeometry, void> Plane;
 
         public readonly void Invoke(int chunk)
         {
             int first = (int)((long)chunk * Planes / Chunks), last = (int)((long)(chunk + 1) * Planes / Chunks);
-            int inSize = G.InHeight * G.InWidth, outSize = G.OutHeight * G.OutWidth;
-            for (int plane = first; plane < last; plane++)
-                MaxPlane(Output + (long)plane * outSize, Input + (long)plane * inSize, G);
+            for (int p = first; p < last; p++)
+                Plane(Destination + (long)p * DestinationPlane, Source + (long)p * SourcePlane, G);
         }
     }
 
