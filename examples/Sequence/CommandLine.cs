@@ -21,7 +21,7 @@ public sealed class CommandLine
     /// <summary>Test clips to write as PNG + WAV: --clips, or 3 (at most --test).</summary>
     public int Clips => _clips ?? Math.Min(3, Test ?? 200);
     private int? _clips;
-    public int Length { get; private set; } = 100;
+    public int Length { get; private set; } = 50;
 
     /// <summary>The output folder: --out, or artifacts/sequence/&lt;command&gt;.</summary>
     public string OutputFolder => Output ?? Path.Combine("artifacts", "sequence", Command);
@@ -33,7 +33,7 @@ public sealed class CommandLine
           separate   monaural source separation (Huang et al.): an LSTM predicts two soft time-frequency masks that split
                      synthetic mixtures of a sung voice and drums/noise; reports the voice's SDR improvement on 200
                      held-out mixtures and writes spectrogram PNGs and WAV files of a few test clips
-          memory     temporal order: A before B within the first 10 of T symbols, read out at step T; trains an LSTM and
+          memory     temporal order: A before B within the first 10 of T noisy symbols, read out at step T; trains an LSTM and
                      a plain RNN of the same size, prints both test accuracies per epoch and plots the learning curves
 
         options (both commands):
@@ -48,7 +48,7 @@ public sealed class CommandLine
           --valid N      validation mixtures scored after every epoch (default 50)
           --clips N      test clips written as PNG + WAV (default 3, or --test if smaller)
         memory only:
-          --length T     sequence length, 100 or 50 (default 100)
+          --length T     sequence length, 50 or 100 (default 50)
         """;
 
     private static readonly HashSet<string> SeparateOnly = new() { "--valid", "--clips" };

@@ -15,11 +15,21 @@ namespace NetGen.Examples.Sequence;
 /// </list>
 /// so the classes are balanced (chance = 50 %) and the evidence lies T - 10 or more steps before the output is read: a model
 /// that forgets the first ten steps cannot beat chance, and telling "A ... B" from "B ... A" needs their order.
+/// <para>
+/// Every input value also carries Gaussian noise (standard deviation <see cref="NoiseStd"/>), as in Hochreiter and
+/// Schmidhuber's noisy-input experiments. Without it a plain tanh RNN trained with Adam and clipping learned the task
+/// at T = 50 in 6 of 10 seeds (a 40-49 step lag is within its reach); with it the RNN's state, which adds every input
+/// in, drifts over the distractors, while the LSTM's input gate keeps the noise out of its cell. Measured with noise:
+/// the LSTM at >= 95 % and the RNN at <= 60 % in all ten seeds at T = 50 (examples/Sequence/README.md).
+/// </para>
 /// </summary>
 public static class MemoryTask
 {
     public const int Steps = 100, Symbols = 8, Window = 10;
     public const int A = 1, B = 2;
+
+    /// <summary>Standard deviation of the Gaussian noise added to every input value (the one-hot entries included).</summary>
+    public const float NoiseStd = 0.2f;
 
     /// <summary>Writes one sequence (symbol indices, any length >= <see cref="Window"/>) and returns its label.</summary>
     public static int Sample(ref Rng rng, Span<int> sequence)
@@ -43,8 +53,11 @@ public static class MemoryTask
         return a >= 0 && b >= 0 && a < b ? 1 : 0;
     }
 
-    /// <summary>A data set: one-hot inputs [count x Steps x Symbols] and float labels [count].</summary>
-    public static (float[] Inputs, float[] Labels) MakeSet(ulong seed, int count, int steps = Steps)
+    /// <summary>
+    /// A data set: one-hot inputs plus Gaussian noise of standard deviation <paramref name="noise"/> [count x Steps x
+    /// Symbols], and float labels [count]. The sequences and labels depend on <paramref name="seed"/> only, not on the noise.
+    /// </summary>
+    public static (float[] Inputs, float[] Labels) MakeSet(ulong seed, int count, int steps = Steps, float noise = NoiseStd)
     {
         var rng = new Rng(seed);
         var inputs = new float[count * steps * Symbols];
@@ -54,6 +67,11 @@ public static class MemoryTask
         {
             labels[i] = Sample(ref rng, sequence);
             for (int t = 0; t < steps; t++) inputs[(i * steps + t) * Symbols + sequence[t]] = 1f;
+        }
+        if (noise != 0f)
+        {
+            var noiseRng = new Rng(seed ^ 0x9E3779B97F4A7C15UL);   // its own stream: the sequences stay those of the seed
+            for (int i = 0; i < inputs.Length; i++) inputs[i] += noise * noiseRng.NextGaussian();
         }
         return (inputs, labels);
     }

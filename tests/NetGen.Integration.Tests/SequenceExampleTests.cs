@@ -209,7 +209,7 @@ public class SequenceExampleTests
             positives += label;
         }
         Assert.InRange(positives / (double)count, 0.47, 0.53);
-        var (inputs, labels) = MemoryTask.MakeSet(1, 10, 50);
+        var (inputs, labels) = MemoryTask.MakeSet(1, 10, 50, noise: 0f);
         Assert.Equal(10 * 50 * MemoryTask.Symbols, inputs.Length);
         for (int s = 0; s < 10 * 50; s++)
         {
@@ -218,6 +218,21 @@ public class SequenceExampleTests
             Assert.Equal(1f, sum);   // one-hot
         }
         Assert.All(labels, l => Assert.True(l is 0f or 1f));
+
+        // The default set is the same sequences plus Gaussian noise of standard deviation NoiseStd on every value.
+        var (noisy, noisyLabels) = MemoryTask.MakeSet(1, 10, 50);
+        Assert.Equal(labels, noisyLabels);
+        double mean = 0, square = 0;
+        for (int i = 0; i < noisy.Length; i++)
+        {
+            double d = noisy[i] - inputs[i];
+            mean += d;
+            square += d * d;
+        }
+        mean /= noisy.Length;
+        double std = Math.Sqrt(square / noisy.Length - mean * mean);
+        Assert.InRange(mean, -0.03, 0.03);
+        Assert.InRange(std, 0.9 * MemoryTask.NoiseStd, 1.1 * MemoryTask.NoiseStd);
     }
 
     [Fact]
@@ -320,29 +335,30 @@ public class SequenceExampleTests
     }
 
     /// <summary>
-    /// A shortened memory run at T = 100: 10,000 sequences, 4 epochs. Measured: the LSTM at 100 % (>= 95 % from epoch 3,
-    /// seeds 1-3), the RNN at 49-51 %; asserted: LSTM >= 80 % and at least 20 points above the RNN.
+    /// The issue's must-show: the memory task at T = 50 with the command's defaults (10,000 sequences, 15 epochs, input
+    /// noise 0.2) on 1,000 test sequences. Measured over seeds 1-10 (2,000 test sequences): LSTM 96.9-98.2 %, RNN
+    /// 48.2-51.9 %; asserted: LSTM >= 95 % and RNN below 70 %.
     /// </summary>
     [Fact]
     [Trait("Category", "Training")]
-    public void Memory_command_lstm_beats_chance_and_the_rnn()
+    public void Memory_command_lstm_solves_T50_and_the_rnn_does_not()
     {
         string dir = Path.Combine(Path.GetTempPath(), "netgen-memory-" + Guid.NewGuid().ToString("N"));
         try
         {
             var clock = Stopwatch.StartNew();
-            var (code, output) = RunExample("memory", "--epochs", "4", "--train", "10000", "--test", "1000", "--seed", "1", "--out", dir);
+            var (code, output) = RunExample("memory", "--test", "1000", "--seed", "1", "--out", dir);
             _output.WriteLine(output);
             Assert.True(code == 0, output);
-            Assert.Matches(@"epoch +4/4  LSTM loss \d\.\d{4} test accuracy +\d+\.\d %  \|  RNN loss \d\.\d{4} test accuracy +\d+\.\d %", output);
+            Assert.Matches(@"epoch +15/15  LSTM loss \d\.\d{4} test accuracy +\d+\.\d %  \|  RNN loss \d\.\d{4} test accuracy +\d+\.\d %", output);
             double lstm = Number(output, @"final test accuracy on 1,000 sequences: LSTM (\d+\.\d) %");
             double rnn = Number(output, @"final test accuracy on 1,000 sequences: LSTM \d+\.\d % \([^)]*\), RNN (\d+\.\d) %");
             _output.WriteLine($"LSTM {lstm:F1} %, RNN {rnn:F1} % in {clock.Elapsed.TotalSeconds:F1} s");
-            Assert.True(lstm >= 80, $"LSTM {lstm} %");
-            Assert.True(lstm >= rnn + 20, $"LSTM {lstm} % vs RNN {rnn} %");
+            Assert.True(lstm >= 95, $"LSTM {lstm} %");
+            Assert.True(rnn < 70, $"RNN {rnn} %");
             AssertPng(Path.Combine(dir, "memory-accuracy.png"), 1000, 500);
-            new MemoryLstm100(new NetworkOptions { Capacity = 1 }).Load(Path.Combine(dir, "memory-lstm100.safetensors"));
-            new MemoryRnn100(new NetworkOptions { Capacity = 1 }).Load(Path.Combine(dir, "memory-rnn100.safetensors"));
+            new MemoryLstm50(new NetworkOptions { Capacity = 1 }).Load(Path.Combine(dir, "memory-lstm50.safetensors"));
+            new MemoryRnn50(new NetworkOptions { Capacity = 1 }).Load(Path.Combine(dir, "memory-rnn50.safetensors"));
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed.TotalSeconds:F1} s");
         }
         finally
