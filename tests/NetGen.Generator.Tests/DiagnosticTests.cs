@@ -336,6 +336,18 @@ public class DiagnosticTests
     // ---- recurrent networks
 
     [Fact]
+    public void NG0005_sequence_length_that_is_not_a_constant()
+    {
+        // C# itself rejects a non-constant attribute argument (CS0182); the generator names it instead of crashing or
+        // reporting a zero-length sequence.
+        var source = Network("    private static int steps = 20;", "        return Lstm(sequence, 8, returnSequences: false);",
+            extraParameters: ", [Shape(steps, 4)] Tensor sequence");
+        var d = Single(source, "NG0005");
+        Assert.Equal(source.IndexOf("Shape(steps") + "Shape(".Length, d.Location.SourceSpan.Start);
+        Assert.Equal("Argument 'steps (the sequence length)' of [Shape] on 'sequence' must be a compile-time constant, but 'steps' is not", d.GetMessage());
+    }
+
+    [Fact]
     public void NG0011_lstm_over_an_image_asks_for_a_sequence()
     {
         var source = Network("", "        return Lstm(image, 8, returnSequences: false);");

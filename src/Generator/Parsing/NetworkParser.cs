@@ -90,7 +90,22 @@ internal sealed partial class NetworkParser
                 var dims = shapeAttr.ConstructorArguments.Length == 1 && shapeAttr.ConstructorArguments[0].Kind == TypedConstantKind.Array
                     ? shapeAttr.ConstructorArguments[0].Values.Select(v => v.Value is int i ? i : 0).ToArray()
                     : shapeAttr.ConstructorArguments.Select(v => v.Value is int i ? i : 0).ToArray();
-                var attrLocation = shapeAttr.ApplicationSyntaxReference?.GetSyntax(_cancellationToken).GetLocation();
+                var attrSyntax = shapeAttr.ApplicationSyntaxReference?.GetSyntax(_cancellationToken);
+                var attrLocation = attrSyntax?.GetLocation();
+                // A dimension that is not a constant (a field, a local: C# also reports CS0182) has no value here:
+                // name it, rather than report a zero dimension. For a sequence this is its length.
+                var dimensionValues = shapeAttr.ConstructorArguments.Length == 1 && shapeAttr.ConstructorArguments[0].Kind == TypedConstantKind.Array
+                    ? shapeAttr.ConstructorArguments[0].Values.Select(v => v.Value).ToArray()
+                    : shapeAttr.ConstructorArguments.Select(v => v.Value).ToArray();
+                var argumentSyntax = (attrSyntax as AttributeSyntax)?.ArgumentList?.Arguments;
+                for (int d = 0; d < (argumentSyntax?.Count ?? 0); d++)
+                {
+                    if (d < dimensionValues.Length && dimensionValues[d] is int) continue;
+                    var argument = argumentSyntax!.Value[d];
+                    throw Error(Descriptors.NonConstantArgument, argument.GetLocation(),
+                        argumentSyntax.Value.Count == 2 && d == 0 ? "steps (the sequence length)" : "dimension " + (d + 1),
+                        "[Shape] on '" + parameter.Name + "'", argument.Expression.ToString());
+                }
                 if (dims.Length == 0 || dims.Any(d => d <= 0))
                     throw Error(Descriptors.InvalidArgument, attrLocation, "dimensions", "[Shape] on '" + parameter.Name + "'",
                         "(" + string.Join(", ", dims) + ")", "give one or more positive dimensions");
