@@ -328,12 +328,19 @@ public class GemmAllocationTests
                 }
         }
         for (int i = 0; i < 3; i++) Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long workersBefore = WorkerPool.WorkerAllocatedBytes();
-        for (int i = 0; i < 10; i++) Run();
-        long caller = GC.GetAllocatedBytesForCurrentThread() - before;
-        long workers = WorkerPool.WorkerAllocatedBytes() - workersBefore;
-        Assert.Equal(0, caller);
-        Assert.Equal(0, workers);
+        // As Allocations.SteadyState, with the worker threads counted too: a per-call allocation shows in every
+        // window, a one-time one (tiered compilation installing new code on some thread) in one window only.
+        long bestCaller = -1, bestWorkers = -1, bestTotal = long.MaxValue;
+        for (int window = 0; window < 5 && bestTotal != 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            long workersBefore = WorkerPool.WorkerAllocatedBytes();
+            for (int i = 0; i < 10; i++) Run();
+            long caller = GC.GetAllocatedBytesForCurrentThread() - before;
+            long workers = WorkerPool.WorkerAllocatedBytes() - workersBefore;
+            if (caller + workers < bestTotal) (bestCaller, bestWorkers, bestTotal) = (caller, workers, caller + workers);
+        }
+        Assert.Equal(0, bestCaller);
+        Assert.Equal(0, bestWorkers);
     }
 }
