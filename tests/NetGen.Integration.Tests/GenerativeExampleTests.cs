@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using NetGen.Cpu;
 using NetGen.Data;
 using NetGen.Examples.Generative;
+using SkiaSharp;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -259,6 +260,14 @@ public class GenerativeExampleTests
             int height = (bytes[20] << 24) | (bytes[21] << 16) | (bytes[22] << 8) | bytes[23];
             Assert.InRange(width, 100, 4000);
             Assert.InRange(height, 100, 4000);
+            // It decodes (SkiaSharp) to the size its header states, and is not a blank canvas.
+            using var bitmap = SKBitmap.Decode(bytes);
+            Assert.True(bitmap is not null, $"{name} does not decode");
+            Assert.Equal((width, height), (bitmap!.Width, bitmap.Height));
+            var colours = new System.Collections.Generic.HashSet<SKColor>();
+            for (int y = 0; y < height && colours.Count < 3; y += 7)
+                for (int x = 0; x < width && colours.Count < 3; x += 7) colours.Add(bitmap.GetPixel(x, y));
+            Assert.True(colours.Count >= 3, $"{name} is (almost) one colour");
         }
     }
 
