@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NetGen;
 using NetGen.Cpu;
+using NetGen.Tests.Shared;
 using Xunit;
 
 namespace NetGen.Runtime.Tests;
@@ -327,20 +328,7 @@ public class GemmAllocationTests
                     Gemm.Multiply(transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, c, n, accumulate: false);
                 }
         }
-        for (int i = 0; i < 3; i++) Run();
-        // As Allocations.SteadyState, with the worker threads counted too: a per-call allocation shows in every
-        // window, a one-time one (tiered compilation installing new code on some thread) in one window only.
-        long bestCaller = -1, bestWorkers = -1, bestTotal = long.MaxValue;
-        for (int window = 0; window < 5 && bestTotal != 0; window++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            long workersBefore = WorkerPool.WorkerAllocatedBytes();
-            for (int i = 0; i < 10; i++) Run();
-            long caller = GC.GetAllocatedBytesForCurrentThread() - before;
-            long workers = WorkerPool.WorkerAllocatedBytes() - workersBefore;
-            if (caller + workers < bestTotal) (bestCaller, bestWorkers, bestTotal) = (caller, workers, caller + workers);
-        }
-        Assert.Equal(0, bestCaller);
-        Assert.Equal(0, bestWorkers);
+        // the calling thread and the pool's workers together
+        Assert.Equal(0, Allocations.SteadyState(Run, otherThreads: WorkerPool.WorkerAllocatedBytes));
     }
 }
