@@ -1,9 +1,9 @@
 using System;
 using System.Diagnostics;
 
-namespace NetGen.Examples.Generative;
+namespace NetGen.Examples;
 
-/// <summary>Console progress: a live line (rewritten with '\r', at most every 0.2 s) on a terminal, full lines always.</summary>
+/// <summary>Console progress for the examples (compiled into each, from examples/Shared): a live line (rewritten with '\r', at most every 0.2 s) on a terminal, full lines always.</summary>
 public sealed class Progress
 {
     private readonly bool _live = !Console.IsOutputRedirected;
