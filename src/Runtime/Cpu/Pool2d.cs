@@ -1,4 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetGen.Cpu;
 
@@ -173,18 +176,82 @@ public static unsafe class Pool2d
     {
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
+        // output columns whose window lies inside the row: 0 <= ox*s - p and ox*s - p + k <= inW
+        int interiorLo = Math.Min(outW, (pad + stride - 1) / stride);
+        int interiorHi = inW + pad - k < 0 ? 0 : Math.Min(outW, (inW + pad - k) / stride + 1);
+        if (interiorHi < interiorLo) interiorHi = interiorLo;
+        Vector256<int> lanes = Avx2.IsSupported ? Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride : default;
         for (int oy = 0; oy < outH; oy++)
         {
             int y0 = oy * stride - pad;
             int y1 = Math.Min(y0 + k, inH);
             y0 = Math.Max(y0, 0);
-            for (int ox = 0; ox < outW; ox++)
+            if (Avx2.IsSupported)
             {
-                int x0 = ox * stride - pad;
-                int x1 = Math.Min(x0 + k, inW);
-                x0 = Math.Max(x0, 0);
-                float* row = x + (long)y0 * inW;
-                float max = row[x0];
+                // eight outputs at a time, each lane scanning its window in the same row-major order as the scalar loop
+                int ox;
+                for (ox = interiorLo; ox < interiorHi; ox += 8)
+                {
+                    if (ox + 8 > interiorHi)
+                    {
+                        if (interiorHi - 8 < interiorLo) break;
+                        ox = interiorHi - 8;   // the last vector overlaps the previous one (same values) instead of a scalar tail
+                    }
+                    float* first = x + (long)y0 * inW + ox * stride - pad;
+                    Vector256<float> m = Strided(first, stride, lanes);
+                    float* row = first;
+                    for (int iy = y0; iy < y1; iy++, row += inW)
+                        for (int kx = 0; kx < k; kx++)
+                            m = Avx.Max(Strided(row + kx, stride, lanes), m);   // maxps(v, m): v > m ? v : m
+                    m.Store(y + oy * outW + ox);
+                }
+                MaxScalarRange(y, x, g, oy, y0, y1, 0, interiorLo);   // the left border
+                MaxScalarRange(y, x, g, oy, y0, y1, ox, outW);        // what did not fill a vector, and the right border
+            }
+            else
+            {
+                MaxScalarRange(y, x, g, oy, y0, y1, 0, outW);
+            }
+        }
+    }
+
+    /// <summary>p[0], p[s], ..., p[7s]: one load (stride 1), two loads and a shuffle (stride 2), else a gather; never reads past p[7s].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Strided(float* p, int stride, Vector256<int> lanes)
+    {
+        if (stride == 1) return Avx.LoadVector256(p);
+        if (stride == 2)
+        {
+            // the even elements of p[0..8) and the odd ones of p[7..15), i.e. p[8], p[10], p[12], p[14], per 128-bit half, then the halves in order
+            Vector256<float> pairs = Avx.Shuffle(Avx.LoadVector256(p), Avx.LoadVector256(p + 7), 0xD8);
+            return Avx2.Permute4x64(pairs.AsDouble(), 0xD8).AsSingle();
+        }
+        return Avx2.GatherVector256(p, lanes, 4);
+    }
+
+    /// <summary>y[oy, ox] for ox in [ox0, ox1): the window rows [y0, y1), columns clipped to the input.</summary>
+    private static unsafe void MaxScalarRange(float* y, float* x, in Pool2dGeometry g, int oy, int y0, int y1, int ox0, int ox1)
+    {
+        int inW = g.InWidth, k = g.Kernel, stride = g.Stride, pad = g.Padding;
+        for (int ox = ox0; ox < ox1; ox++)
+        {
+            int x0 = ox * stride - pad;
+            int x1 = Math.Min(x0 + k, inW);
+            x0 = Math.Max(x0, 0);
+            float* row = x + (long)y0 * inW;
+            float max = row[x0];
+            if (Sse.IsSupported)
+            {
+                // maxss(v, max) is exactly "v > max ? v : max" (NaN included) without a branch: a branch on random
+                // data mispredicts so often that it dominated a ResNet stem's pooling
+                Vector128<float> m = Vector128.CreateScalarUnsafe(max);
+                for (int iy = y0; iy < y1; iy++, row += inW)
+                    for (int ix = x0; ix < x1; ix++)
+                        m = Sse.MaxScalar(Vector128.CreateScalarUnsafe(row[ix]), m);
+                max = m.ToScalar();
+            }
+            else
+            {
                 for (int iy = y0; iy < y1; iy++, row += inW)
                 {
                     for (int ix = x0; ix < x1; ix++)
@@ -193,8 +260,8 @@ public static unsafe class Pool2d
                         if (v > max) max = v;
                     }
                 }
-                y[oy * outW + ox] = max;
             }
+            y[oy * g.OutWidth + ox] = max;
         }
     }
 

@@ -214,6 +214,9 @@ public class Pool2dTests
         new(2, 7, 7, 3, 2, 1, true), new(2, 6, 5, 2, 2, 1, true), new(1, 5, 5, 2, 2, 1, true), new(1, 8, 8, 3, 2, 1, false),
         new(2, 7, 9, 3, 2, 0, true), new(1, 4, 4, 3, 3, 1, true), new(3, 6, 6, 3, 2, 0, true), new(1, 9, 6, 4, 3, 2, true),
         new(1, 2, 2, 3, 2, 1, true), new(2, 11, 10, 5, 1, 2, false), new(1, 3, 3, 2, 3, 1, true),
+        // rows wide enough for the vector path (8 outputs at a time, an overlapping last vector, scalar borders):
+        // the ResNet stem's k3 s2 p1, stride 1, a gathered stride 3, and ceil mode
+        new(2, 13, 37, 3, 2, 1, false), new(1, 6, 40, 3, 1, 1, false), new(1, 7, 50, 2, 3, 0, true), new(1, 6, 34, 3, 2, 1, true),
     };
 
     /// <summary>Index of the max of the clipped window (padding never wins), first in row-major order on ties.</summary>
@@ -250,6 +253,27 @@ public class Pool2dTests
                             Assert.Equal(x[NaivePaddedArgMax(x, g, plane, oy, ox)], y[OutIndex(g, plane, oy, ox)]);
                 if (negative) Assert.All(y, v => Assert.True(v < 0f, $"{g}: padding selected"));
             }
+        }
+    }
+
+    [Fact]
+    public void MaxForwardKeepsTheScalarRuleForNaNAndSignedZeros()
+    {
+        // the first window element seeds the maximum and a later one replaces it only when strictly greater: a NaN
+        // first stays, a later NaN is skipped, and of +0 and -0 the first wins. Every path must give the same bits.
+        var rng = new Rng(57);
+        float[] values = { float.NaN, 0f, -0f, 1f, -1f };
+        foreach (var g in PaddedGeometries)
+        {
+            var x = new float[2 * g.InputSize];
+            for (int i = 0; i < x.Length; i++) x[i] = values[rng.NextInt(values.Length)];
+            var y = new float[2 * g.OutputSize];
+            Pool2d.MaxForward(y, x, 2, g);
+            for (int plane = 0; plane < 2 * g.Channels; plane++)
+                for (int oy = 0; oy < g.OutHeight; oy++)
+                    for (int ox = 0; ox < g.OutWidth; ox++)
+                        Assert.True(BitConverter.SingleToInt32Bits(x[NaivePaddedArgMax(x, g, plane, oy, ox)]) == BitConverter.SingleToInt32Bits(y[OutIndex(g, plane, oy, ox)]),
+                            $"{g}: plane {plane} ({oy}, {ox}) = {y[OutIndex(g, plane, oy, ox)]}, expected {x[NaivePaddedArgMax(x, g, plane, oy, ox)]}");
         }
     }
 
