@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetGen.Cpu;
 
@@ -421,6 +422,7 @@ public static unsafe class Conv2d
     {
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
         int inH = g.InHeight, inW = g.InWidth, outW = g.OutWidth;
+        Vector256<int> lanes = StridedLoad.Lanes(stride);
         {
             float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
             for (int c = 0; c < g.InChannels; c++)
@@ -448,7 +450,7 @@ public static unsafe class Conv2d
                             }
                             else
                             {
-                                for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * stride];
+                                StridedRun(dst, src, lo, hi, stride, lanes);
                             }
                             for (int ox = hi; ox < outW; ox++) dst[ox] = 0f;
                         }
@@ -525,6 +527,23 @@ public static unsafe class Conv2d
         {
             for (int i = 0; i < n; i++) dst[i] = src[i];
         }
+    }
+
+    /// <summary>dst[ox] = src[ox * stride] for ox in [lo, hi); eight at a time with AVX2 (the last eight overlap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StridedRun(float* dst, float* src, int lo, int hi, int stride, Vector256<int> lanes)
+    {
+        if (Avx2.IsSupported && hi - lo >= 8)
+        {
+            for (int ox = lo; ; ox += 8)
+            {
+                if (ox + 8 > hi) ox = hi - 8;
+                StridedLoad.Eight(src + ox * stride, stride, lanes).Store(dst + ox);
+                if (ox + 8 >= hi) break;
+            }
+            return;
+        }
+        for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * stride];
     }
 
     /// <summary>dst[0..n) += src[0..n).</summary>

@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -180,7 +179,7 @@ public static unsafe class Pool2d
         int interiorLo = Math.Min(outW, (pad + stride - 1) / stride);
         int interiorHi = inW + pad - k < 0 ? 0 : Math.Min(outW, (inW + pad - k) / stride + 1);
         if (interiorHi < interiorLo) interiorHi = interiorLo;
-        Vector256<int> lanes = Avx2.IsSupported ? Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride : default;
+        Vector256<int> lanes = StridedLoad.Lanes(stride);
         for (int oy = 0; oy < outH; oy++)
         {
             int y0 = oy * stride - pad;
@@ -198,11 +197,11 @@ public static unsafe class Pool2d
                         ox = interiorHi - 8;   // the last vector overlaps the previous one (same values) instead of a scalar tail
                     }
                     float* first = x + (long)y0 * inW + ox * stride - pad;
-                    Vector256<float> m = Strided(first, stride, lanes);
+                    Vector256<float> m = StridedLoad.Eight(first, stride, lanes);
                     float* row = first;
                     for (int iy = y0; iy < y1; iy++, row += inW)
                         for (int kx = 0; kx < k; kx++)
-                            m = Avx.Max(Strided(row + kx, stride, lanes), m);   // maxps(v, m): v > m ? v : m
+                            m = Avx.Max(StridedLoad.Eight(row + kx, stride, lanes), m);   // maxps(v, m): v > m ? v : m
                     m.Store(y + oy * outW + ox);
                 }
                 MaxScalarRange(y, x, g, oy, y0, y1, 0, interiorLo);   // the left border
@@ -213,20 +212,6 @@ public static unsafe class Pool2d
                 MaxScalarRange(y, x, g, oy, y0, y1, 0, outW);
             }
         }
-    }
-
-    /// <summary>p[0], p[s], ..., p[7s]: one load (stride 1), two loads and a shuffle (stride 2), else a gather; never reads past p[7s].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> Strided(float* p, int stride, Vector256<int> lanes)
-    {
-        if (stride == 1) return Avx.LoadVector256(p);
-        if (stride == 2)
-        {
-            // the even elements of p[0..8) and the odd ones of p[7..15), i.e. p[8], p[10], p[12], p[14], per 128-bit half, then the halves in order
-            Vector256<float> pairs = Avx.Shuffle(Avx.LoadVector256(p), Avx.LoadVector256(p + 7), 0xD8);
-            return Avx2.Permute4x64(pairs.AsDouble(), 0xD8).AsSingle();
-        }
-        return Avx2.GatherVector256(p, lanes, 4);
     }
 
     /// <summary>y[oy, ox] for ox in [ox0, ox1): the window rows [y0, y1), columns clipped to the input.</summary>

@@ -27,6 +27,9 @@ public class Conv2dTests
         new(16, 5, 5, 12, 5, 1, 0),    // kernel = the whole input (LeNet-5 C5): the columns are the input itself
         new(2, 4, 4, 3, 4, 3, 0),      // the same with a stride
         new(64, 40, 40, 8, 3, 1, 1),   // large: one sample at a time with parallel products (the others split the batch)
+        new(2, 9, 37, 3, 3, 2, 1),     // strided rows wide enough for im2col's vector gathers (stride 2: loads and a shuffle)
+        new(2, 6, 40, 2, 1, 2, 0),     // a strided 1x1 (ResNet downsample)
+        new(1, 7, 52, 2, 3, 3, 1),     // stride 3: a hardware gather
     };
 
     public static IEnumerable<object[]> PathsAndFlag()
