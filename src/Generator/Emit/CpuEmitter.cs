@@ -181,6 +181,8 @@ internal static class CpuEmitter
         {
             w.Line("private readonly float[] _folded = new float[" + Int(plan.FoldSize) + "]; // inference: convolution weights and biases with their BatchNorm folded in");
             w.Line("private bool _foldedStale = true; // set whenever parameters or running statistics may have changed");
+            w.Line("private readonly global::NetGen.Cpu.PackedMatrix[] _foldedPacked = global::NetGen.Cpu.PackedMatrix.Create(" +
+                   Int(plan.Spec.Nodes.Count(n => plan.FoldSource[n.Id] >= 0)) + "); // the folded weights packed for the products, once per fold");
         }
         if (plan.Spec.Nodes.Any(n => n.Op == OpKind.Dropout))
             w.Line("private global::NetGen.Rng _dropoutRng; // masks of Dropout in training; see SeedDropout");
@@ -741,6 +743,7 @@ internal static class CpuEmitter
                 w.Line("    " + Weight(plan, bn) + ", " + Bias(plan, bn) + ", " + Buffer(plan, bn, 0) + ", " + Buffer(plan, bn, 1) + ", " +
                        Int(conv.Shape.C) + ", epsilon: " + Real(bn.Real(1)) + "); // " + conv.Name + " + " + bn.Name);
             }
+            w.Line(Cpu + ".PackedMatrix.Invalidate(_foldedPacked); // packed again from the new weights on first use");
             w.Line("_foldedStale = false;");
             w.Close();
         }
@@ -807,7 +810,19 @@ internal static class CpuEmitter
                    Buffer(plan, node, 0) + ", " + Buffer(plan, node, 1) + ", batch, " + BatchNormDims(node) + ", epsilon: " + Real(node.Real(1)) + ")";
         var conv = plan.Spec.Nodes[source];
         return Cpu + ".Conv2d.Forward(" + names.Activation(node.Id) + ", " + names.Activation(conv.Inputs[0]) + ", " + FoldedWeight(plan, node) + ", " + FoldedBias(plan, node) +
-               ", batch, " + Geometry(conv) + ", _scratch)";
+               ", batch, " + Geometry(conv) + ", _scratch, _foldedPacked[" + Int(FoldIndex(plan, node)) + "])";
+    }
+
+    /// <summary>Position of a folded BatchNorm among the folded ones, in node order (its slot in _foldedPacked).</summary>
+    private static int FoldIndex(Plan plan, NodeSpec bn)
+    {
+        int index = 0;
+        foreach (var n in plan.Spec.Nodes)
+        {
+            if (n.Id == bn.Id) return index;
+            if (plan.FoldSource[n.Id] >= 0) index++;
+        }
+        throw new System.InvalidOperationException(bn.Name + " is not folded");
     }
 
     private static string FoldedWeight(Plan plan, NodeSpec bn)

@@ -98,29 +98,45 @@ public static unsafe class Conv2d
         int batch, in Conv2dGeometry g, Span<float> scratch)
         => Forward(Simd.Best, output, input, weight, bias, batch, g, scratch);
 
+    /// <summary>
+    /// <see cref="Forward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, in Conv2dGeometry, Span{float})"/>
+    /// with the weights packed once into <paramref name="packedWeight"/> and reused until it is invalidated (inference
+    /// weights that stay the same between calls); the result is bit-identical.
+    /// </summary>
+    public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        int batch, in Conv2dGeometry g, Span<float> scratch, PackedMatrix? packedWeight)
+        => Forward(Simd.Best, output, input, weight, bias, batch, g, scratch, packedWeight);
+
     internal static void Forward(SimdPath path,
         Span<float> output /*[batch, outC, outH, outW]*/, ReadOnlySpan<float> input /*[batch, inC, inH, inW]*/,
         ReadOnlySpan<float> weight /*[outC, inC, k, k]*/, ReadOnlySpan<float> bias /*[outC] or empty*/,
-        int batch, in Conv2dGeometry g, Span<float> scratch /*[inC*k*k, outH*outW]*/)
+        int batch, in Conv2dGeometry g, Span<float> scratch /*[inC*k*k, outH*outW]*/, PackedMatrix? packedWeight = null)
     {
         CheckCommon(batch, g, scratch, output.Length, nameof(output), input.Length, nameof(input), weight.Length);
         Guard.EmptyOrAtLeast(bias.Length, g.OutChannels, nameof(bias));
-        if (!RunsSamplesInParallel(batch, g))
+        int columnRows = g.InChannels * g.Kernel * g.Kernel;
+        fixed (float* w = weight)
         {
-            if (UsesRowBlocks(g, out int rowsPerBlock))
-                ForwardRowBlocks(path, output, input, weight, bias, batch, g, rowsPerBlock);
-            else
-                ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount);
-            return;
-        }
-        int chunks = Math.Min(batch, SampleChunks);
-        fixed (float* y = output, x = input, w = weight, b = bias, work = Workspace(chunks, g))
-        {
-            WorkerPool.For(chunks, new ForwardChunk
+            // packed here, on the calling thread, before any (parallel) product reads it; the products below see the
+            // same address only while this method runs, which is when they use it
+            packedWeight?.Prepare(path, w, columnRows, g.OutChannels, columnRows);
+            if (!RunsSamplesInParallel(batch, g))
             {
-                Path = path, G = g, Batch = batch, Chunks = chunks, HasBias = bias.Length != 0,
-                Output = y, Input = x, Weight = w, Bias = b, Workspace = work,
-            });
+                if (UsesRowBlocks(g, out int rowsPerBlock))
+                    ForwardRowBlocks(path, output, input, weight, bias, batch, g, rowsPerBlock, packedWeight);
+                else
+                    ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount, packedWeight);
+                return;
+            }
+            int chunks = Math.Min(batch, SampleChunks);
+            fixed (float* y = output, x = input, b = bias, work = Workspace(chunks, g))
+            {
+                WorkerPool.For(chunks, new ForwardChunk
+                {
+                    Path = path, G = g, Batch = batch, Chunks = chunks, HasBias = bias.Length != 0,
+                    Output = y, Input = x, Weight = w, Bias = b, Workspace = work, PackedWeight = packedWeight,
+                });
+            }
         }
     }
 
@@ -131,6 +147,7 @@ public static unsafe class Conv2d
         public int Batch, Chunks;
         public bool HasBias;
         public float* Output, Input, Weight, Bias, Workspace;
+        public PackedMatrix? PackedWeight;
 
         public readonly void Invoke(int chunk)
         {
@@ -141,7 +158,7 @@ public static unsafe class Conv2d
                 new ReadOnlySpan<float>(Input + (long)start * G.InputSize, count * G.InputSize),
                 new ReadOnlySpan<float>(Weight, G.WeightSize),
                 HasBias ? new ReadOnlySpan<float>(Bias, G.OutChannels) : default,
-                count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), threads: 1);
+                count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), threads: 1, PackedWeight);
         }
     }
 
@@ -164,7 +181,7 @@ public static unsafe class Conv2d
 
     /// <summary>Every sample, output rows in blocks: block b covers rows [b*rowsPerBlock, min(outH, (b+1)*rowsPerBlock)).</summary>
     private static void ForwardRowBlocks(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, int rowsPerBlock)
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, int rowsPerBlock, PackedMatrix? packedWeight)
     {
         int blocks = (g.OutHeight + rowsPerBlock - 1) / rowsPerBlock;
         int chunks = Math.Min(blocks, SampleChunks);
@@ -184,7 +201,7 @@ public static unsafe class Conv2d
                 WorkerPool.For(chunks, new ForwardRowChunk
                 {
                     Path = path, G = g, Blocks = blocks, Chunks = chunks, RowsPerBlock = rowsPerBlock, Slot = slot, Accumulate = hasBias,
-                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Workspace = work,
+                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Workspace = work, PackedWeight = packedWeight,
                 });
             }
         }
@@ -198,6 +215,7 @@ public static unsafe class Conv2d
         public long Slot;
         public bool Accumulate;
         public float* Output, Input, Weight, Workspace;
+        public PackedMatrix? PackedWeight;
 
         public readonly void Invoke(int chunk)
         {
@@ -214,14 +232,14 @@ public static unsafe class Conv2d
                     new ReadOnlySpan<float>(Weight, G.WeightSize), columnRows,
                     new ReadOnlySpan<float>(col, columnRows * columns), columns,
                     new Span<float>(Output + oy0 * G.OutWidth, (G.OutChannels - 1) * outHW + columns), outHW,
-                    Accumulate, threads: 1);
+                    Accumulate, threads: 1, PackedWeight);
             }
         }
     }
 
     /// <summary>The samples one after the other, each product on at most <paramref name="threads"/> threads.</summary>
     private static void ForwardSamples(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, Span<float> scratch, int threads)
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, Span<float> scratch, int threads, PackedMatrix? packedWeight = null)
     {
         int outHW = g.OutHeight * g.OutWidth;
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
@@ -241,7 +259,7 @@ public static unsafe class Conv2d
                 for (int oc = 0; oc < g.OutChannels; oc++) y.Slice(oc * outHW, outHW).Fill(bias[oc]);
             }
             // y[outC, outH*outW] (+)= weight[outC, inC*k*k] * col[inC*k*k, outH*outW]
-            Multiply(path, false, false, g.OutChannels, outHW, columnRows, weight, col, y, accumulate: hasBias, threads);
+            Gemm.Multiply(path, false, false, g.OutChannels, outHW, columnRows, weight, columnRows, col, outHW, y, outHW, hasBias, threads, packedWeight);
         }
     }
 

@@ -47,10 +47,14 @@ public static unsafe class Gemm
         Span<float> c /*[m,n]*/, bool accumulate)
         => Multiply(path, transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, c, n, accumulate, WorkerPool.ThreadCount);
 
-    /// <summary>The general entry: an explicit SIMD path and at most <paramref name="threads"/> parts run on the pool.</summary>
+    /// <summary>
+    /// The general entry: an explicit SIMD path and at most <paramref name="threads"/> parts run on the pool. A
+    /// <paramref name="packedA"/> that holds <paramref name="a"/> packed (<see cref="PackedMatrix.Prepare"/>) is read
+    /// instead of packing A again; one that does not is ignored.
+    /// </summary>
     internal static void Multiply(SimdPath path, bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        bool accumulate, int threads)
+        bool accumulate, int threads, PackedMatrix? packedA = null)
     {
         Guard.NonNegative(m, nameof(m));
         Guard.NonNegative(n, nameof(n));
@@ -74,15 +78,15 @@ public static unsafe class Gemm
         {
             switch (path)
             {
-                case SimdPath.Vector512: Run<Vector512<float>, Vector512Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads); break;
-                case SimdPath.Vector256: Run<Vector256<float>, Vector256Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads); break;
-                default: Run<Vector128<float>, Vector128Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads); break;
+                case SimdPath.Vector512: Run<Vector512<float>, Vector512Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA); break;
+                case SimdPath.Vector256: Run<Vector256<float>, Vector256Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA); break;
+                default: Run<Vector128<float>, Vector128Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA); break;
             }
         }
     }
 
     private static void Run<TVec, TOps>(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads, PackedMatrix? packedA)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         // The kernel family depends on n and the transposes only (and m == 1 with B transposed), never
@@ -132,6 +136,11 @@ public static unsafe class Gemm
             A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k,
             TransA = transA, TransB = transB, Accumulate = accumulate,
         };
+        if (packedA != null && !transA && packedA.Holds(a, lda, m, k, GemmPacked.MR<TOps>()))
+        {
+            p.PackedA = packedA.Data;
+            p.PanelRows = packedA.PanelRows;
+        }
         GemmPacked.Run<TVec, TOps>(ref p, threads);
     }
 

@@ -33,6 +33,8 @@ internal static unsafe class GemmPacked
         public int M, N, K;
         public bool TransA, TransB, Accumulate;
         public int RowParts, ColParts;   // thread grid
+        public float* PackedA;           // A already packed (a PackedMatrix), or null
+        public int PanelRows;            // rows of its panels; threads split rows at multiples of it
     }
 
     // ---- blocking parameters (floats / rows / columns) ----
@@ -59,10 +61,10 @@ internal static unsafe class GemmPacked
     internal static void Run<TVec, TOps>(ref Problem p, int threads)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int mr = MR<TOps>(), nr = 2 * TOps.Count;
+        int nr = 2 * TOps.Count;
         // column parts share a cache line per row at each boundary unless C's rows start on lines
         bool lineAlignedColumns = ((nint)p.C & 63) == 0 && (p.Ldc & 15) == 0;
-        ChooseGrid(p.M, p.N, mr, nr, threads, lineAlignedColumns, out p.RowParts, out p.ColParts);
+        ChooseGrid(p.M, p.N, RowTile<TOps>(ref p), nr, threads, lineAlignedColumns, out p.RowParts, out p.ColParts);
         int parts = p.RowParts * p.ColParts;
         fixed (Problem* pp = &p)
         {
@@ -101,11 +103,14 @@ internal static unsafe class GemmPacked
         }
     }
 
+    /// <summary>Rows the thread grid splits at: the micro-kernel's, or the panels of a packed A.</summary>
+    private static int RowTile<TOps>(ref Problem p) where TOps : struct => p.PackedA != null ? p.PanelRows : MR<TOps>();
+
     private static void Part<TVec, TOps>(int index, void* state)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         var p = (Problem*)state;
-        int mr = MR<TOps>(), nr = 2 * TOps.Count;
+        int mr = RowTile<TOps>(ref *p), nr = 2 * TOps.Count;
         int ri = index / p->ColParts, ci = index % p->ColParts;
         int mTiles = (p->M + mr - 1) / mr, nTiles = (p->N + nr - 1) / nr;
         int m0 = Math.Min(p->M, (int)((long)mTiles * ri / p->RowParts) * mr);
@@ -130,8 +135,10 @@ internal static unsafe class GemmPacked
         int nc0 = ((n1 - n0 + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
         int mBlocks = (m1 - m0 + mcMax - 1) / mcMax;
         int mc0 = ((m1 - m0 + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
+        bool packedA = p->PackedA != null;
+        if (packedA) mc0 = m1 - m0;   // one block (a PackedMatrix has at most MC rows), in its own panels
 
-        PackBuffers buffers = PackBuffers.ForCurrentThread((long)mc0 * kcMax, (long)nc0 * kcMax);
+        PackBuffers buffers = PackBuffers.ForCurrentThread(packedA ? 0 : (long)mc0 * kcMax, (long)nc0 * kcMax);
         float* ap = buffers.A, bp = buffers.B, tile = buffers.Tile;
         bool directB = !p->TransB && UseDirectB(m1 - m0, p->N, k, mr);
 
@@ -141,12 +148,13 @@ internal static unsafe class GemmPacked
             // equal row panels of at most mr rows (16 rows: 8 + 8, not 14 + a latency-bound 2); the
             // tile shape never changes the arithmetic, only the speed
             int panels = (mc + mr - 1) / mr;
-            int rowsPerPanel = (mc + panels - 1) / panels;
+            int rowsPerPanel = packedA ? p->PanelRows : (mc + panels - 1) / panels;
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
                 bool accumulate = p->Accumulate || pc > 0;
-                PackA(p, ic, mc, pc, kc, rowsPerPanel, ap);
+                if (packedA) ap = p->PackedA + (nint)pc * p->M + (nint)ic * kc;
+                else PackA(p, ic, mc, pc, kc, rowsPerPanel, ap);
                 for (int jc = n0; jc < n1; jc += nc0)
                 {
                     int nc = Math.Min(nc0, n1 - jc);

@@ -326,6 +326,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     private readonly float[] _batchStatistics = new float[9600]; // per BatchNorm: batch mean, then 1/std, for backward
     private readonly float[] _folded = new float[11171712]; // inference: convolution weights and biases with their BatchNorm folded in
     private bool _foldedStale = true; // set whenever parameters or running statistics may have changed
+    private readonly global::NetGen.Cpu.PackedMatrix[] _foldedPacked = global::NetGen.Cpu.PackedMatrix.Create(20); // the folded weights packed for the products, once per fold
 
     /// <summary>Creates the network with default options (capacity 64, seed 1, CPU).</summary>
     public ResNet18() : this(new global::NetGen.NetworkOptions()) { }
@@ -485,7 +486,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // bn1: BatchNorm 64x112x112 -> 64x112x112 (momentum 0.1, epsilon 1E-05), line 20
         var bn1 = _activations.AsSpan(_capacity * (training ? 953344 : 0), batch * 802816);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(bn1, conv1, _parameters.AsSpan(9408, 64) /* bn1.weight */, _parameters.AsSpan(9472, 64) /* bn1.bias */, _parameters.AsSpan(11689512, 64) /* bn1.running_mean */, _parameters.AsSpan(11689576, 64) /* bn1.running_var */, _batchStatistics.AsSpan(0, 64), _batchStatistics.AsSpan(64, 64), batch, 64, 12544, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(bn1, imageIn, _folded.AsSpan(0, 9408), _folded.AsSpan(9408, 64), batch, Conv1Geometry, _scratch); // conv1 with bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(bn1, imageIn, _folded.AsSpan(0, 9408), _folded.AsSpan(9408, 64), batch, Conv1Geometry, _scratch, _foldedPacked[0]); // conv1 with bn1 folded in
 
         // relu1: Relu 64x112x112 -> 64x112x112, line 20
         var relu1 = _activations.AsSpan(_capacity * (training ? 1756160 : 802816), batch * 802816);
@@ -506,7 +507,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer1.0.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40
         var layer1_0_bn1 = _activations.AsSpan(_capacity * (training ? 2960384 : 200704), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_0_bn1, layer1_0_conv1, _parameters.AsSpan(46400, 64) /* layer1.0.bn1.weight */, _parameters.AsSpan(46464, 64) /* layer1.0.bn1.bias */, _parameters.AsSpan(11689640, 64) /* layer1.0.bn1.running_mean */, _parameters.AsSpan(11689704, 64) /* layer1.0.bn1.running_var */, _batchStatistics.AsSpan(128, 64), _batchStatistics.AsSpan(192, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn1, maxpool1, _folded.AsSpan(9472, 36864), _folded.AsSpan(46336, 64), batch, Layer1_0_conv1Geometry, _scratch); // layer1.0.conv1 with layer1.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn1, maxpool1, _folded.AsSpan(9472, 36864), _folded.AsSpan(46336, 64), batch, Layer1_0_conv1Geometry, _scratch, _foldedPacked[1]); // layer1.0.conv1 with layer1.0.bn1 folded in
 
         // relu2: Relu 64x56x56 -> 64x56x56, line 40
         var relu2 = _activations.AsSpan(_capacity * (training ? 3161088 : 401408), batch * 200704);
@@ -523,7 +524,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer1.0.bn2: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 41
         var layer1_0_bn2 = _activations.AsSpan(_capacity * (training ? 3562496 : 200704), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_0_bn2, layer1_0_conv2, _parameters.AsSpan(83392, 64) /* layer1.0.bn2.weight */, _parameters.AsSpan(83456, 64) /* layer1.0.bn2.bias */, _parameters.AsSpan(11689768, 64) /* layer1.0.bn2.running_mean */, _parameters.AsSpan(11689832, 64) /* layer1.0.bn2.running_var */, _batchStatistics.AsSpan(256, 64), _batchStatistics.AsSpan(320, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn2, relu2, _folded.AsSpan(46400, 36864), _folded.AsSpan(83264, 64), batch, Layer1_0_conv2Geometry, _scratch); // layer1.0.conv2 with layer1.0.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn2, relu2, _folded.AsSpan(46400, 36864), _folded.AsSpan(83264, 64), batch, Layer1_0_conv2Geometry, _scratch, _foldedPacked[2]); // layer1.0.conv2 with layer1.0.bn2 folded in
 
         // add1: Add 64x56x56 + 64x56x56 -> 64x56x56, line 46
         var add1 = _activations.AsSpan(_capacity * (training ? 3763200 : 401408), batch * 200704);
@@ -544,7 +545,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer1.1.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40
         var layer1_1_bn1 = _activations.AsSpan(_capacity * (training ? 4365312 : 200704), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_1_bn1, layer1_1_conv1, _parameters.AsSpan(120384, 64) /* layer1.1.bn1.weight */, _parameters.AsSpan(120448, 64) /* layer1.1.bn1.bias */, _parameters.AsSpan(11689896, 64) /* layer1.1.bn1.running_mean */, _parameters.AsSpan(11689960, 64) /* layer1.1.bn1.running_var */, _batchStatistics.AsSpan(384, 64), _batchStatistics.AsSpan(448, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn1, relu3, _folded.AsSpan(83328, 36864), _folded.AsSpan(120192, 64), batch, Layer1_1_conv1Geometry, _scratch); // layer1.1.conv1 with layer1.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn1, relu3, _folded.AsSpan(83328, 36864), _folded.AsSpan(120192, 64), batch, Layer1_1_conv1Geometry, _scratch, _foldedPacked[3]); // layer1.1.conv1 with layer1.1.bn1 folded in
 
         // relu4: Relu 64x56x56 -> 64x56x56, line 40
         var relu4 = _activations.AsSpan(_capacity * (training ? 4566016 : 401408), batch * 200704);
@@ -561,7 +562,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer1.1.bn2: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 41
         var layer1_1_bn2 = _activations.AsSpan(_capacity * (training ? 4967424 : 200704), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_1_bn2, layer1_1_conv2, _parameters.AsSpan(157376, 64) /* layer1.1.bn2.weight */, _parameters.AsSpan(157440, 64) /* layer1.1.bn2.bias */, _parameters.AsSpan(11690024, 64) /* layer1.1.bn2.running_mean */, _parameters.AsSpan(11690088, 64) /* layer1.1.bn2.running_var */, _batchStatistics.AsSpan(512, 64), _batchStatistics.AsSpan(576, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn2, relu4, _folded.AsSpan(120256, 36864), _folded.AsSpan(157120, 64), batch, Layer1_1_conv2Geometry, _scratch); // layer1.1.conv2 with layer1.1.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn2, relu4, _folded.AsSpan(120256, 36864), _folded.AsSpan(157120, 64), batch, Layer1_1_conv2Geometry, _scratch, _foldedPacked[4]); // layer1.1.conv2 with layer1.1.bn2 folded in
 
         // add2: Add 64x56x56 + 64x56x56 -> 64x56x56, line 46
         var add2 = _activations.AsSpan(_capacity * (training ? 5168128 : 401408), batch * 200704);
@@ -582,7 +583,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer2.0.bn1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 40
         var layer2_0_bn1 = _activations.AsSpan(_capacity * (training ? 5669888 : 200704), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_0_bn1, layer2_0_conv1, _parameters.AsSpan(231232, 128) /* layer2.0.bn1.weight */, _parameters.AsSpan(231360, 128) /* layer2.0.bn1.bias */, _parameters.AsSpan(11690152, 128) /* layer2.0.bn1.running_mean */, _parameters.AsSpan(11690280, 128) /* layer2.0.bn1.running_var */, _batchStatistics.AsSpan(640, 128), _batchStatistics.AsSpan(768, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn1, relu5, _folded.AsSpan(157184, 73728), _folded.AsSpan(230912, 128), batch, Layer2_0_conv1Geometry, _scratch); // layer2.0.conv1 with layer2.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn1, relu5, _folded.AsSpan(157184, 73728), _folded.AsSpan(230912, 128), batch, Layer2_0_conv1Geometry, _scratch, _foldedPacked[5]); // layer2.0.conv1 with layer2.0.bn1 folded in
 
         // relu6: Relu 128x28x28 -> 128x28x28, line 40
         var relu6 = _activations.AsSpan(_capacity * (training ? 5770240 : 301056), batch * 100352);
@@ -599,7 +600,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer2.0.bn2: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 41
         var layer2_0_bn2 = _activations.AsSpan(_capacity * (training ? 5970944 : 200704), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_0_bn2, layer2_0_conv2, _parameters.AsSpan(378944, 128) /* layer2.0.bn2.weight */, _parameters.AsSpan(379072, 128) /* layer2.0.bn2.bias */, _parameters.AsSpan(11690408, 128) /* layer2.0.bn2.running_mean */, _parameters.AsSpan(11690536, 128) /* layer2.0.bn2.running_var */, _batchStatistics.AsSpan(896, 128), _batchStatistics.AsSpan(1024, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn2, relu6, _folded.AsSpan(231040, 147456), _folded.AsSpan(378496, 128), batch, Layer2_0_conv2Geometry, _scratch); // layer2.0.conv2 with layer2.0.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn2, relu6, _folded.AsSpan(231040, 147456), _folded.AsSpan(378496, 128), batch, Layer2_0_conv2Geometry, _scratch, _foldedPacked[6]); // layer2.0.conv2 with layer2.0.bn2 folded in
 
         // layer2.0.downsample.0: Conv2d 64x56x56 -> 128x28x28 (kernel 1, stride 2, padding 0, no bias), line 44
         global::System.Span<float> layer2_0_downsample_0 = default; // inference: folded into layer2.0.downsample.1
@@ -612,7 +613,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer2.0.downsample.1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 44
         var layer2_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 6171648 : 301056), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_0_downsample_1, layer2_0_downsample_0, _parameters.AsSpan(387392, 128) /* layer2.0.downsample.1.weight */, _parameters.AsSpan(387520, 128) /* layer2.0.downsample.1.bias */, _parameters.AsSpan(11690664, 128) /* layer2.0.downsample.1.running_mean */, _parameters.AsSpan(11690792, 128) /* layer2.0.downsample.1.running_var */, _batchStatistics.AsSpan(1152, 128), _batchStatistics.AsSpan(1280, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_downsample_1, relu5, _folded.AsSpan(378624, 8192), _folded.AsSpan(386816, 128), batch, Layer2_0_downsample_0Geometry, _scratch); // layer2.0.downsample.0 with layer2.0.downsample.1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_downsample_1, relu5, _folded.AsSpan(378624, 8192), _folded.AsSpan(386816, 128), batch, Layer2_0_downsample_0Geometry, _scratch, _foldedPacked[7]); // layer2.0.downsample.0 with layer2.0.downsample.1 folded in
 
         // add3: Add 128x28x28 + 128x28x28 -> 128x28x28, line 46
         var add3 = _activations.AsSpan(_capacity * (training ? 6272000 : 0), batch * 100352);
@@ -633,7 +634,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer2.1.bn1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 40
         var layer2_1_bn1 = _activations.AsSpan(_capacity * (training ? 6573056 : 0), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_1_bn1, layer2_1_conv1, _parameters.AsSpan(535104, 128) /* layer2.1.bn1.weight */, _parameters.AsSpan(535232, 128) /* layer2.1.bn1.bias */, _parameters.AsSpan(11690920, 128) /* layer2.1.bn1.running_mean */, _parameters.AsSpan(11691048, 128) /* layer2.1.bn1.running_var */, _batchStatistics.AsSpan(1408, 128), _batchStatistics.AsSpan(1536, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn1, relu7, _folded.AsSpan(386944, 147456), _folded.AsSpan(534400, 128), batch, Layer2_1_conv1Geometry, _scratch); // layer2.1.conv1 with layer2.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn1, relu7, _folded.AsSpan(386944, 147456), _folded.AsSpan(534400, 128), batch, Layer2_1_conv1Geometry, _scratch, _foldedPacked[8]); // layer2.1.conv1 with layer2.1.bn1 folded in
 
         // relu8: Relu 128x28x28 -> 128x28x28, line 40
         var relu8 = _activations.AsSpan(_capacity * (training ? 6673408 : 200704), batch * 100352);
@@ -650,7 +651,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer2.1.bn2: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 41
         var layer2_1_bn2 = _activations.AsSpan(_capacity * (training ? 6874112 : 0), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_1_bn2, layer2_1_conv2, _parameters.AsSpan(682816, 128) /* layer2.1.bn2.weight */, _parameters.AsSpan(682944, 128) /* layer2.1.bn2.bias */, _parameters.AsSpan(11691176, 128) /* layer2.1.bn2.running_mean */, _parameters.AsSpan(11691304, 128) /* layer2.1.bn2.running_var */, _batchStatistics.AsSpan(1664, 128), _batchStatistics.AsSpan(1792, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn2, relu8, _folded.AsSpan(534528, 147456), _folded.AsSpan(681984, 128), batch, Layer2_1_conv2Geometry, _scratch); // layer2.1.conv2 with layer2.1.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn2, relu8, _folded.AsSpan(534528, 147456), _folded.AsSpan(681984, 128), batch, Layer2_1_conv2Geometry, _scratch, _foldedPacked[9]); // layer2.1.conv2 with layer2.1.bn2 folded in
 
         // add4: Add 128x28x28 + 128x28x28 -> 128x28x28, line 46
         var add4 = _activations.AsSpan(_capacity * (training ? 6974464 : 200704), batch * 100352);
@@ -671,7 +672,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer3.0.bn1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 40
         var layer3_0_bn1 = _activations.AsSpan(_capacity * (training ? 7225344 : 100352), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_0_bn1, layer3_0_conv1, _parameters.AsSpan(977984, 256) /* layer3.0.bn1.weight */, _parameters.AsSpan(978240, 256) /* layer3.0.bn1.bias */, _parameters.AsSpan(11691432, 256) /* layer3.0.bn1.running_mean */, _parameters.AsSpan(11691688, 256) /* layer3.0.bn1.running_var */, _batchStatistics.AsSpan(1920, 256), _batchStatistics.AsSpan(2176, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn1, relu9, _folded.AsSpan(682112, 294912), _folded.AsSpan(977024, 256), batch, Layer3_0_conv1Geometry, _scratch); // layer3.0.conv1 with layer3.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn1, relu9, _folded.AsSpan(682112, 294912), _folded.AsSpan(977024, 256), batch, Layer3_0_conv1Geometry, _scratch, _foldedPacked[10]); // layer3.0.conv1 with layer3.0.bn1 folded in
 
         // relu10: Relu 256x14x14 -> 256x14x14, line 40
         var relu10 = _activations.AsSpan(_capacity * (training ? 7275520 : 150528), batch * 50176);
@@ -688,7 +689,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer3.0.bn2: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 41
         var layer3_0_bn2 = _activations.AsSpan(_capacity * (training ? 7375872 : 100352), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_0_bn2, layer3_0_conv2, _parameters.AsSpan(1568320, 256) /* layer3.0.bn2.weight */, _parameters.AsSpan(1568576, 256) /* layer3.0.bn2.bias */, _parameters.AsSpan(11691944, 256) /* layer3.0.bn2.running_mean */, _parameters.AsSpan(11692200, 256) /* layer3.0.bn2.running_var */, _batchStatistics.AsSpan(2432, 256), _batchStatistics.AsSpan(2688, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn2, relu10, _folded.AsSpan(977280, 589824), _folded.AsSpan(1567104, 256), batch, Layer3_0_conv2Geometry, _scratch); // layer3.0.conv2 with layer3.0.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn2, relu10, _folded.AsSpan(977280, 589824), _folded.AsSpan(1567104, 256), batch, Layer3_0_conv2Geometry, _scratch, _foldedPacked[11]); // layer3.0.conv2 with layer3.0.bn2 folded in
 
         // layer3.0.downsample.0: Conv2d 128x28x28 -> 256x14x14 (kernel 1, stride 2, padding 0, no bias), line 44
         global::System.Span<float> layer3_0_downsample_0 = default; // inference: folded into layer3.0.downsample.1
@@ -701,7 +702,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer3.0.downsample.1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 44
         var layer3_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 7476224 : 150528), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_0_downsample_1, layer3_0_downsample_0, _parameters.AsSpan(1601600, 256) /* layer3.0.downsample.1.weight */, _parameters.AsSpan(1601856, 256) /* layer3.0.downsample.1.bias */, _parameters.AsSpan(11692456, 256) /* layer3.0.downsample.1.running_mean */, _parameters.AsSpan(11692712, 256) /* layer3.0.downsample.1.running_var */, _batchStatistics.AsSpan(2944, 256), _batchStatistics.AsSpan(3200, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_downsample_1, relu9, _folded.AsSpan(1567360, 32768), _folded.AsSpan(1600128, 256), batch, Layer3_0_downsample_0Geometry, _scratch); // layer3.0.downsample.0 with layer3.0.downsample.1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_downsample_1, relu9, _folded.AsSpan(1567360, 32768), _folded.AsSpan(1600128, 256), batch, Layer3_0_downsample_0Geometry, _scratch, _foldedPacked[12]); // layer3.0.downsample.0 with layer3.0.downsample.1 folded in
 
         // add5: Add 256x14x14 + 256x14x14 -> 256x14x14, line 46
         var add5 = _activations.AsSpan(_capacity * (training ? 7526400 : 0), batch * 50176);
@@ -722,7 +723,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer3.1.bn1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 40
         var layer3_1_bn1 = _activations.AsSpan(_capacity * (training ? 7676928 : 0), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_1_bn1, layer3_1_conv1, _parameters.AsSpan(2191936, 256) /* layer3.1.bn1.weight */, _parameters.AsSpan(2192192, 256) /* layer3.1.bn1.bias */, _parameters.AsSpan(11692968, 256) /* layer3.1.bn1.running_mean */, _parameters.AsSpan(11693224, 256) /* layer3.1.bn1.running_var */, _batchStatistics.AsSpan(3456, 256), _batchStatistics.AsSpan(3712, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn1, relu11, _folded.AsSpan(1600384, 589824), _folded.AsSpan(2190208, 256), batch, Layer3_1_conv1Geometry, _scratch); // layer3.1.conv1 with layer3.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn1, relu11, _folded.AsSpan(1600384, 589824), _folded.AsSpan(2190208, 256), batch, Layer3_1_conv1Geometry, _scratch, _foldedPacked[13]); // layer3.1.conv1 with layer3.1.bn1 folded in
 
         // relu12: Relu 256x14x14 -> 256x14x14, line 40
         var relu12 = _activations.AsSpan(_capacity * (training ? 7727104 : 100352), batch * 50176);
@@ -739,7 +740,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer3.1.bn2: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 41
         var layer3_1_bn2 = _activations.AsSpan(_capacity * (training ? 7827456 : 0), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_1_bn2, layer3_1_conv2, _parameters.AsSpan(2782272, 256) /* layer3.1.bn2.weight */, _parameters.AsSpan(2782528, 256) /* layer3.1.bn2.bias */, _parameters.AsSpan(11693480, 256) /* layer3.1.bn2.running_mean */, _parameters.AsSpan(11693736, 256) /* layer3.1.bn2.running_var */, _batchStatistics.AsSpan(3968, 256), _batchStatistics.AsSpan(4224, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn2, relu12, _folded.AsSpan(2190464, 589824), _folded.AsSpan(2780288, 256), batch, Layer3_1_conv2Geometry, _scratch); // layer3.1.conv2 with layer3.1.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn2, relu12, _folded.AsSpan(2190464, 589824), _folded.AsSpan(2780288, 256), batch, Layer3_1_conv2Geometry, _scratch, _foldedPacked[14]); // layer3.1.conv2 with layer3.1.bn2 folded in
 
         // add6: Add 256x14x14 + 256x14x14 -> 256x14x14, line 46
         var add6 = _activations.AsSpan(_capacity * (training ? 7877632 : 100352), batch * 50176);
@@ -760,7 +761,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer4.0.bn1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 40
         var layer4_0_bn1 = _activations.AsSpan(_capacity * (training ? 8003072 : 50176), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_0_bn1, layer4_0_conv1, _parameters.AsSpan(3962432, 512) /* layer4.0.bn1.weight */, _parameters.AsSpan(3962944, 512) /* layer4.0.bn1.bias */, _parameters.AsSpan(11693992, 512) /* layer4.0.bn1.running_mean */, _parameters.AsSpan(11694504, 512) /* layer4.0.bn1.running_var */, _batchStatistics.AsSpan(4480, 512), _batchStatistics.AsSpan(4992, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn1, relu13, _folded.AsSpan(2780544, 1179648), _folded.AsSpan(3960192, 512), batch, Layer4_0_conv1Geometry, _scratch); // layer4.0.conv1 with layer4.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn1, relu13, _folded.AsSpan(2780544, 1179648), _folded.AsSpan(3960192, 512), batch, Layer4_0_conv1Geometry, _scratch, _foldedPacked[15]); // layer4.0.conv1 with layer4.0.bn1 folded in
 
         // relu14: Relu 512x7x7 -> 512x7x7, line 40
         var relu14 = _activations.AsSpan(_capacity * (training ? 8028160 : 75264), batch * 25088);
@@ -777,7 +778,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer4.0.bn2: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 41
         var layer4_0_bn2 = _activations.AsSpan(_capacity * (training ? 8078336 : 50176), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_0_bn2, layer4_0_conv2, _parameters.AsSpan(6322752, 512) /* layer4.0.bn2.weight */, _parameters.AsSpan(6323264, 512) /* layer4.0.bn2.bias */, _parameters.AsSpan(11695016, 512) /* layer4.0.bn2.running_mean */, _parameters.AsSpan(11695528, 512) /* layer4.0.bn2.running_var */, _batchStatistics.AsSpan(5504, 512), _batchStatistics.AsSpan(6016, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn2, relu14, _folded.AsSpan(3960704, 2359296), _folded.AsSpan(6320000, 512), batch, Layer4_0_conv2Geometry, _scratch); // layer4.0.conv2 with layer4.0.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn2, relu14, _folded.AsSpan(3960704, 2359296), _folded.AsSpan(6320000, 512), batch, Layer4_0_conv2Geometry, _scratch, _foldedPacked[16]); // layer4.0.conv2 with layer4.0.bn2 folded in
 
         // layer4.0.downsample.0: Conv2d 256x14x14 -> 512x7x7 (kernel 1, stride 2, padding 0, no bias), line 44
         global::System.Span<float> layer4_0_downsample_0 = default; // inference: folded into layer4.0.downsample.1
@@ -790,7 +791,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer4.0.downsample.1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 44
         var layer4_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 8128512 : 75264), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_0_downsample_1, layer4_0_downsample_0, _parameters.AsSpan(6454848, 512) /* layer4.0.downsample.1.weight */, _parameters.AsSpan(6455360, 512) /* layer4.0.downsample.1.bias */, _parameters.AsSpan(11696040, 512) /* layer4.0.downsample.1.running_mean */, _parameters.AsSpan(11696552, 512) /* layer4.0.downsample.1.running_var */, _batchStatistics.AsSpan(6528, 512), _batchStatistics.AsSpan(7040, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_downsample_1, relu13, _folded.AsSpan(6320512, 131072), _folded.AsSpan(6451584, 512), batch, Layer4_0_downsample_0Geometry, _scratch); // layer4.0.downsample.0 with layer4.0.downsample.1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_downsample_1, relu13, _folded.AsSpan(6320512, 131072), _folded.AsSpan(6451584, 512), batch, Layer4_0_downsample_0Geometry, _scratch, _foldedPacked[17]); // layer4.0.downsample.0 with layer4.0.downsample.1 folded in
 
         // add7: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46
         var add7 = _activations.AsSpan(_capacity * (training ? 8153600 : 0), batch * 25088);
@@ -811,7 +812,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer4.1.bn1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 40
         var layer4_1_bn1 = _activations.AsSpan(_capacity * (training ? 8228864 : 0), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_1_bn1, layer4_1_conv1, _parameters.AsSpan(8815168, 512) /* layer4.1.bn1.weight */, _parameters.AsSpan(8815680, 512) /* layer4.1.bn1.bias */, _parameters.AsSpan(11697064, 512) /* layer4.1.bn1.running_mean */, _parameters.AsSpan(11697576, 512) /* layer4.1.bn1.running_var */, _batchStatistics.AsSpan(7552, 512), _batchStatistics.AsSpan(8064, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn1, relu15, _folded.AsSpan(6452096, 2359296), _folded.AsSpan(8811392, 512), batch, Layer4_1_conv1Geometry, _scratch); // layer4.1.conv1 with layer4.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn1, relu15, _folded.AsSpan(6452096, 2359296), _folded.AsSpan(8811392, 512), batch, Layer4_1_conv1Geometry, _scratch, _foldedPacked[18]); // layer4.1.conv1 with layer4.1.bn1 folded in
 
         // relu16: Relu 512x7x7 -> 512x7x7, line 40
         var relu16 = _activations.AsSpan(_capacity * (training ? 8253952 : 50176), batch * 25088);
@@ -828,7 +829,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer4.1.bn2: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 41
         var layer4_1_bn2 = _activations.AsSpan(_capacity * (training ? 8304128 : 0), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_1_bn2, layer4_1_conv2, _parameters.AsSpan(11175488, 512) /* layer4.1.bn2.weight */, _parameters.AsSpan(11176000, 512) /* layer4.1.bn2.bias */, _parameters.AsSpan(11698088, 512) /* layer4.1.bn2.running_mean */, _parameters.AsSpan(11698600, 512) /* layer4.1.bn2.running_var */, _batchStatistics.AsSpan(8576, 512), _batchStatistics.AsSpan(9088, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn2, relu16, _folded.AsSpan(8811904, 2359296), _folded.AsSpan(11171200, 512), batch, Layer4_1_conv2Geometry, _scratch); // layer4.1.conv2 with layer4.1.bn2 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn2, relu16, _folded.AsSpan(8811904, 2359296), _folded.AsSpan(11171200, 512), batch, Layer4_1_conv2Geometry, _scratch, _foldedPacked[19]); // layer4.1.conv2 with layer4.1.bn2 folded in
 
         // add8: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46
         var add8 = _activations.AsSpan(_capacity * (training ? 8329216 : 50176), batch * 25088);
@@ -1448,6 +1449,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
             _parameters.AsSpan(8815168, 512) /* layer4.1.bn1.weight */, _parameters.AsSpan(8815680, 512) /* layer4.1.bn1.bias */, _parameters.AsSpan(11697064, 512) /* layer4.1.bn1.running_mean */, _parameters.AsSpan(11697576, 512) /* layer4.1.bn1.running_var */, 512, epsilon: 1E-05f); // layer4.1.conv1 + layer4.1.bn1
         global::NetGen.Cpu.BatchNorm.FoldIntoConvolution(_folded.AsSpan(8811904, 2359296), _folded.AsSpan(11171200, 512), _parameters.AsSpan(8816192, 2359296) /* layer4.1.conv2.weight */, default /* no bias */,
             _parameters.AsSpan(11175488, 512) /* layer4.1.bn2.weight */, _parameters.AsSpan(11176000, 512) /* layer4.1.bn2.bias */, _parameters.AsSpan(11698088, 512) /* layer4.1.bn2.running_mean */, _parameters.AsSpan(11698600, 512) /* layer4.1.bn2.running_var */, 512, epsilon: 1E-05f); // layer4.1.conv2 + layer4.1.bn2
+        global::NetGen.Cpu.PackedMatrix.Invalidate(_foldedPacked); // packed again from the new weights on first use
         _foldedStale = false;
     }
 

@@ -213,6 +213,50 @@ public class Conv2dTests
     }
 
     /// <summary>
+    /// Weights packed once (<see cref="PackedMatrix"/>) give bit-identical outputs on every path and every way a
+    /// layer runs (row blocks, one sample at a time with a parallel product, chunks of samples), are reused while
+    /// valid, and are packed again after <see cref="PackedMatrix.Invalidate"/> or for other weights.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void PackedWeightsGiveTheSameOutputs(SimdPath path)
+    {
+        var rng = new Rng(12);
+        foreach (var (g, batch) in new (Conv2dGeometry, int)[]
+                 {
+                     (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
+                     (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool; 70 rows: uneven panels
+                     (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
+                     (new(8, 7, 7, 30, 1, 2, 0), 1),      // strided 1x1
+                 })
+        {
+            float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
+            float[] expected = new float[batch * g.OutputSize], y = new float[expected.Length], col = new float[g.ColumnSize];
+            Conv2d.Forward(path, expected, x, w, b, batch, g, col);
+            var packed = new PackedMatrix();
+            Conv2d.Forward(path, y, x, w, b, batch, g, col, packed);
+            Assert.Equal(expected, y);
+            Assert.Equal(path != SimdPath.Scalar, packed.IsPacked);
+            Conv2d.Forward(path, y, x, w, b, batch, g, col, packed);   // reused
+            Assert.Equal(expected, y);
+
+            // new weights in the same array: stale until invalidated, then right again
+            float[] w2 = KernelAssert.Random(ref rng, g.WeightSize);
+            w2.CopyTo(w, 0);
+            Conv2d.Forward(path, expected, x, w, b, batch, g, col);
+            packed.Invalidate();
+            Assert.False(packed.IsPacked);
+            Conv2d.Forward(path, y, x, w, b, batch, g, col, packed);
+            Assert.Equal(expected, y);
+            // other weights (another array) are packed for themselves, never read from the copy of these
+            for (int i = 0; i < w2.Length; i++) w2[i] = -w2[i];
+            Conv2d.Forward(path, expected, x, w2, b, batch, g, col);
+            Conv2d.Forward(path, y, x, w2, b, batch, g, col, packed);
+            Assert.Equal(expected, y);
+        }
+    }
+
+    /// <summary>
     /// A small layer's batch runs as chunks of samples on the worker pool: forward and backward-data
     /// equal the one-sample-at-a-time results exactly, and the weight gradients (summed per chunk, chunk
     /// sums added in chunk order) are bit-identical whether the chunks run in parallel or one after another.
