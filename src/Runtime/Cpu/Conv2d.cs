@@ -226,7 +226,7 @@ public static unsafe class Conv2d
             {
                 int oy0 = block * RowsPerBlock, oy1 = Math.Min(G.OutHeight, oy0 + RowsPerBlock);
                 int columns = (oy1 - oy0) * G.OutWidth;
-                Im2ColRows(col, Input, G, oy0, oy1);
+                Im2ColRows(col, Input, G, oy0, oy1, 0, G.InChannels);
                 // y[outC, block columns] (+)= weight[outC, inC*k*k] * col[inC*k*k, block columns], written in place (ldc = outH*outW)
                 Gemm.Multiply(Path, false, false, G.OutChannels, columns, columnRows,
                     new ReadOnlySpan<float>(Weight, G.WeightSize), columnRows,
@@ -251,7 +251,7 @@ public static unsafe class Conv2d
             ReadOnlySpan<float> col = x;
             if (!g.ColumnsAreInput)
             {
-                Im2Col(scratch, x, g);
+                Im2Col(scratch, x, g, threads);
                 col = scratch;
             }
             if (hasBias)
@@ -326,8 +326,7 @@ public static unsafe class Conv2d
             }
             // dcol[inC*k*k, outH*outW] = weight[outC, inC*k*k]^T * dy[outC, outH*outW]
             Multiply(path, true, false, columnRows, outHW, g.OutChannels, weight, dy, scratch, accumulate: false, threads);
-            if (!accumulate) dx.Clear();
-            Col2ImAdd(dx, scratch, g);
+            Col2Im(dx, scratch, g, accumulate, threads);
         }
     }
 
@@ -404,7 +403,7 @@ public static unsafe class Conv2d
             ReadOnlySpan<float> col = x;
             if (!g.ColumnsAreInput)
             {
-                Im2Col(scratch, x, g);
+                Im2Col(scratch, x, g, threads);
                 col = scratch;
             }
             // dWeight[outC, inC*k*k] += dy[outC, outH*outW] * col[inC*k*k, outH*outW]^T
@@ -429,21 +428,82 @@ public static unsafe class Conv2d
     {
         Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
         Guard.AtLeast(image.Length, g.InputSize, nameof(image));
-        fixed (float* colBase = col, imageBase = image) Im2ColRows(colBase, imageBase, g, 0, g.OutHeight);
+        fixed (float* colBase = col, imageBase = image) Im2ColRows(colBase, imageBase, g, 0, g.OutHeight, 0, g.InChannels);
+    }
+
+    /// <summary>Columns of at least this many floats are built (and scattered back) with the channels split over the pool.</summary>
+    internal const int ParallelColumnFloats = 1 << 15;
+
+    /// <summary>Channel chunks of a parallel im2col / col2im (fixed; each chunk's rows of the column matrix are its own).</summary>
+    private const int ChannelChunks = 8;
+
+    /// <summary><see cref="Im2Col(Span{float}, ReadOnlySpan{float}, in Conv2dGeometry)"/>, the channels on up to <paramref name="threads"/> threads.</summary>
+    private static void Im2Col(Span<float> col, ReadOnlySpan<float> image, in Conv2dGeometry g, int threads)
+    {
+        if (threads <= 1 || g.ColumnSize < ParallelColumnFloats || g.InChannels < 2)
+        {
+            Im2Col(col, image, g);
+            return;
+        }
+        Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
+        Guard.AtLeast(image.Length, g.InputSize, nameof(image));
+        fixed (float* colBase = col, imageBase = image)
+            WorkerPool.For(Math.Min(g.InChannels, ChannelChunks), new ChannelChunk { G = g, Col = colBase, Image = imageBase, Scatter = false });
     }
 
     /// <summary>
-    /// <see cref="Im2Col"/> for output rows [oy0, oy1) only: col[(c*k + ky)*k + kx, (oy - oy0)*outW + ox], a
-    /// [inC*k*k, (oy1 - oy0)*outW] matrix.
+    /// image (=|+=) the adjoint of im2col applied to col (<see cref="Col2ImAdd"/>), the channels on up to
+    /// <paramref name="threads"/> threads: channel c of the image takes only rows of channel c, so the sums
+    /// are the same whatever the split.
     /// </summary>
-    private static unsafe void Im2ColRows(float* colBase, float* imageBase, in Conv2dGeometry g, int oy0, int oy1)
+    private static void Col2Im(Span<float> image, ReadOnlySpan<float> col, in Conv2dGeometry g, bool accumulate, int threads)
+    {
+        if (threads <= 1 || g.ColumnSize < ParallelColumnFloats || g.InChannels < 2)
+        {
+            if (!accumulate) image.Slice(0, g.InputSize).Clear();
+            Col2ImAdd(image, col, g);
+            return;
+        }
+        Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
+        Guard.AtLeast(image.Length, g.InputSize, nameof(image));
+        fixed (float* colBase = col, imageBase = image)
+            WorkerPool.For(Math.Min(g.InChannels, ChannelChunks), new ChannelChunk { G = g, Col = colBase, Image = imageBase, Scatter = true, Clear = !accumulate });
+    }
+
+    private struct ChannelChunk : IParallelBody
+    {
+        public Conv2dGeometry G;
+        public float* Col, Image;
+        public bool Scatter, Clear;
+
+        public readonly void Invoke(int chunk)
+        {
+            int chunks = Math.Min(G.InChannels, ChannelChunks);
+            ChunkRange(chunk, chunks, G.InChannels, out int c0, out int c1);
+            long rowsBefore = (long)c0 * G.Kernel * G.Kernel * G.OutHeight * G.OutWidth;
+            if (!Scatter)
+            {
+                Im2ColRows(Col + rowsBefore, Image, G, 0, G.OutHeight, c0, c1);
+                return;
+            }
+            int plane = G.InHeight * G.InWidth;
+            if (Clear) new Span<float>(Image + (long)c0 * plane, (c1 - c0) * plane).Clear();
+            Col2ImChannels(Image, Col + rowsBefore, G, c0, c1);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Im2Col"/> for output rows [oy0, oy1) and channels [c0, c1) only: col[((c - c0)*k + ky)*k + kx, (oy - oy0)*outW + ox],
+    /// a [(c1 - c0)*k*k, (oy1 - oy0)*outW] matrix.
+    /// </summary>
+    private static unsafe void Im2ColRows(float* colBase, float* imageBase, in Conv2dGeometry g, int oy0, int oy1, int c0, int c1)
     {
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
         int inH = g.InHeight, inW = g.InWidth, outW = g.OutWidth;
         Vector256<int> lanes = StridedLoad.Lanes(stride);
         {
             float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
-            for (int c = 0; c < g.InChannels; c++)
+            for (int c = c0; c < c1; c++)
             {
                 for (int ky = 0; ky < k; ky++)
                 {
@@ -481,33 +541,36 @@ public static unsafe class Conv2d
     /// <summary>The adjoint of <see cref="Im2Col"/>: image[c, iy, ix] += every col entry that was read from it.</summary>
     internal static unsafe void Col2ImAdd(Span<float> image /*[inC, inH, inW]*/, ReadOnlySpan<float> col /*[inC*k*k, outH*outW]*/, in Conv2dGeometry g)
     {
-        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
-        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         Guard.AtLeast(col.Length, g.ColumnSize, nameof(col));
         Guard.AtLeast(image.Length, g.InputSize, nameof(image));
-        fixed (float* colBase = col, imageBase = image)
+        fixed (float* colBase = col, imageBase = image) Col2ImChannels(imageBase, colBase, g, 0, g.InChannels);
+    }
+
+    /// <summary><see cref="Col2ImAdd"/> for channels [c0, c1): colBase points at the first row of channel c0.</summary>
+    private static unsafe void Col2ImChannels(float* imageBase, float* colBase, in Conv2dGeometry g, int c0, int c1)
+    {
+        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
+        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
+        float* src = colBase;
+        for (int c = c0; c < c1; c++)
         {
-            float* src = colBase;
-            for (int c = 0; c < g.InChannels; c++)
+            for (int ky = 0; ky < k; ky++)
             {
-                for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++)
                 {
-                    for (int kx = 0; kx < k; kx++)
+                    ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
+                    for (int oy = 0; oy < outH; oy++, src += outW)
                     {
-                        ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
-                        for (int oy = 0; oy < outH; oy++, src += outW)
+                        int iy = oy * stride - pad + ky;
+                        if ((uint)iy >= (uint)inH) continue;
+                        float* dst = imageBase + (c * inH + iy) * inW - pad + kx;
+                        if (stride == 1)
                         {
-                            int iy = oy * stride - pad + ky;
-                            if ((uint)iy >= (uint)inH) continue;
-                            float* dst = imageBase + (c * inH + iy) * inW - pad + kx;
-                            if (stride == 1)
-                            {
-                                AddRun(dst + lo, src + lo, hi - lo);
-                            }
-                            else
-                            {
-                                for (int ox = lo; ox < hi; ox++) dst[ox * stride] += src[ox];
-                            }
+                            AddRun(dst + lo, src + lo, hi - lo);
+                        }
+                        else
+                        {
+                            for (int ox = lo; ox < hi; ox++) dst[ox * stride] += src[ox];
                         }
                     }
                 }

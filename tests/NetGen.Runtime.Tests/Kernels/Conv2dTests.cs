@@ -30,6 +30,7 @@ public class Conv2dTests
         new(2, 9, 37, 3, 3, 2, 1),     // strided rows wide enough for im2col's vector gathers (stride 2: loads and a shuffle)
         new(2, 6, 40, 2, 1, 2, 0),     // a strided 1x1 (ResNet downsample)
         new(1, 7, 52, 2, 3, 3, 1),     // stride 3: a hardware gather
+        new(32, 20, 20, 24, 3, 1, 1),  // mid-size: one sample at a time, im2col and col2im split by channel over the pool
     };
 
     public static IEnumerable<object[]> PathsAndFlag()
