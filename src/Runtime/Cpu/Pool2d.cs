@@ -254,33 +254,98 @@ public static unsafe class Pool2d
     /// dInput (=|+=) dOutput routed to each window's argmax, re-found in the input
     /// (ties go to the first element in row-major window order).
     /// </summary>
-    public static void MaxBackward(Span<float> dInput /*[batch, C, inH, inW]*/, ReadOnlySpan<float> dOutput /*[batch, C, outH, outW]*/,
+    public static unsafe void MaxBackward(Span<float> dInput /*[batch, C, inH, inW]*/, ReadOnlySpan<float> dOutput /*[batch, C, outH, outW]*/,
         ReadOnlySpan<float> input /*[batch, C, inH, inW]*/, int batch, in Pool2dGeometry g, bool accumulate)
     {
         Check(batch, g, dOutput.Length, nameof(dOutput), dInput.Length, nameof(dInput));
         Guard.AtLeast(input.Length, (long)batch * g.InputSize, nameof(input));
-        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        bool unpadded = g.IsUnpadded;
-        if (!accumulate) dInput.Slice(0, batch * g.InputSize).Clear();
         int planes = batch * g.Channels;
-        for (int plane = 0; plane < planes; plane++)
+        if (planes <= 0) return;
+        // planes are independent (each routes its own gradients), so they are split over the pool like the forward pass
+        int chunks = Math.Min(planes, 16);
+        fixed (float* dx = dInput, dy = dOutput, x = input)
+            WorkerPool.For(chunks, new MaxBackwardChunk { G = g, Planes = planes, Chunks = chunks, Accumulate = accumulate, DInput = dx, DOutput = dy, Input = x });
+    }
+
+    private unsafe struct MaxBackwardChunk : IParallelBody
+    {
+        public Pool2dGeometry G;
+        public int Planes, Chunks;
+        public bool Accumulate;
+        public float* DInput, DOutput, Input;
+
+        public readonly void Invoke(int chunk)
         {
-            ReadOnlySpan<float> x = input.Slice(plane * inH * inW, inH * inW);
-            Span<float> dx = dInput.Slice(plane * inH * inW, inH * inW);
-            ReadOnlySpan<float> dy = dOutput.Slice(plane * outH * outW, outH * outW);
-            if (unpadded)
+            int inHW = G.InHeight * G.InWidth, outH = G.OutHeight, outW = G.OutWidth;
+            bool unpadded = G.IsUnpadded;
+            int first = (int)((long)chunk * Planes / Chunks), last = (int)((long)(chunk + 1) * Planes / Chunks);
+            for (int plane = first; plane < last; plane++)
             {
-                for (int oy = 0; oy < outH; oy++)
-                    for (int ox = 0; ox < outW; ox++)
-                        dx[ArgMaxInWindow(x, g, oy, ox)] += dy[oy * outW + ox];
-            }
-            else
-            {
-                for (int oy = 0; oy < outH; oy++)
-                    for (int ox = 0; ox < outW; ox++)
-                        dx[ArgMaxInClippedWindow(x, g, oy, ox)] += dy[oy * outW + ox];
+                var x = new ReadOnlySpan<float>(Input + (long)plane * inHW, inHW);
+                var dx = new Span<float>(DInput + (long)plane * inHW, inHW);
+                var dy = new ReadOnlySpan<float>(DOutput + (long)plane * outH * outW, outH * outW);
+                if (!Accumulate) dx.Clear();
+                if (Avx2.IsSupported)
+                {
+                    for (int oy = 0; oy < outH; oy++) MaxBackwardRow(DInput + (long)plane * inHW, DOutput + (long)plane * outH * outW, Input + (long)plane * inHW, G, oy);
+                }
+                else if (unpadded)
+                {
+                    for (int oy = 0; oy < outH; oy++)
+                        for (int ox = 0; ox < outW; ox++)
+                            dx[ArgMaxInWindow(x, G, oy, ox)] += dy[oy * outW + ox];
+                }
+                else
+                {
+                    for (int oy = 0; oy < outH; oy++)
+                        for (int ox = 0; ox < outW; ox++)
+                            dx[ArgMaxInClippedWindow(x, G, oy, ox)] += dy[oy * outW + ox];
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// One output row of <see cref="MaxBackward"/>: the argmax of eight windows at a time (each lane scans its window
+    /// in row-major order with a strict "greater than", as <see cref="ArgMaxInClippedWindow"/> does), then the
+    /// gradients added in increasing ox, the same order as the scalar loop.
+    /// </summary>
+    private static unsafe void MaxBackwardRow(float* dx, float* dy, float* x, in Pool2dGeometry g, int oy)
+    {
+        int inH = g.InHeight, inW = g.InWidth, outW = g.OutWidth;
+        int k = g.Kernel, stride = g.Stride, pad = g.Padding;
+        int interiorLo = Math.Min(outW, (pad + stride - 1) / stride);
+        int interiorHi = inW + pad - k < 0 ? 0 : Math.Min(outW, (inW + pad - k) / stride + 1);
+        if (interiorHi < interiorLo) interiorHi = interiorLo;
+        int y0 = oy * stride - pad;
+        int y1 = Math.Min(y0 + k, inH);
+        y0 = Math.Max(y0, 0);
+        var planeSpan = new ReadOnlySpan<float>(x, g.InHeight * inW);
+        float* dyRow = dy + oy * outW;
+        int ox = 0;
+        for (; ox < interiorLo; ox++) dx[ArgMaxInClippedWindow(planeSpan, g, oy, ox)] += dyRow[ox];
+        Vector256<int> lanes = StridedLoad.Lanes(stride);
+        int* index = stackalloc int[8];
+        for (; ox + 8 <= interiorHi; ox += 8)
+        {
+            int start = y0 * inW + ox * stride - pad;
+            Vector256<float> max = StridedLoad.Eight(x + start, stride, lanes);
+            Vector256<int> best = Vector256.Create(start) + lanes;
+            for (int iy = y0; iy < y1; iy++)
+            {
+                for (int kx = 0; kx < k; kx++)
+                {
+                    int at = iy * inW + ox * stride - pad + kx;
+                    Vector256<float> v = StridedLoad.Eight(x + at, stride, lanes);
+                    Vector256<float> greater = Avx.CompareGreaterThan(v, max);   // ordered: false when either is NaN
+                    max = Avx.BlendVariable(max, v, greater);
+                    best = Avx.BlendVariable(best.AsSingle(), (Vector256.Create(at) + lanes).AsSingle(), greater).AsInt32();
+                }
+            }
+            best.Store(index);
+            for (int l = 0; l < 8; l++) dx[index[l]] += dyRow[ox + l];
+        }
+        for (; ox < outW; ox++) dx[ArgMaxInClippedWindow(planeSpan, g, oy, ox)] += dyRow[ox];
     }
 
     /// <summary>Index in the plane of the window's maximum; strict &gt; keeps the first of equal values. Unpadded geometry only.</summary>
@@ -295,7 +360,9 @@ public static unsafe class Pool2d
             for (int kx = 0; kx < k; kx++)
             {
                 float v = plane[rowStart + kx];
-                if (v > max) { max = v; best = rowStart + kx; }
+                bool greater = v > max;   // selects, not a branch: random data mispredicts half the time
+                best = greater ? rowStart + kx : best;
+                max = greater ? v : max;
             }
         }
         return best;
@@ -321,7 +388,9 @@ public static unsafe class Pool2d
             for (int ix = x0; ix < x1; ix++)
             {
                 float v = plane[row + ix];
-                if (v > max) { max = v; best = row + ix; }
+                bool greater = v > max;   // selects, not a branch: random data mispredicts half the time
+                best = greater ? row + ix : best;
+                max = greater ? v : max;
             }
         }
         return best;

@@ -257,7 +257,7 @@ public class Pool2dTests
     }
 
     [Fact]
-    public void MaxForwardKeepsTheScalarRuleForNaNAndSignedZeros()
+    public void MaxPoolingKeepsTheScalarRuleForNaNAndSignedZeros()
     {
         // the first window element seeds the maximum and a later one replaces it only when strictly greater: a NaN
         // first stays, a later NaN is skipped, and of +0 and -0 the first wins. Every path must give the same bits.
@@ -274,6 +274,17 @@ public class Pool2dTests
                     for (int ox = 0; ox < g.OutWidth; ox++)
                         Assert.True(BitConverter.SingleToInt32Bits(x[NaivePaddedArgMax(x, g, plane, oy, ox)]) == BitConverter.SingleToInt32Bits(y[OutIndex(g, plane, oy, ox)]),
                             $"{g}: plane {plane} ({oy}, {ox}) = {y[OutIndex(g, plane, oy, ox)]}, expected {x[NaivePaddedArgMax(x, g, plane, oy, ox)]}");
+            // the backward pass routes each gradient to that same element
+            var dy = new float[y.Length];
+            for (int i = 0; i < dy.Length; i++) dy[i] = 1 + i % 7;
+            var expected = new float[x.Length];
+            for (int plane = 0; plane < 2 * g.Channels; plane++)
+                for (int oy = 0; oy < g.OutHeight; oy++)
+                    for (int ox = 0; ox < g.OutWidth; ox++)
+                        expected[NaivePaddedArgMax(x, g, plane, oy, ox)] += dy[OutIndex(g, plane, oy, ox)];
+            var dx = new float[x.Length];
+            Pool2d.MaxBackward(dx, dy, x, 2, g, accumulate: false);
+            Assert.Equal(expected, dx);
         }
     }
 
