@@ -501,6 +501,11 @@ public static unsafe class Conv2d
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
         int inH = g.InHeight, inW = g.InWidth, outW = g.OutWidth;
         Vector256<int> lanes = StridedLoad.Lanes(stride);
+        // a short run may be copied as one whole vector that spills past its end: what it overwrites there belongs to
+        // this run's zero tail or to later runs, all written afterwards in order; never past either buffer's end
+        float* imageEnd = imageBase + g.InputSize;
+        float* colEnd = colBase + (long)(c1 - c0) * k * k * (oy1 - oy0) * outW;
+        int spill = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 0;
         {
             float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
             for (int c = c0; c < c1; c++)
@@ -524,7 +529,10 @@ public static unsafe class Conv2d
                             for (int ox = 0; ox < lo; ox++) dst[ox] = 0f;
                             if (stride == 1)
                             {
-                                CopyRun(dst + lo, src + lo, hi - lo);
+                                if (hi - lo <= spill && src + lo + spill <= imageEnd && dst + lo + spill <= colEnd)
+                                    CopySpilling(dst + lo, src + lo);
+                                else
+                                    CopyRun(dst + lo, src + lo, hi - lo);
                             }
                             else
                             {
@@ -608,6 +616,14 @@ public static unsafe class Conv2d
         {
             for (int i = 0; i < n; i++) dst[i] = src[i];
         }
+    }
+
+    /// <summary>One whole vector (16 floats with AVX-512, else 8) from src to dst: a short run and what follows it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySpilling(float* dst, float* src)
+    {
+        if (Vector512.IsHardwareAccelerated) Vector512.Load(src).Store(dst);
+        else Vector256.Load(src).Store(dst);
     }
 
     /// <summary>dst[ox] = src[ox * stride] for ox in [lo, hi); eight at a time with AVX2 (the last eight overlap).</summary>

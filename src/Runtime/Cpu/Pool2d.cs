@@ -85,9 +85,26 @@ public static unsafe class Pool2d
     {
         int k = g.Kernel, s = g.Stride, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         float scale = 1f / (k * k);
+        Vector256<int> lanes = StridedLoad.Lanes(s);
         for (int oy = 0; oy < outH; oy++)
         {
-            for (int ox = 0; ox < outW; ox++)
+            int ox = 0;
+            if (Avx2.IsSupported && outW >= 8)
+            {
+                // eight windows at a time, each lane summing in the scalar loop's order (0, then row by row)
+                for (; ; ox += 8)
+                {
+                    if (ox + 8 > outW) ox = outW - 8;   // the last vector overlaps (same values)
+                    Vector256<float> sum = Vector256<float>.Zero;
+                    float* row = x + (oy * s) * inW + ox * s;
+                    for (int ky = 0; ky < k; ky++, row += inW)
+                        for (int kx = 0; kx < k; kx++) sum += StridedLoad.Eight(row + kx, s, lanes);
+                    (sum * scale).Store(y + oy * outW + ox);
+                    if (ox + 8 >= outW) break;
+                }
+                continue;
+            }
+            for (; ox < outW; ox++)
             {
                 float sum = 0f;
                 float* row = x + (oy * s) * inW + ox * s;
@@ -114,6 +131,35 @@ public static unsafe class Pool2d
     {
         int k = g.Kernel, s = g.Stride, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         float scale = 1f / (k * k);
+        if (Avx2.IsSupported && k == 2 && s == 2)
+        {
+            // 2x2 windows that do not overlap (LeNet-5's pooling): every input cell takes exactly one add, so whole
+            // rows go at once: sixteen cells from eight gradients, each repeated twice
+            for (int oy = 0; oy < outH; oy++)
+            {
+                float* dyRow = dy + oy * outW;
+                int ox = 0;
+                for (; ox + 8 <= outW; ox += 8)
+                {
+                    Vector256<float> grad = Avx.LoadVector256(dyRow + ox) * scale;
+                    Vector256<float> low = Avx.UnpackLow(grad, grad), high = Avx.UnpackHigh(grad, grad);
+                    Vector256<float> first = Avx.Permute2x128(low, high, 0x20), second = Avx.Permute2x128(low, high, 0x31);
+                    for (int ky = 0; ky < 2; ky++)
+                    {
+                        float* row = dx + (oy * 2 + ky) * inW + ox * 2;
+                        (Avx.LoadVector256(row) + first).Store(row);
+                        (Avx.LoadVector256(row + 8) + second).Store(row + 8);
+                    }
+                }
+                for (; ox < outW; ox++)
+                {
+                    float grad = dyRow[ox] * scale;
+                    float* row = dx + (oy * 2) * inW + ox * 2;
+                    row[0] += grad; row[1] += grad; row[inW] += grad; row[inW + 1] += grad;
+                }
+            }
+            return;
+        }
         for (int oy = 0; oy < outH; oy++)
         {
             for (int ox = 0; ox < outW; ox++)
