@@ -309,7 +309,18 @@ internal static class CpuEmitter
                     w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
                     w.Line("if (training) " + BatchNormTraining(plan, node, names) + ";");
                     w.Line("else " + BatchNormInference(plan, node, names) + ";" +
-                           (plan.FoldSource[node.Id] >= 0 ? " // " + spec.Nodes[plan.FoldSource[node.Id]].Name + " with " + node.Name + " folded in" : ""));
+                           (plan.FoldSource[node.Id] >= 0 ? " // " + spec.Nodes[plan.FoldSource[node.Id]].Name + " with " + node.Name + " folded in" +
+                            (plan.FusedRelu[node.Id] >= 0 ? " and " + spec.Nodes[plan.FusedRelu[node.Id]].Name + " fused" : "") : ""));
+                    break;
+                case OpKind.Relu when plan.ReluFusedInto[node.Id] >= 0:
+                    w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
+                    w.Line("if (training) " + ForwardCall(plan, node, names) + "; // inference: applied by " + spec.Nodes[plan.ReluFusedInto[node.Id]].Name + ", in place");
+                    break;
+                case OpKind.Add when plan.FusedRelu[node.Id] >= 0:
+                    w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
+                    w.Line("if (training) " + ForwardCall(plan, node, names) + ";");
+                    w.Line("else " + Cpu + ".Elementwise.AddRelu(" + local + ", " + names.Activation(node.Inputs[0]) + ", " + names.Activation(node.Inputs[1]) + "); // with " +
+                           spec.Nodes[plan.FusedRelu[node.Id]].Name + " fused in");
                     break;
                 default:
                     w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
@@ -810,7 +821,8 @@ internal static class CpuEmitter
                    Buffer(plan, node, 0) + ", " + Buffer(plan, node, 1) + ", batch, " + BatchNormDims(node) + ", epsilon: " + Real(node.Real(1)) + ")";
         var conv = plan.Spec.Nodes[source];
         return Cpu + ".Conv2d.Forward(" + names.Activation(node.Id) + ", " + names.Activation(conv.Inputs[0]) + ", " + FoldedWeight(plan, node) + ", " + FoldedBias(plan, node) +
-               ", batch, " + Geometry(conv) + ", _scratch, _foldedPacked[" + Int(FoldIndex(plan, node)) + "])";
+               ", batch, " + Geometry(conv) + ", _scratch, _foldedPacked[" + Int(FoldIndex(plan, node)) + "]" +
+               (plan.FusedRelu[node.Id] >= 0 ? ", relu: true" : "") + ")";
     }
 
     /// <summary>Position of a folded BatchNorm among the folded ones, in node order (its slot in _foldedPacked).</summary>

@@ -95,6 +95,9 @@ internal static class SummaryTable
         int folded = plan.FoldSource.Count(f => f >= 0);
         if (folded > 0)
             yield return "Inference: " + N(folded) + " BatchNorm" + (folded == 1 ? "" : "s") + " folded into the preceding convolution";
+        int fused = plan.ReluFusedInto.Count(f => f >= 0);
+        if (fused > 0)
+            yield return "Inference: " + N(fused) + " ReLU" + (fused == 1 ? "" : "s") + " fused into the convolution or addition before " + (fused == 1 ? "it" : "them");
         yield return "Forward FLOPs per sample: " + N(flops);
         yield return "Activation arena per sample: training " + N(plan.TrainSize) + " floats (" + Bytes(4L * plan.TrainSize) + "), inference " + N(plan.InferSize) + " floats (" + Bytes(4L * plan.InferSize) + ")";
         yield return "Gradient arena per sample: " + N(plan.GradSize) + " floats (" + Bytes(4L * plan.GradSize) + "); im2col scratch " + N(plan.ScratchSize) + " floats";

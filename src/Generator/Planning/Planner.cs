@@ -71,6 +71,16 @@ internal sealed class Plan
 
     public required int FoldSize { get; init; }
 
+    /// <summary>
+    /// Inference-time ReLU fusion: for a folded BatchNorm or an Add whose only reader is a Relu, that Relu's id (else
+    /// -1). In inference the node applies the ReLU itself (the convolution's epilogue, or one add-and-clamp pass) and
+    /// the Relu is an alias of its buffer.
+    /// </summary>
+    public required int[] FusedRelu { get; init; }
+
+    /// <summary>For a Relu that runs inside its input's node in inference, that node's id (else -1).</summary>
+    public required int[] ReluFusedInto { get; init; }
+
     /// <summary>Number of buffer floats (BatchNorm running statistics), stored after the trainable parameters.</summary>
     public required int BufferCount { get; init; }
 
@@ -126,11 +136,25 @@ internal static class Planner
             foldSize += spec.Parameters[source.Weight].Size + source.Shape.C;
         }
 
-        // Inference: Dropout is the identity (an alias, like Flatten), a folded convolution takes no buffer, and
-        // a root is live from its definition to the last read of it or of any alias.
+        // Inference-time ReLU fusion: a Relu whose input is a folded BatchNorm or an Add, read by nothing else, is
+        // applied by that node to its own output, which saves a pass over memory.
+        var fusedRelu = Enumerable.Repeat(-1, n).ToArray();
+        var reluFusedInto = Enumerable.Repeat(-1, n).ToArray();
+        foreach (var node in spec.Nodes.Where(x => x.Op == OpKind.Relu))
+        {
+            var source = spec.Nodes[node.Inputs[0]];
+            bool fusable = (source.Op == OpKind.BatchNorm && foldSource[source.Id] >= 0) || source.Op == OpKind.Add;
+            if (!fusable || consumers[source.Id].Count != 1 || spec.IsOutput(source.Id)) continue;
+            fusedRelu[source.Id] = node.Id;
+            reluFusedInto[node.Id] = source.Id;
+        }
+
+        // Inference: Dropout is the identity (an alias, like Flatten), so is a fused Relu, a folded convolution takes
+        // no buffer, and a root is live from its definition to the last read of it or of any alias.
         var inferRoot = new int[n];
         foreach (var node in spec.Nodes)
-            inferRoot[node.Id] = node.Op is OpKind.Flatten or OpKind.Reshape or OpKind.Dropout ? inferRoot[node.Inputs[0]] : node.Id;
+            inferRoot[node.Id] = node.Op is OpKind.Flatten or OpKind.Reshape or OpKind.Dropout || reluFusedInto[node.Id] >= 0
+                ? inferRoot[node.Inputs[0]] : node.Id;
         var lastUse = new int[n];
         foreach (var node in spec.Nodes)
         {
@@ -211,6 +235,7 @@ internal static class Planner
             NeedsParamGrad = needsParamGrad, StorageRoot = root, InferRoot = inferRoot, MaskOffset = maskOffset,
             StatsOffset = statsOffset, StatsSize = statsSize, FoldedInto = foldedInto, FoldSource = foldSource,
             FoldOffset = foldOffset, FoldSize = foldSize, BufferCount = bufferCount,
+            FusedRelu = fusedRelu, ReluFusedInto = reluFusedInto,
         };
     }
 

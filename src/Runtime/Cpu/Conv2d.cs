@@ -101,16 +101,18 @@ public static unsafe class Conv2d
     /// <summary>
     /// <see cref="Forward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, in Conv2dGeometry, Span{float})"/>
     /// with the weights packed once into <paramref name="packedWeight"/> and reused until it is invalidated (inference
-    /// weights that stay the same between calls); the result is bit-identical.
+    /// weights that stay the same between calls); the result is bit-identical. With <paramref name="relu"/> the output
+    /// is clamped in place as <see cref="Activations.ReluForward(Span{float}, ReadOnlySpan{float})"/> does, block by
+    /// block while it is still in cache (a folded convolution + BatchNorm + ReLU in inference).
     /// </summary>
     public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        int batch, in Conv2dGeometry g, Span<float> scratch, PackedMatrix? packedWeight)
-        => Forward(Simd.Best, output, input, weight, bias, batch, g, scratch, packedWeight);
+        int batch, in Conv2dGeometry g, Span<float> scratch, PackedMatrix? packedWeight, bool relu = false)
+        => Forward(Simd.Best, output, input, weight, bias, batch, g, scratch, packedWeight, relu);
 
     internal static void Forward(SimdPath path,
         Span<float> output /*[batch, outC, outH, outW]*/, ReadOnlySpan<float> input /*[batch, inC, inH, inW]*/,
         ReadOnlySpan<float> weight /*[outC, inC, k, k]*/, ReadOnlySpan<float> bias /*[outC] or empty*/,
-        int batch, in Conv2dGeometry g, Span<float> scratch /*[inC*k*k, outH*outW]*/, PackedMatrix? packedWeight = null)
+        int batch, in Conv2dGeometry g, Span<float> scratch /*[inC*k*k, outH*outW]*/, PackedMatrix? packedWeight = null, bool relu = false)
     {
         CheckCommon(batch, g, scratch, output.Length, nameof(output), input.Length, nameof(input), weight.Length);
         Guard.EmptyOrAtLeast(bias.Length, g.OutChannels, nameof(bias));
@@ -123,9 +125,9 @@ public static unsafe class Conv2d
             if (!RunsSamplesInParallel(batch, g))
             {
                 if (UsesRowBlocks(g, out int rowsPerBlock))
-                    ForwardRowBlocks(path, output, input, weight, bias, batch, g, rowsPerBlock, packedWeight);
+                    ForwardRowBlocks(path, output, input, weight, bias, batch, g, rowsPerBlock, packedWeight, relu);
                 else
-                    ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount, packedWeight);
+                    ForwardSamples(path, output, input, weight, bias, batch, g, scratch, WorkerPool.ThreadCount, packedWeight, relu);
                 return;
             }
             int chunks = Math.Min(batch, SampleChunks);
@@ -134,7 +136,7 @@ public static unsafe class Conv2d
                 WorkerPool.For(chunks, new ForwardChunk
                 {
                     Path = path, G = g, Batch = batch, Chunks = chunks, HasBias = bias.Length != 0,
-                    Output = y, Input = x, Weight = w, Bias = b, Workspace = work, PackedWeight = packedWeight,
+                    Output = y, Input = x, Weight = w, Bias = b, Workspace = work, PackedWeight = packedWeight, Relu = relu,
                 });
             }
         }
@@ -145,7 +147,7 @@ public static unsafe class Conv2d
         public SimdPath Path;
         public Conv2dGeometry G;
         public int Batch, Chunks;
-        public bool HasBias;
+        public bool HasBias, Relu;
         public float* Output, Input, Weight, Bias, Workspace;
         public PackedMatrix? PackedWeight;
 
@@ -158,7 +160,7 @@ public static unsafe class Conv2d
                 new ReadOnlySpan<float>(Input + (long)start * G.InputSize, count * G.InputSize),
                 new ReadOnlySpan<float>(Weight, G.WeightSize),
                 HasBias ? new ReadOnlySpan<float>(Bias, G.OutChannels) : default,
-                count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), threads: 1, PackedWeight);
+                count, G, new Span<float>(Workspace + chunk * ChunkFloats(G), G.ColumnSize), threads: 1, PackedWeight, Relu);
         }
     }
 
@@ -181,7 +183,7 @@ public static unsafe class Conv2d
 
     /// <summary>Every sample, output rows in blocks: block b covers rows [b*rowsPerBlock, min(outH, (b+1)*rowsPerBlock)).</summary>
     private static void ForwardRowBlocks(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, int rowsPerBlock, PackedMatrix? packedWeight)
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, int rowsPerBlock, PackedMatrix? packedWeight, bool relu)
     {
         int blocks = (g.OutHeight + rowsPerBlock - 1) / rowsPerBlock;
         int chunks = Math.Min(blocks, SampleChunks);
@@ -201,7 +203,7 @@ public static unsafe class Conv2d
                 WorkerPool.For(chunks, new ForwardRowChunk
                 {
                     Path = path, G = g, Blocks = blocks, Chunks = chunks, RowsPerBlock = rowsPerBlock, Slot = slot, Accumulate = hasBias,
-                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Workspace = work, PackedWeight = packedWeight,
+                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Workspace = work, PackedWeight = packedWeight, Relu = relu,
                 });
             }
         }
@@ -213,7 +215,7 @@ public static unsafe class Conv2d
         public Conv2dGeometry G;
         public int Blocks, Chunks, RowsPerBlock;
         public long Slot;
-        public bool Accumulate;
+        public bool Accumulate, Relu;
         public float* Output, Input, Weight, Workspace;
         public PackedMatrix? PackedWeight;
 
@@ -233,13 +235,21 @@ public static unsafe class Conv2d
                     new ReadOnlySpan<float>(col, columnRows * columns), columns,
                     new Span<float>(Output + oy0 * G.OutWidth, (G.OutChannels - 1) * outHW + columns), outHW,
                     Accumulate, threads: 1, PackedWeight);
+                if (Relu)
+                {
+                    for (int oc = 0; oc < G.OutChannels; oc++)
+                    {
+                        var rows = new Span<float>(Output + (long)oc * outHW + oy0 * G.OutWidth, columns);
+                        Activations.ReluForward(Path, rows, rows);
+                    }
+                }
             }
         }
     }
 
     /// <summary>The samples one after the other, each product on at most <paramref name="threads"/> threads.</summary>
     private static void ForwardSamples(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, Span<float> scratch, int threads, PackedMatrix? packedWeight = null)
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, Span<float> scratch, int threads, PackedMatrix? packedWeight = null, bool relu = false)
     {
         int outHW = g.OutHeight * g.OutWidth;
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
@@ -260,6 +270,7 @@ public static unsafe class Conv2d
             }
             // y[outC, outH*outW] (+)= weight[outC, inC*k*k] * col[inC*k*k, outH*outW]
             Gemm.Multiply(path, false, false, g.OutChannels, outHW, columnRows, weight, columnRows, col, outHW, y, outHW, hasBias, threads, packedWeight);
+            if (relu) Activations.ReluForward(path, y, y);
         }
     }
 

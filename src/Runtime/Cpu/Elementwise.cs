@@ -44,6 +44,56 @@ public static unsafe class Elementwise
         for (; i < count; i++) output[i] = a[i] + b[i];
     }
 
+    // ---------------------------------------------------------------- AddRelu: output = max(a + b, 0), one pass
+
+    /// <summary>
+    /// output = a + b clamped like <see cref="Activations.ReluForward(Span{float}, ReadOnlySpan{float})"/> (s &gt; 0 ? s : 0):
+    /// bit-identical to <see cref="Add(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float})"/> followed by the ReLU, in
+    /// one pass over memory (a residual block's add and ReLU in inference).
+    /// </summary>
+    public static void AddRelu(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        => AddRelu(Simd.Best, output, a, b);
+
+    internal static void AddRelu(SimdPath path, Span<float> output /*[count]*/, ReadOnlySpan<float> a /*[count]*/, ReadOnlySpan<float> b /*[count]*/)
+    {
+        Guard.SameLength(a.Length, output.Length, nameof(a));
+        Guard.SameLength(b.Length, output.Length, nameof(b));
+        if (path == SimdPath.Scalar)
+        {
+            for (int i = 0; i < output.Length; i++)
+            {
+                float sum = a[i] + b[i];
+                output[i] = sum > 0f ? sum : 0f;
+            }
+            return;
+        }
+        fixed (float* po = output, pa = a, pb = b)
+        {
+            switch (path)
+            {
+                case SimdPath.Vector512: AddReluVector<Vector512<float>, Vector512Ops>(po, pa, pb, output.Length); break;
+                case SimdPath.Vector256: AddReluVector<Vector256<float>, Vector256Ops>(po, pa, pb, output.Length); break;
+                default: AddReluVector<Vector128<float>, Vector128Ops>(po, pa, pb, output.Length); break;
+            }
+        }
+    }
+
+    private static void AddReluVector<TVec, TOps>(float* output, float* a, float* b, int count)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int i = 0;
+        for (; i + TOps.Count <= count; i += TOps.Count)
+        {
+            TVec sum = TOps.Add(TOps.Load(a + i), TOps.Load(b + i));
+            TOps.Store(TOps.Select(TOps.GreaterThan(sum, TOps.Zero), sum, TOps.Zero), output + i);
+        }
+        for (; i < count; i++)
+        {
+            float sum = a[i] + b[i];
+            output[i] = sum > 0f ? sum : 0f;
+        }
+    }
+
     // ---------------------------------------------------------------- Multiply: output = a * b
 
     public static void Multiply(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -288,8 +288,9 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     --------------------------------------------------------------------------------------
     Total parameters: 11,689,512 (44.6 MB); buffers (running statistics): 9,600
     Inference: 20 BatchNorms folded into the preceding convolution
+    Inference: 17 ReLUs fused into the convolution or addition before them
     Forward FLOPs per sample: 3,638,007,272
-    Activation arena per sample: training 8,380,904 floats (32.0 MB), inference 1,605,632 floats (6.1 MB)
+    Activation arena per sample: training 8,380,904 floats (32.0 MB), inference 1,003,520 floats (3.8 MB)
     Gradient arena per sample: 2,007,040 floats (7.7 MB); im2col scratch 1,843,968 floats
     """;
 
@@ -318,7 +319,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     private readonly int _capacity;
     private readonly float[] _parameters = new float[ParameterCount + BufferCount]; // parameters, then buffers
     private readonly float[] _gradients = new float[ParameterCount];
-    private readonly float[] _activations;          // [capacity x 8380904] training layout 8380904, inference layout 1605632
+    private readonly float[] _activations;          // [capacity x 8380904] training layout 8380904, inference layout 1003520
     private readonly float[] _activationGradients;  // [capacity x 2007040]
     private readonly float[] _outputGradient;       // [capacity x OutputSize], used by TrainStep
     private readonly float[] _scratch = new float[1843968]; // im2col columns of one sample
@@ -486,14 +487,14 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // bn1: BatchNorm 64x112x112 -> 64x112x112 (momentum 0.1, epsilon 1E-05), line 20
         var bn1 = _activations.AsSpan(_capacity * (training ? 953344 : 0), batch * 802816);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(bn1, conv1, _parameters.AsSpan(9408, 64) /* bn1.weight */, _parameters.AsSpan(9472, 64) /* bn1.bias */, _parameters.AsSpan(11689512, 64) /* bn1.running_mean */, _parameters.AsSpan(11689576, 64) /* bn1.running_var */, _batchStatistics.AsSpan(0, 64), _batchStatistics.AsSpan(64, 64), batch, 64, 12544, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(bn1, imageIn, _folded.AsSpan(0, 9408), _folded.AsSpan(9408, 64), batch, Conv1Geometry, _scratch, _foldedPacked[0]); // conv1 with bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(bn1, imageIn, _folded.AsSpan(0, 9408), _folded.AsSpan(9408, 64), batch, Conv1Geometry, _scratch, _foldedPacked[0], relu: true); // conv1 with bn1 folded in and relu1 fused
 
         // relu1: Relu 64x112x112 -> 64x112x112, line 20
-        var relu1 = _activations.AsSpan(_capacity * (training ? 1756160 : 802816), batch * 802816);
-        global::NetGen.Cpu.Activations.ReluForward(relu1, bn1);
+        var relu1 = _activations.AsSpan(_capacity * (training ? 1756160 : 0), batch * 802816);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu1, bn1); // inference: applied by bn1, in place
 
         // maxpool1: MaxPool2d 64x112x112 -> 64x56x56 (kernel 3, stride 2, padding 1), line 21
-        var maxpool1 = _activations.AsSpan(_capacity * (training ? 2558976 : 0), batch * 200704);
+        var maxpool1 = _activations.AsSpan(_capacity * (training ? 2558976 : 802816), batch * 200704);
         global::NetGen.Cpu.Pool2d.MaxForward(maxpool1, relu1, batch, Maxpool1Geometry);
 
         // layer1.0.conv1: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 40
@@ -505,13 +506,13 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer1.0.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40
-        var layer1_0_bn1 = _activations.AsSpan(_capacity * (training ? 2960384 : 200704), batch * 200704);
+        var layer1_0_bn1 = _activations.AsSpan(_capacity * (training ? 2960384 : 0), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_0_bn1, layer1_0_conv1, _parameters.AsSpan(46400, 64) /* layer1.0.bn1.weight */, _parameters.AsSpan(46464, 64) /* layer1.0.bn1.bias */, _parameters.AsSpan(11689640, 64) /* layer1.0.bn1.running_mean */, _parameters.AsSpan(11689704, 64) /* layer1.0.bn1.running_var */, _batchStatistics.AsSpan(128, 64), _batchStatistics.AsSpan(192, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn1, maxpool1, _folded.AsSpan(9472, 36864), _folded.AsSpan(46336, 64), batch, Layer1_0_conv1Geometry, _scratch, _foldedPacked[1]); // layer1.0.conv1 with layer1.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn1, maxpool1, _folded.AsSpan(9472, 36864), _folded.AsSpan(46336, 64), batch, Layer1_0_conv1Geometry, _scratch, _foldedPacked[1], relu: true); // layer1.0.conv1 with layer1.0.bn1 folded in and relu2 fused
 
         // relu2: Relu 64x56x56 -> 64x56x56, line 40
-        var relu2 = _activations.AsSpan(_capacity * (training ? 3161088 : 401408), batch * 200704);
-        global::NetGen.Cpu.Activations.ReluForward(relu2, layer1_0_bn1);
+        var relu2 = _activations.AsSpan(_capacity * (training ? 3161088 : 0), batch * 200704);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu2, layer1_0_bn1); // inference: applied by layer1.0.bn1, in place
 
         // layer1.0.conv2: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer1_0_conv2 = default; // inference: folded into layer1.0.bn2
@@ -527,12 +528,13 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         else global::NetGen.Cpu.Conv2d.Forward(layer1_0_bn2, relu2, _folded.AsSpan(46400, 36864), _folded.AsSpan(83264, 64), batch, Layer1_0_conv2Geometry, _scratch, _foldedPacked[2]); // layer1.0.conv2 with layer1.0.bn2 folded in
 
         // add1: Add 64x56x56 + 64x56x56 -> 64x56x56, line 46
-        var add1 = _activations.AsSpan(_capacity * (training ? 3763200 : 401408), batch * 200704);
-        global::NetGen.Cpu.Elementwise.Add(add1, layer1_0_bn2, maxpool1);
+        var add1 = _activations.AsSpan(_capacity * (training ? 3763200 : 0), batch * 200704);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add1, layer1_0_bn2, maxpool1);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add1, layer1_0_bn2, maxpool1); // with relu3 fused in
 
         // relu3: Relu 64x56x56 -> 64x56x56, line 46
         var relu3 = _activations.AsSpan(_capacity * (training ? 3963904 : 0), batch * 200704);
-        global::NetGen.Cpu.Activations.ReluForward(relu3, add1);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu3, add1); // inference: applied by add1, in place
 
         // layer1.1.conv1: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 40
         global::System.Span<float> layer1_1_conv1 = default; // inference: folded into layer1.1.bn1
@@ -545,11 +547,11 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer1.1.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40
         var layer1_1_bn1 = _activations.AsSpan(_capacity * (training ? 4365312 : 200704), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_1_bn1, layer1_1_conv1, _parameters.AsSpan(120384, 64) /* layer1.1.bn1.weight */, _parameters.AsSpan(120448, 64) /* layer1.1.bn1.bias */, _parameters.AsSpan(11689896, 64) /* layer1.1.bn1.running_mean */, _parameters.AsSpan(11689960, 64) /* layer1.1.bn1.running_var */, _batchStatistics.AsSpan(384, 64), _batchStatistics.AsSpan(448, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn1, relu3, _folded.AsSpan(83328, 36864), _folded.AsSpan(120192, 64), batch, Layer1_1_conv1Geometry, _scratch, _foldedPacked[3]); // layer1.1.conv1 with layer1.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn1, relu3, _folded.AsSpan(83328, 36864), _folded.AsSpan(120192, 64), batch, Layer1_1_conv1Geometry, _scratch, _foldedPacked[3], relu: true); // layer1.1.conv1 with layer1.1.bn1 folded in and relu4 fused
 
         // relu4: Relu 64x56x56 -> 64x56x56, line 40
-        var relu4 = _activations.AsSpan(_capacity * (training ? 4566016 : 401408), batch * 200704);
-        global::NetGen.Cpu.Activations.ReluForward(relu4, layer1_1_bn1);
+        var relu4 = _activations.AsSpan(_capacity * (training ? 4566016 : 200704), batch * 200704);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu4, layer1_1_bn1); // inference: applied by layer1.1.bn1, in place
 
         // layer1.1.conv2: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer1_1_conv2 = default; // inference: folded into layer1.1.bn2
@@ -560,17 +562,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer1.1.bn2: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 41
-        var layer1_1_bn2 = _activations.AsSpan(_capacity * (training ? 4967424 : 200704), batch * 200704);
+        var layer1_1_bn2 = _activations.AsSpan(_capacity * (training ? 4967424 : 401408), batch * 200704);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer1_1_bn2, layer1_1_conv2, _parameters.AsSpan(157376, 64) /* layer1.1.bn2.weight */, _parameters.AsSpan(157440, 64) /* layer1.1.bn2.bias */, _parameters.AsSpan(11690024, 64) /* layer1.1.bn2.running_mean */, _parameters.AsSpan(11690088, 64) /* layer1.1.bn2.running_var */, _batchStatistics.AsSpan(512, 64), _batchStatistics.AsSpan(576, 64), batch, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer1_1_bn2, relu4, _folded.AsSpan(120256, 36864), _folded.AsSpan(157120, 64), batch, Layer1_1_conv2Geometry, _scratch, _foldedPacked[4]); // layer1.1.conv2 with layer1.1.bn2 folded in
 
         // add2: Add 64x56x56 + 64x56x56 -> 64x56x56, line 46
-        var add2 = _activations.AsSpan(_capacity * (training ? 5168128 : 401408), batch * 200704);
-        global::NetGen.Cpu.Elementwise.Add(add2, layer1_1_bn2, relu3);
+        var add2 = _activations.AsSpan(_capacity * (training ? 5168128 : 200704), batch * 200704);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add2, layer1_1_bn2, relu3);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add2, layer1_1_bn2, relu3); // with relu5 fused in
 
         // relu5: Relu 64x56x56 -> 64x56x56, line 46
-        var relu5 = _activations.AsSpan(_capacity * (training ? 5368832 : 0), batch * 200704);
-        global::NetGen.Cpu.Activations.ReluForward(relu5, add2);
+        var relu5 = _activations.AsSpan(_capacity * (training ? 5368832 : 200704), batch * 200704);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu5, add2); // inference: applied by add2, in place
 
         // layer2.0.conv1: Conv2d 64x56x56 -> 128x28x28 (kernel 3, stride 2, padding 1, no bias), line 40
         global::System.Span<float> layer2_0_conv1 = default; // inference: folded into layer2.0.bn1
@@ -581,13 +584,13 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer2.0.bn1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 40
-        var layer2_0_bn1 = _activations.AsSpan(_capacity * (training ? 5669888 : 200704), batch * 100352);
+        var layer2_0_bn1 = _activations.AsSpan(_capacity * (training ? 5669888 : 0), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_0_bn1, layer2_0_conv1, _parameters.AsSpan(231232, 128) /* layer2.0.bn1.weight */, _parameters.AsSpan(231360, 128) /* layer2.0.bn1.bias */, _parameters.AsSpan(11690152, 128) /* layer2.0.bn1.running_mean */, _parameters.AsSpan(11690280, 128) /* layer2.0.bn1.running_var */, _batchStatistics.AsSpan(640, 128), _batchStatistics.AsSpan(768, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn1, relu5, _folded.AsSpan(157184, 73728), _folded.AsSpan(230912, 128), batch, Layer2_0_conv1Geometry, _scratch, _foldedPacked[5]); // layer2.0.conv1 with layer2.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn1, relu5, _folded.AsSpan(157184, 73728), _folded.AsSpan(230912, 128), batch, Layer2_0_conv1Geometry, _scratch, _foldedPacked[5], relu: true); // layer2.0.conv1 with layer2.0.bn1 folded in and relu6 fused
 
         // relu6: Relu 128x28x28 -> 128x28x28, line 40
-        var relu6 = _activations.AsSpan(_capacity * (training ? 5770240 : 301056), batch * 100352);
-        global::NetGen.Cpu.Activations.ReluForward(relu6, layer2_0_bn1);
+        var relu6 = _activations.AsSpan(_capacity * (training ? 5770240 : 0), batch * 100352);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu6, layer2_0_bn1); // inference: applied by layer2.0.bn1, in place
 
         // layer2.0.conv2: Conv2d 128x28x28 -> 128x28x28 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer2_0_conv2 = default; // inference: folded into layer2.0.bn2
@@ -598,7 +601,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer2.0.bn2: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 41
-        var layer2_0_bn2 = _activations.AsSpan(_capacity * (training ? 5970944 : 200704), batch * 100352);
+        var layer2_0_bn2 = _activations.AsSpan(_capacity * (training ? 5970944 : 100352), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_0_bn2, layer2_0_conv2, _parameters.AsSpan(378944, 128) /* layer2.0.bn2.weight */, _parameters.AsSpan(379072, 128) /* layer2.0.bn2.bias */, _parameters.AsSpan(11690408, 128) /* layer2.0.bn2.running_mean */, _parameters.AsSpan(11690536, 128) /* layer2.0.bn2.running_var */, _batchStatistics.AsSpan(896, 128), _batchStatistics.AsSpan(1024, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer2_0_bn2, relu6, _folded.AsSpan(231040, 147456), _folded.AsSpan(378496, 128), batch, Layer2_0_conv2Geometry, _scratch, _foldedPacked[6]); // layer2.0.conv2 with layer2.0.bn2 folded in
 
@@ -611,17 +614,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer2.0.downsample.1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 44
-        var layer2_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 6171648 : 301056), batch * 100352);
+        var layer2_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 6171648 : 0), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_0_downsample_1, layer2_0_downsample_0, _parameters.AsSpan(387392, 128) /* layer2.0.downsample.1.weight */, _parameters.AsSpan(387520, 128) /* layer2.0.downsample.1.bias */, _parameters.AsSpan(11690664, 128) /* layer2.0.downsample.1.running_mean */, _parameters.AsSpan(11690792, 128) /* layer2.0.downsample.1.running_var */, _batchStatistics.AsSpan(1152, 128), _batchStatistics.AsSpan(1280, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer2_0_downsample_1, relu5, _folded.AsSpan(378624, 8192), _folded.AsSpan(386816, 128), batch, Layer2_0_downsample_0Geometry, _scratch, _foldedPacked[7]); // layer2.0.downsample.0 with layer2.0.downsample.1 folded in
 
         // add3: Add 128x28x28 + 128x28x28 -> 128x28x28, line 46
-        var add3 = _activations.AsSpan(_capacity * (training ? 6272000 : 0), batch * 100352);
-        global::NetGen.Cpu.Elementwise.Add(add3, layer2_0_bn2, layer2_0_downsample_1);
+        var add3 = _activations.AsSpan(_capacity * (training ? 6272000 : 200704), batch * 100352);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add3, layer2_0_bn2, layer2_0_downsample_1);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add3, layer2_0_bn2, layer2_0_downsample_1); // with relu7 fused in
 
         // relu7: Relu 128x28x28 -> 128x28x28, line 46
-        var relu7 = _activations.AsSpan(_capacity * (training ? 6372352 : 100352), batch * 100352);
-        global::NetGen.Cpu.Activations.ReluForward(relu7, add3);
+        var relu7 = _activations.AsSpan(_capacity * (training ? 6372352 : 200704), batch * 100352);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu7, add3); // inference: applied by add3, in place
 
         // layer2.1.conv1: Conv2d 128x28x28 -> 128x28x28 (kernel 3, stride 1, padding 1, no bias), line 40
         global::System.Span<float> layer2_1_conv1 = default; // inference: folded into layer2.1.bn1
@@ -634,11 +638,11 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer2.1.bn1: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 40
         var layer2_1_bn1 = _activations.AsSpan(_capacity * (training ? 6573056 : 0), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_1_bn1, layer2_1_conv1, _parameters.AsSpan(535104, 128) /* layer2.1.bn1.weight */, _parameters.AsSpan(535232, 128) /* layer2.1.bn1.bias */, _parameters.AsSpan(11690920, 128) /* layer2.1.bn1.running_mean */, _parameters.AsSpan(11691048, 128) /* layer2.1.bn1.running_var */, _batchStatistics.AsSpan(1408, 128), _batchStatistics.AsSpan(1536, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn1, relu7, _folded.AsSpan(386944, 147456), _folded.AsSpan(534400, 128), batch, Layer2_1_conv1Geometry, _scratch, _foldedPacked[8]); // layer2.1.conv1 with layer2.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn1, relu7, _folded.AsSpan(386944, 147456), _folded.AsSpan(534400, 128), batch, Layer2_1_conv1Geometry, _scratch, _foldedPacked[8], relu: true); // layer2.1.conv1 with layer2.1.bn1 folded in and relu8 fused
 
         // relu8: Relu 128x28x28 -> 128x28x28, line 40
-        var relu8 = _activations.AsSpan(_capacity * (training ? 6673408 : 200704), batch * 100352);
-        global::NetGen.Cpu.Activations.ReluForward(relu8, layer2_1_bn1);
+        var relu8 = _activations.AsSpan(_capacity * (training ? 6673408 : 0), batch * 100352);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu8, layer2_1_bn1); // inference: applied by layer2.1.bn1, in place
 
         // layer2.1.conv2: Conv2d 128x28x28 -> 128x28x28 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer2_1_conv2 = default; // inference: folded into layer2.1.bn2
@@ -649,17 +653,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer2.1.bn2: BatchNorm 128x28x28 -> 128x28x28 (momentum 0.1, epsilon 1E-05), line 41
-        var layer2_1_bn2 = _activations.AsSpan(_capacity * (training ? 6874112 : 0), batch * 100352);
+        var layer2_1_bn2 = _activations.AsSpan(_capacity * (training ? 6874112 : 100352), batch * 100352);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer2_1_bn2, layer2_1_conv2, _parameters.AsSpan(682816, 128) /* layer2.1.bn2.weight */, _parameters.AsSpan(682944, 128) /* layer2.1.bn2.bias */, _parameters.AsSpan(11691176, 128) /* layer2.1.bn2.running_mean */, _parameters.AsSpan(11691304, 128) /* layer2.1.bn2.running_var */, _batchStatistics.AsSpan(1664, 128), _batchStatistics.AsSpan(1792, 128), batch, 128, 784, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer2_1_bn2, relu8, _folded.AsSpan(534528, 147456), _folded.AsSpan(681984, 128), batch, Layer2_1_conv2Geometry, _scratch, _foldedPacked[9]); // layer2.1.conv2 with layer2.1.bn2 folded in
 
         // add4: Add 128x28x28 + 128x28x28 -> 128x28x28, line 46
-        var add4 = _activations.AsSpan(_capacity * (training ? 6974464 : 200704), batch * 100352);
-        global::NetGen.Cpu.Elementwise.Add(add4, layer2_1_bn2, relu7);
+        var add4 = _activations.AsSpan(_capacity * (training ? 6974464 : 0), batch * 100352);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add4, layer2_1_bn2, relu7);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add4, layer2_1_bn2, relu7); // with relu9 fused in
 
         // relu9: Relu 128x28x28 -> 128x28x28, line 46
         var relu9 = _activations.AsSpan(_capacity * (training ? 7074816 : 0), batch * 100352);
-        global::NetGen.Cpu.Activations.ReluForward(relu9, add4);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu9, add4); // inference: applied by add4, in place
 
         // layer3.0.conv1: Conv2d 128x28x28 -> 256x14x14 (kernel 3, stride 2, padding 1, no bias), line 40
         global::System.Span<float> layer3_0_conv1 = default; // inference: folded into layer3.0.bn1
@@ -672,11 +677,11 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer3.0.bn1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 40
         var layer3_0_bn1 = _activations.AsSpan(_capacity * (training ? 7225344 : 100352), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_0_bn1, layer3_0_conv1, _parameters.AsSpan(977984, 256) /* layer3.0.bn1.weight */, _parameters.AsSpan(978240, 256) /* layer3.0.bn1.bias */, _parameters.AsSpan(11691432, 256) /* layer3.0.bn1.running_mean */, _parameters.AsSpan(11691688, 256) /* layer3.0.bn1.running_var */, _batchStatistics.AsSpan(1920, 256), _batchStatistics.AsSpan(2176, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn1, relu9, _folded.AsSpan(682112, 294912), _folded.AsSpan(977024, 256), batch, Layer3_0_conv1Geometry, _scratch, _foldedPacked[10]); // layer3.0.conv1 with layer3.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn1, relu9, _folded.AsSpan(682112, 294912), _folded.AsSpan(977024, 256), batch, Layer3_0_conv1Geometry, _scratch, _foldedPacked[10], relu: true); // layer3.0.conv1 with layer3.0.bn1 folded in and relu10 fused
 
         // relu10: Relu 256x14x14 -> 256x14x14, line 40
-        var relu10 = _activations.AsSpan(_capacity * (training ? 7275520 : 150528), batch * 50176);
-        global::NetGen.Cpu.Activations.ReluForward(relu10, layer3_0_bn1);
+        var relu10 = _activations.AsSpan(_capacity * (training ? 7275520 : 100352), batch * 50176);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu10, layer3_0_bn1); // inference: applied by layer3.0.bn1, in place
 
         // layer3.0.conv2: Conv2d 256x14x14 -> 256x14x14 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer3_0_conv2 = default; // inference: folded into layer3.0.bn2
@@ -687,7 +692,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer3.0.bn2: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 41
-        var layer3_0_bn2 = _activations.AsSpan(_capacity * (training ? 7375872 : 100352), batch * 50176);
+        var layer3_0_bn2 = _activations.AsSpan(_capacity * (training ? 7375872 : 150528), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_0_bn2, layer3_0_conv2, _parameters.AsSpan(1568320, 256) /* layer3.0.bn2.weight */, _parameters.AsSpan(1568576, 256) /* layer3.0.bn2.bias */, _parameters.AsSpan(11691944, 256) /* layer3.0.bn2.running_mean */, _parameters.AsSpan(11692200, 256) /* layer3.0.bn2.running_var */, _batchStatistics.AsSpan(2432, 256), _batchStatistics.AsSpan(2688, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer3_0_bn2, relu10, _folded.AsSpan(977280, 589824), _folded.AsSpan(1567104, 256), batch, Layer3_0_conv2Geometry, _scratch, _foldedPacked[11]); // layer3.0.conv2 with layer3.0.bn2 folded in
 
@@ -700,17 +705,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer3.0.downsample.1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 44
-        var layer3_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 7476224 : 150528), batch * 50176);
+        var layer3_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 7476224 : 100352), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_0_downsample_1, layer3_0_downsample_0, _parameters.AsSpan(1601600, 256) /* layer3.0.downsample.1.weight */, _parameters.AsSpan(1601856, 256) /* layer3.0.downsample.1.bias */, _parameters.AsSpan(11692456, 256) /* layer3.0.downsample.1.running_mean */, _parameters.AsSpan(11692712, 256) /* layer3.0.downsample.1.running_var */, _batchStatistics.AsSpan(2944, 256), _batchStatistics.AsSpan(3200, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer3_0_downsample_1, relu9, _folded.AsSpan(1567360, 32768), _folded.AsSpan(1600128, 256), batch, Layer3_0_downsample_0Geometry, _scratch, _foldedPacked[12]); // layer3.0.downsample.0 with layer3.0.downsample.1 folded in
 
         // add5: Add 256x14x14 + 256x14x14 -> 256x14x14, line 46
         var add5 = _activations.AsSpan(_capacity * (training ? 7526400 : 0), batch * 50176);
-        global::NetGen.Cpu.Elementwise.Add(add5, layer3_0_bn2, layer3_0_downsample_1);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add5, layer3_0_bn2, layer3_0_downsample_1);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add5, layer3_0_bn2, layer3_0_downsample_1); // with relu11 fused in
 
         // relu11: Relu 256x14x14 -> 256x14x14, line 46
-        var relu11 = _activations.AsSpan(_capacity * (training ? 7576576 : 50176), batch * 50176);
-        global::NetGen.Cpu.Activations.ReluForward(relu11, add5);
+        var relu11 = _activations.AsSpan(_capacity * (training ? 7576576 : 0), batch * 50176);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu11, add5); // inference: applied by add5, in place
 
         // layer3.1.conv1: Conv2d 256x14x14 -> 256x14x14 (kernel 3, stride 1, padding 1, no bias), line 40
         global::System.Span<float> layer3_1_conv1 = default; // inference: folded into layer3.1.bn1
@@ -721,13 +727,13 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer3.1.bn1: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 40
-        var layer3_1_bn1 = _activations.AsSpan(_capacity * (training ? 7676928 : 0), batch * 50176);
+        var layer3_1_bn1 = _activations.AsSpan(_capacity * (training ? 7676928 : 50176), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_1_bn1, layer3_1_conv1, _parameters.AsSpan(2191936, 256) /* layer3.1.bn1.weight */, _parameters.AsSpan(2192192, 256) /* layer3.1.bn1.bias */, _parameters.AsSpan(11692968, 256) /* layer3.1.bn1.running_mean */, _parameters.AsSpan(11693224, 256) /* layer3.1.bn1.running_var */, _batchStatistics.AsSpan(3456, 256), _batchStatistics.AsSpan(3712, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn1, relu11, _folded.AsSpan(1600384, 589824), _folded.AsSpan(2190208, 256), batch, Layer3_1_conv1Geometry, _scratch, _foldedPacked[13]); // layer3.1.conv1 with layer3.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn1, relu11, _folded.AsSpan(1600384, 589824), _folded.AsSpan(2190208, 256), batch, Layer3_1_conv1Geometry, _scratch, _foldedPacked[13], relu: true); // layer3.1.conv1 with layer3.1.bn1 folded in and relu12 fused
 
         // relu12: Relu 256x14x14 -> 256x14x14, line 40
-        var relu12 = _activations.AsSpan(_capacity * (training ? 7727104 : 100352), batch * 50176);
-        global::NetGen.Cpu.Activations.ReluForward(relu12, layer3_1_bn1);
+        var relu12 = _activations.AsSpan(_capacity * (training ? 7727104 : 50176), batch * 50176);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu12, layer3_1_bn1); // inference: applied by layer3.1.bn1, in place
 
         // layer3.1.conv2: Conv2d 256x14x14 -> 256x14x14 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer3_1_conv2 = default; // inference: folded into layer3.1.bn2
@@ -738,17 +744,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer3.1.bn2: BatchNorm 256x14x14 -> 256x14x14 (momentum 0.1, epsilon 1E-05), line 41
-        var layer3_1_bn2 = _activations.AsSpan(_capacity * (training ? 7827456 : 0), batch * 50176);
+        var layer3_1_bn2 = _activations.AsSpan(_capacity * (training ? 7827456 : 100352), batch * 50176);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer3_1_bn2, layer3_1_conv2, _parameters.AsSpan(2782272, 256) /* layer3.1.bn2.weight */, _parameters.AsSpan(2782528, 256) /* layer3.1.bn2.bias */, _parameters.AsSpan(11693480, 256) /* layer3.1.bn2.running_mean */, _parameters.AsSpan(11693736, 256) /* layer3.1.bn2.running_var */, _batchStatistics.AsSpan(3968, 256), _batchStatistics.AsSpan(4224, 256), batch, 256, 196, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer3_1_bn2, relu12, _folded.AsSpan(2190464, 589824), _folded.AsSpan(2780288, 256), batch, Layer3_1_conv2Geometry, _scratch, _foldedPacked[14]); // layer3.1.conv2 with layer3.1.bn2 folded in
 
         // add6: Add 256x14x14 + 256x14x14 -> 256x14x14, line 46
-        var add6 = _activations.AsSpan(_capacity * (training ? 7877632 : 100352), batch * 50176);
-        global::NetGen.Cpu.Elementwise.Add(add6, layer3_1_bn2, relu11);
+        var add6 = _activations.AsSpan(_capacity * (training ? 7877632 : 50176), batch * 50176);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add6, layer3_1_bn2, relu11);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add6, layer3_1_bn2, relu11); // with relu13 fused in
 
         // relu13: Relu 256x14x14 -> 256x14x14, line 46
-        var relu13 = _activations.AsSpan(_capacity * (training ? 7927808 : 0), batch * 50176);
-        global::NetGen.Cpu.Activations.ReluForward(relu13, add6);
+        var relu13 = _activations.AsSpan(_capacity * (training ? 7927808 : 50176), batch * 50176);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu13, add6); // inference: applied by add6, in place
 
         // layer4.0.conv1: Conv2d 256x14x14 -> 512x7x7 (kernel 3, stride 2, padding 1, no bias), line 40
         global::System.Span<float> layer4_0_conv1 = default; // inference: folded into layer4.0.bn1
@@ -759,13 +766,13 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer4.0.bn1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 40
-        var layer4_0_bn1 = _activations.AsSpan(_capacity * (training ? 8003072 : 50176), batch * 25088);
+        var layer4_0_bn1 = _activations.AsSpan(_capacity * (training ? 8003072 : 0), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_0_bn1, layer4_0_conv1, _parameters.AsSpan(3962432, 512) /* layer4.0.bn1.weight */, _parameters.AsSpan(3962944, 512) /* layer4.0.bn1.bias */, _parameters.AsSpan(11693992, 512) /* layer4.0.bn1.running_mean */, _parameters.AsSpan(11694504, 512) /* layer4.0.bn1.running_var */, _batchStatistics.AsSpan(4480, 512), _batchStatistics.AsSpan(4992, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn1, relu13, _folded.AsSpan(2780544, 1179648), _folded.AsSpan(3960192, 512), batch, Layer4_0_conv1Geometry, _scratch, _foldedPacked[15]); // layer4.0.conv1 with layer4.0.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn1, relu13, _folded.AsSpan(2780544, 1179648), _folded.AsSpan(3960192, 512), batch, Layer4_0_conv1Geometry, _scratch, _foldedPacked[15], relu: true); // layer4.0.conv1 with layer4.0.bn1 folded in and relu14 fused
 
         // relu14: Relu 512x7x7 -> 512x7x7, line 40
-        var relu14 = _activations.AsSpan(_capacity * (training ? 8028160 : 75264), batch * 25088);
-        global::NetGen.Cpu.Activations.ReluForward(relu14, layer4_0_bn1);
+        var relu14 = _activations.AsSpan(_capacity * (training ? 8028160 : 0), batch * 25088);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu14, layer4_0_bn1); // inference: applied by layer4.0.bn1, in place
 
         // layer4.0.conv2: Conv2d 512x7x7 -> 512x7x7 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer4_0_conv2 = default; // inference: folded into layer4.0.bn2
@@ -776,7 +783,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer4.0.bn2: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 41
-        var layer4_0_bn2 = _activations.AsSpan(_capacity * (training ? 8078336 : 50176), batch * 25088);
+        var layer4_0_bn2 = _activations.AsSpan(_capacity * (training ? 8078336 : 25088), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_0_bn2, layer4_0_conv2, _parameters.AsSpan(6322752, 512) /* layer4.0.bn2.weight */, _parameters.AsSpan(6323264, 512) /* layer4.0.bn2.bias */, _parameters.AsSpan(11695016, 512) /* layer4.0.bn2.running_mean */, _parameters.AsSpan(11695528, 512) /* layer4.0.bn2.running_var */, _batchStatistics.AsSpan(5504, 512), _batchStatistics.AsSpan(6016, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer4_0_bn2, relu14, _folded.AsSpan(3960704, 2359296), _folded.AsSpan(6320000, 512), batch, Layer4_0_conv2Geometry, _scratch, _foldedPacked[16]); // layer4.0.conv2 with layer4.0.bn2 folded in
 
@@ -789,17 +796,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer4.0.downsample.1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 44
-        var layer4_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 8128512 : 75264), batch * 25088);
+        var layer4_0_downsample_1 = _activations.AsSpan(_capacity * (training ? 8128512 : 0), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_0_downsample_1, layer4_0_downsample_0, _parameters.AsSpan(6454848, 512) /* layer4.0.downsample.1.weight */, _parameters.AsSpan(6455360, 512) /* layer4.0.downsample.1.bias */, _parameters.AsSpan(11696040, 512) /* layer4.0.downsample.1.running_mean */, _parameters.AsSpan(11696552, 512) /* layer4.0.downsample.1.running_var */, _batchStatistics.AsSpan(6528, 512), _batchStatistics.AsSpan(7040, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer4_0_downsample_1, relu13, _folded.AsSpan(6320512, 131072), _folded.AsSpan(6451584, 512), batch, Layer4_0_downsample_0Geometry, _scratch, _foldedPacked[17]); // layer4.0.downsample.0 with layer4.0.downsample.1 folded in
 
         // add7: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46
-        var add7 = _activations.AsSpan(_capacity * (training ? 8153600 : 0), batch * 25088);
-        global::NetGen.Cpu.Elementwise.Add(add7, layer4_0_bn2, layer4_0_downsample_1);
+        var add7 = _activations.AsSpan(_capacity * (training ? 8153600 : 50176), batch * 25088);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add7, layer4_0_bn2, layer4_0_downsample_1);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add7, layer4_0_bn2, layer4_0_downsample_1); // with relu15 fused in
 
         // relu15: Relu 512x7x7 -> 512x7x7, line 46
-        var relu15 = _activations.AsSpan(_capacity * (training ? 8178688 : 25088), batch * 25088);
-        global::NetGen.Cpu.Activations.ReluForward(relu15, add7);
+        var relu15 = _activations.AsSpan(_capacity * (training ? 8178688 : 50176), batch * 25088);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu15, add7); // inference: applied by add7, in place
 
         // layer4.1.conv1: Conv2d 512x7x7 -> 512x7x7 (kernel 3, stride 1, padding 1, no bias), line 40
         global::System.Span<float> layer4_1_conv1 = default; // inference: folded into layer4.1.bn1
@@ -812,11 +820,11 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // layer4.1.bn1: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 40
         var layer4_1_bn1 = _activations.AsSpan(_capacity * (training ? 8228864 : 0), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_1_bn1, layer4_1_conv1, _parameters.AsSpan(8815168, 512) /* layer4.1.bn1.weight */, _parameters.AsSpan(8815680, 512) /* layer4.1.bn1.bias */, _parameters.AsSpan(11697064, 512) /* layer4.1.bn1.running_mean */, _parameters.AsSpan(11697576, 512) /* layer4.1.bn1.running_var */, _batchStatistics.AsSpan(7552, 512), _batchStatistics.AsSpan(8064, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-        else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn1, relu15, _folded.AsSpan(6452096, 2359296), _folded.AsSpan(8811392, 512), batch, Layer4_1_conv1Geometry, _scratch, _foldedPacked[18]); // layer4.1.conv1 with layer4.1.bn1 folded in
+        else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn1, relu15, _folded.AsSpan(6452096, 2359296), _folded.AsSpan(8811392, 512), batch, Layer4_1_conv1Geometry, _scratch, _foldedPacked[18], relu: true); // layer4.1.conv1 with layer4.1.bn1 folded in and relu16 fused
 
         // relu16: Relu 512x7x7 -> 512x7x7, line 40
-        var relu16 = _activations.AsSpan(_capacity * (training ? 8253952 : 50176), batch * 25088);
-        global::NetGen.Cpu.Activations.ReluForward(relu16, layer4_1_bn1);
+        var relu16 = _activations.AsSpan(_capacity * (training ? 8253952 : 0), batch * 25088);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu16, layer4_1_bn1); // inference: applied by layer4.1.bn1, in place
 
         // layer4.1.conv2: Conv2d 512x7x7 -> 512x7x7 (kernel 3, stride 1, padding 1, no bias), line 41
         global::System.Span<float> layer4_1_conv2 = default; // inference: folded into layer4.1.bn2
@@ -827,17 +835,18 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         }
 
         // layer4.1.bn2: BatchNorm 512x7x7 -> 512x7x7 (momentum 0.1, epsilon 1E-05), line 41
-        var layer4_1_bn2 = _activations.AsSpan(_capacity * (training ? 8304128 : 0), batch * 25088);
+        var layer4_1_bn2 = _activations.AsSpan(_capacity * (training ? 8304128 : 25088), batch * 25088);
         if (training) global::NetGen.Cpu.BatchNorm.ForwardTraining(layer4_1_bn2, layer4_1_conv2, _parameters.AsSpan(11175488, 512) /* layer4.1.bn2.weight */, _parameters.AsSpan(11176000, 512) /* layer4.1.bn2.bias */, _parameters.AsSpan(11698088, 512) /* layer4.1.bn2.running_mean */, _parameters.AsSpan(11698600, 512) /* layer4.1.bn2.running_var */, _batchStatistics.AsSpan(8576, 512), _batchStatistics.AsSpan(9088, 512), batch, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
         else global::NetGen.Cpu.Conv2d.Forward(layer4_1_bn2, relu16, _folded.AsSpan(8811904, 2359296), _folded.AsSpan(11171200, 512), batch, Layer4_1_conv2Geometry, _scratch, _foldedPacked[19]); // layer4.1.conv2 with layer4.1.bn2 folded in
 
         // add8: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46
-        var add8 = _activations.AsSpan(_capacity * (training ? 8329216 : 50176), batch * 25088);
-        global::NetGen.Cpu.Elementwise.Add(add8, layer4_1_bn2, relu15);
+        var add8 = _activations.AsSpan(_capacity * (training ? 8329216 : 0), batch * 25088);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add8, layer4_1_bn2, relu15);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add8, layer4_1_bn2, relu15); // with relu17 fused in
 
         // relu17: Relu 512x7x7 -> 512x7x7, line 46
         var relu17 = _activations.AsSpan(_capacity * (training ? 8354304 : 0), batch * 25088);
-        global::NetGen.Cpu.Activations.ReluForward(relu17, add8);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu17, add8); // inference: applied by add8, in place
 
         // gap1: AdaptiveAvgPool2d 512x7x7 -> 512x1x1, line 33
         var gap1 = _activations.AsSpan(_capacity * (training ? 8379392 : 25088), batch * 512);

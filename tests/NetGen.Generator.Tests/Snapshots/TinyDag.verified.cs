@@ -99,6 +99,7 @@ partial class TinyDag : global::NetGen.INetwork
     head            Dense      3                         51              99
     -----------------------------------------------------------------------
     Total parameters: 1,699 (6.6 KB)
+    Inference: 2 ReLUs fused into the convolution or addition before them
     Forward FLOPs per sample: 47,043
     Activation arena per sample: training 2,291 floats (8.9 KB), inference 768 floats (3.0 KB)
     Gradient arena per sample: 944 floats (3.7 KB); im2col scratch 2,304 floats
@@ -198,57 +199,59 @@ partial class TinyDag : global::NetGen.INetwork
 
         // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
         var add1 = _activations.AsSpan(_capacity * (training ? 848 : 512), batch * 256);
-        global::NetGen.Cpu.Elementwise.Add(add1, conv2, relu1);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add1, conv2, relu1);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add1, conv2, relu1); // with relu2 fused in
 
         // relu2: Relu 4x8x8 -> 4x8x8, line 22
-        var relu2 = _activations.AsSpan(_capacity * (training ? 1104 : 0), batch * 256);
-        global::NetGen.Cpu.Activations.ReluForward(relu2, add1);
+        var relu2 = _activations.AsSpan(_capacity * (training ? 1104 : 512), batch * 256);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu2, add1); // inference: applied by add1, in place
 
         // conv3: Conv2d 4x8x8 -> 4x8x8 (kernel 3, stride 1, padding 1), line 22
-        var conv3 = _activations.AsSpan(_capacity * (training ? 1360 : 256), batch * 256);
+        var conv3 = _activations.AsSpan(_capacity * (training ? 1360 : 0), batch * 256);
         global::NetGen.Cpu.Conv2d.Forward(conv3, relu2, _parameters.AsSpan(188, 144) /* conv3.weight */, _parameters.AsSpan(332, 4) /* conv3.bias */, batch, Conv3Geometry, _scratch);
 
         // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
-        var add2 = _activations.AsSpan(_capacity * (training ? 1616 : 512), batch * 256);
-        global::NetGen.Cpu.Elementwise.Add(add2, conv3, relu2);
+        var add2 = _activations.AsSpan(_capacity * (training ? 1616 : 256), batch * 256);
+        if (training) global::NetGen.Cpu.Elementwise.Add(add2, conv3, relu2);
+        else global::NetGen.Cpu.Elementwise.AddRelu(add2, conv3, relu2); // with relu3 fused in
 
         // relu3: Relu 4x8x8 -> 4x8x8, line 22
-        var relu3 = _activations.AsSpan(_capacity * (training ? 1872 : 0), batch * 256);
-        global::NetGen.Cpu.Activations.ReluForward(relu3, add2);
+        var relu3 = _activations.AsSpan(_capacity * (training ? 1872 : 256), batch * 256);
+        if (training) global::NetGen.Cpu.Activations.ReluForward(relu3, add2); // inference: applied by add2, in place
 
         // maxpool1: MaxPool2d 4x8x8 -> 4x4x4 (kernel 2, stride 2), line 17
-        var maxpool1 = _activations.AsSpan(_capacity * (training ? 2128 : 256), batch * 64);
+        var maxpool1 = _activations.AsSpan(_capacity * (training ? 2128 : 0), batch * 64);
         global::NetGen.Cpu.Pool2d.MaxForward(maxpool1, relu3, batch, Maxpool1Geometry);
 
         // flatten1: Flatten 4x4x4 -> 64, line 17
         var flatten1 = maxpool1; // a reshape: same memory, 64 per sample
 
         // dense1: Dense 64 -> 16, line 17
-        var dense1 = _activations.AsSpan(_capacity * (training ? 2192 : 0), batch * 16);
+        var dense1 = _activations.AsSpan(_capacity * (training ? 2192 : 64), batch * 16);
         global::NetGen.Cpu.Dense.Forward(dense1, flatten1, _parameters.AsSpan(336, 1024) /* dense1.weight */, _parameters.AsSpan(1360, 16) /* dense1.bias */, batch, 64, 16);
 
         // relu4: Relu 16 -> 16, line 17
-        var relu4 = _activations.AsSpan(_capacity * (training ? 2208 : 16), batch * 16);
+        var relu4 = _activations.AsSpan(_capacity * (training ? 2208 : 0), batch * 16);
         global::NetGen.Cpu.Activations.ReluForward(relu4, dense1);
 
         // Shared: Dense 16 -> 16, line 18
-        var shared = _activations.AsSpan(_capacity * (training ? 2224 : 0), batch * 16);
+        var shared = _activations.AsSpan(_capacity * (training ? 2224 : 16), batch * 16);
         global::NetGen.Cpu.Dense.Forward(shared, relu4, _parameters.AsSpan(1376, 256) /* Shared.weight */, _parameters.AsSpan(1632, 16) /* Shared.bias */, batch, 16, 16);
 
         // sigmoid1: Sigmoid 16 -> 16, line 18
-        var sigmoid1 = _activations.AsSpan(_capacity * (training ? 2240 : 16), batch * 16);
+        var sigmoid1 = _activations.AsSpan(_capacity * (training ? 2240 : 0), batch * 16);
         global::NetGen.Cpu.Activations.SigmoidForward(sigmoid1, shared);
 
         // Shared_2: Dense 16 -> 16, line 19
-        var shared_2 = _activations.AsSpan(_capacity * (training ? 2256 : 0), batch * 16);
+        var shared_2 = _activations.AsSpan(_capacity * (training ? 2256 : 16), batch * 16);
         global::NetGen.Cpu.Dense.Forward(shared_2, sigmoid1, _parameters.AsSpan(1376, 256) /* Shared.weight */, _parameters.AsSpan(1632, 16) /* Shared.bias */, batch, 16, 16);
 
         // add3: Add 16 + 16 -> 16, line 19
-        var add3 = _activations.AsSpan(_capacity * (training ? 2272 : 16), batch * 16);
+        var add3 = _activations.AsSpan(_capacity * (training ? 2272 : 0), batch * 16);
         global::NetGen.Cpu.Elementwise.Add(add3, shared_2, extraIn);
 
         // head: Dense 16 -> 3, line 19
-        var head = _activations.AsSpan(_capacity * (training ? 2288 : 0), batch * 3);
+        var head = _activations.AsSpan(_capacity * (training ? 2288 : 16), batch * 3);
         global::NetGen.Cpu.Dense.Forward(head, add3, _parameters.AsSpan(1648, 48) /* head.weight */, _parameters.AsSpan(1696, 3) /* head.bias */, batch, 16, 3);
 
         if (training) _trainedBatch = batch;

@@ -257,6 +257,31 @@ public class Conv2dTests
         }
     }
 
+    /// <summary>A fused ReLU gives exactly the convolution followed by ReluForward, however the layer runs.</summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void FusedReluEqualsConvolutionThenRelu(SimdPath path)
+    {
+        var rng = new Rng(13);
+        foreach (var (g, batch) in new (Conv2dGeometry, int)[]
+                 {
+                     (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
+                     (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool
+                     (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
+                 })
+        {
+            float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
+            float[] conv = new float[batch * g.OutputSize], expected = new float[conv.Length], y = new float[conv.Length], col = new float[g.ColumnSize];
+            Conv2d.Forward(path, conv, x, w, b, batch, g, col);
+            Activations.ReluForward(path, expected, conv);
+            Assert.Contains(conv, v => v < 0f);   // the clamp has work to do
+            Conv2d.Forward(path, y, x, w, b, batch, g, col, new PackedMatrix(), relu: true);
+            Assert.Equal(expected, y);
+            Conv2d.Forward(path, y, x, w, b, batch, g, col, packedWeight: null, relu: true);
+            Assert.Equal(expected, y);
+        }
+    }
+
     /// <summary>
     /// A small layer's batch runs as chunks of samples on the worker pool: forward and backward-data
     /// equal the one-sample-at-a-time results exactly, and the weight gradients (summed per chunk, chunk

@@ -30,6 +30,25 @@ public class ElementwiseTests
         }
     }
 
+    /// <summary>AddRelu is Add then ReluForward, bit for bit (NaN and -0 give +0), on every path.</summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void AddReluEqualsAddThenRelu(SimdPath path)
+    {
+        var rng = new Rng(9);
+        foreach (int n in KernelAssert.OddSizes)
+        {
+            float[] a = KernelAssert.Random(ref rng, n), b = KernelAssert.Random(ref rng, n);
+            if (n > 3) { a[0] = float.NaN; a[1] = -0f; b[1] = -0f; a[2] = 1f; b[2] = -1f; }
+            float[] sum = new float[n], expected = new float[n], actual = new float[n];
+            Elementwise.Add(path, sum, a, b);
+            Activations.ReluForward(path, expected, sum);
+            Elementwise.AddRelu(path, actual, a, b);
+            for (int i = 0; i < n; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"n={n} i={i}: {actual[i]} vs {expected[i]}");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
     public void MultiplyBackwardOverwritesOrAccumulates(SimdPath path)
