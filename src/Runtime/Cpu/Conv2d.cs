@@ -121,7 +121,11 @@ public static unsafe class Conv2d
         {
             // packed here, on the calling thread, before any (parallel) product reads it; the products below see the
             // same address only while this method runs, which is when they use it
-            packedWeight?.Prepare(path, w, columnRows, g.OutChannels, columnRows);
+            if (packedWeight != null)
+            {
+                if (UsesTransposedProduct(path, g)) packedWeight.PrepareB(path, w, columnRows, transB: true, g.OutChannels, columnRows);
+                else packedWeight.Prepare(path, w, columnRows, g.OutChannels, columnRows);
+            }
             if (!RunsSamplesInParallel(batch, g))
             {
                 if (UsesRowBlocks(g, out int rowsPerBlock))
@@ -264,6 +268,11 @@ public static unsafe class Conv2d
                 Im2Col(scratch, x, g, threads);
                 col = scratch;
             }
+            if (packedWeight != null && UsesTransposedProduct(path, g))
+            {
+                TransposedProduct(path, y, col, weight, bias, g, threads, packedWeight, relu);
+                continue;
+            }
             if (hasBias)
             {
                 for (int oc = 0; oc < g.OutChannels; oc++) y.Slice(oc * outHW, outHW).Fill(bias[oc]);
@@ -271,6 +280,60 @@ public static unsafe class Conv2d
             // y[outC, outH*outW] (+)= weight[outC, inC*k*k] * col[inC*k*k, outH*outW]
             Gemm.Multiply(path, false, false, g.OutChannels, outHW, columnRows, weight, columnRows, col, outHW, y, outHW, hasBias, threads, packedWeight);
             if (relu) Activations.ReluForward(path, y, y);
+        }
+    }
+
+    /// <summary>
+    /// True when a layer with packed weights multiplies the other way round, y^T[outH*outW, outC] = col^T W^T, and
+    /// transposes the small result: few output positions (ResNet's 7x7 and 14x14 layers) fill the micro-kernel's
+    /// 32-wide column tiles poorly (49 = 32 + 17), while their many output channels fill them exactly.
+    /// </summary>
+    internal static bool UsesTransposedProduct(SimdPath path, in Conv2dGeometry g)
+    {
+        if (path == SimdPath.Scalar) return false;
+        int outHW = g.OutHeight * g.OutWidth, columnRows = g.InChannels * g.Kernel * g.Kernel;
+        int w = path == SimdPath.Vector512 ? 16 : path == SimdPath.Vector256 ? 8 : 4;
+        // the share of the column tiles doing useful work either way; measured on ResNet-18's layers, the transposed
+        // product pays off when it fills at least a tenth more of them and the products are deep (its bias fill and
+        // final transpose are per output, not per multiply-add): 7x7 layers yes, 14x14 and 1x1 ones no
+        double direct = outHW / (double)GemmPacked.PackedWidth(outHW, w);
+        double transposed = g.OutChannels / (double)GemmPacked.PackedWidth(g.OutChannels, w);
+        return outHW >= Gemm.SmallColumns && g.OutChannels >= 64 && columnRows >= 512 && transposed - direct >= 0.1;
+    }
+
+    [ThreadStatic] private static float[]? t_transposed;
+
+    /// <summary>
+    /// y[oc, p] = relu?(bias[oc] + sum_q W[oc, q] col[q, p]) through T[p, oc] = bias[oc] then T += col^T W^T (packed
+    /// W^T): every element is summed exactly as the direct product sums it (same k blocks, same order, the bias
+    /// first), so the result is bit-identical.
+    /// </summary>
+    private static void TransposedProduct(SimdPath path, Span<float> y, ReadOnlySpan<float> col, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, in Conv2dGeometry g, int threads, PackedMatrix packedWeight, bool relu)
+    {
+        int outHW = g.OutHeight * g.OutWidth, outC = g.OutChannels, columnRows = g.InChannels * g.Kernel * g.Kernel;
+        float[]? t = t_transposed;
+        if (t == null || t.Length < outHW * outC) t_transposed = t = GC.AllocateUninitializedArray<float>(outHW * outC, pinned: true);
+        bool hasBias = bias.Length != 0;
+        if (hasBias)
+        {
+            for (int p = 0; p < outHW; p++) bias.Slice(0, outC).CopyTo(t.AsSpan(p * outC, outC));
+        }
+        Gemm.Multiply(path, true, true, outHW, outC, columnRows, col, outHW, weight, columnRows, t, outC, hasBias, threads, packedB: packedWeight);
+        fixed (float* ty = t, yy = y)
+        {
+            for (int oc = 0; oc < outC; oc++)
+            {
+                float* dst = yy + oc * outHW, src = ty + oc;
+                if (relu)
+                {
+                    for (int p = 0; p < outHW; p++) { float v = src[p * outC]; dst[p] = v > 0f ? v : 0f; }
+                }
+                else
+                {
+                    for (int p = 0; p < outHW; p++) dst[p] = src[p * outC];
+                }
+            }
         }
     }
 

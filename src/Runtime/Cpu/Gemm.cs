@@ -50,11 +50,12 @@ public static unsafe class Gemm
     /// <summary>
     /// The general entry: an explicit SIMD path and at most <paramref name="threads"/> parts run on the pool. A
     /// <paramref name="packedA"/> that holds <paramref name="a"/> packed (<see cref="PackedMatrix.Prepare"/>) is read
-    /// instead of packing A again; one that does not is ignored.
+    /// instead of packing A again, likewise <paramref name="packedB"/> (<see cref="PackedMatrix.PrepareB"/>); one that
+    /// does not hold its operand is ignored.
     /// </summary>
     internal static void Multiply(SimdPath path, bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        bool accumulate, int threads, PackedMatrix? packedA = null)
+        bool accumulate, int threads, PackedMatrix? packedA = null, PackedMatrix? packedB = null)
     {
         Guard.NonNegative(m, nameof(m));
         Guard.NonNegative(n, nameof(n));
@@ -78,15 +79,15 @@ public static unsafe class Gemm
         {
             switch (path)
             {
-                case SimdPath.Vector512: Run<Vector512<float>, Vector512Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA); break;
-                case SimdPath.Vector256: Run<Vector256<float>, Vector256Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA); break;
-                default: Run<Vector128<float>, Vector128Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA); break;
+                case SimdPath.Vector512: Run<Vector512<float>, Vector512Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA, packedB); break;
+                case SimdPath.Vector256: Run<Vector256<float>, Vector256Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA, packedB); break;
+                default: Run<Vector128<float>, Vector128Ops>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, packedA, packedB); break;
             }
         }
     }
 
     private static void Run<TVec, TOps>(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads, PackedMatrix? packedA)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads, PackedMatrix? packedA, PackedMatrix? packedB)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         // The kernel family depends on n and the transposes only (and m == 1 with B transposed), never
@@ -140,6 +141,11 @@ public static unsafe class Gemm
         {
             p.PackedA = packedA.Data;
             p.PanelRows = packedA.PanelRows;
+        }
+        if (packedB != null && packedB.HoldsB(b, ldb, transB, n, k, TOps.Count))
+        {
+            p.PackedB = packedB.Data;
+            p.PackedBStride = packedB.Width;
         }
         GemmPacked.Run<TVec, TOps>(ref p, threads);
     }

@@ -35,6 +35,8 @@ internal static unsafe class GemmPacked
         public int RowParts, ColParts;   // thread grid
         public float* PackedA;           // A already packed (a PackedMatrix), or null
         public int PanelRows;            // rows of its panels; threads split rows at multiples of it
+        public float* PackedB;           // B already packed (a PackedMatrix in its B layout), or null
+        public nint PackedBStride;       // floats per k block of the packed B (per unit of kc: its padded width)
     }
 
     // ---- blocking parameters (floats / rows / columns) ----
@@ -138,9 +140,10 @@ internal static unsafe class GemmPacked
         bool packedA = p->PackedA != null;
         if (packedA) mc0 = m1 - m0;   // one block (a PackedMatrix has at most MC rows), in its own panels
 
-        PackBuffers buffers = PackBuffers.ForCurrentThread(packedA ? 0 : (long)mc0 * kcMax, (long)nc0 * kcMax);
+        bool packedB = p->PackedB != null;
+        PackBuffers buffers = PackBuffers.ForCurrentThread(packedA ? 0 : (long)mc0 * kcMax, packedB ? 0 : (long)nc0 * kcMax);
         float* ap = buffers.A, bp = buffers.B, tile = buffers.Tile;
-        bool directB = !p->TransB && UseDirectB(m1 - m0, p->N, k, mr);
+        bool directB = !packedB && !p->TransB && UseDirectB(m1 - m0, p->N, k, mr);
 
         for (int ic = m0; ic < m1; ic += mc0)
         {
@@ -158,7 +161,8 @@ internal static unsafe class GemmPacked
                 for (int jc = n0; jc < n1; jc += nc0)
                 {
                     int nc = Math.Min(nc0, n1 - jc);
-                    if (!directB) PackB(p, pc, kc, jc, nc, w, bp);
+                    if (packedB) bp = p->PackedB + pc * p->PackedBStride + (nint)jc * kc;
+                    else if (!directB) PackB(p, pc, kc, jc, nc, w, bp);
                     else if (nc % nr != 0)
                     {
                         int last = nc / nr * nr;
@@ -293,9 +297,19 @@ internal static unsafe class GemmPacked
         }
     }
 
+    /// <summary>Floats of one k row of B packed in panels of 2w columns (w for a last panel of at most w): n rounded up to the panels.</summary>
+    internal static int PackedWidth(int n, int w)
+    {
+        int nr = 2 * w, rest = n % nr;
+        return n / nr * nr + (rest == 0 ? 0 : rest <= w ? w : nr);
+    }
+
     /// <summary>B[pc..pc+kc, jc..jc+nc) into panels of 2w columns: panel at bp + jr*kc, b(p,j) at [p*width + j], width 2w (w for a last panel of at most w), zero padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(Problem* p, int pc, int kc, int jc, int nc, int w, float* bp)
+        => PackB(p->B, p->Ldb, p->TransB, pc, kc, jc, nc, w, bp);
+
+    internal static void PackB(float* b, nint ldb, bool transB, int pc, int kc, int jc, int nc, int w, float* bp)
     {
         int nr = 2 * w;
         for (int jr = 0; jr < nc; jr += nr)
@@ -303,8 +317,8 @@ internal static unsafe class GemmPacked
             int cols = Math.Min(nr, nc - jr);
             int width = cols <= w ? w : nr;
             float* dst = bp + (nint)jr * kc;
-            if (!p->TransB) PackCopy(p->B + (nint)pc * p->Ldb + jc + jr, p->Ldb, cols, kc, dst, width);
-            else PackTransposed(p->B + (nint)(jc + jr) * p->Ldb + pc, p->Ldb, cols, kc, dst, width);
+            if (!transB) PackCopy(b + (nint)pc * ldb + jc + jr, ldb, cols, kc, dst, width);
+            else PackTransposed(b + (nint)(jc + jr) * ldb + pc, ldb, cols, kc, dst, width);
         }
     }
 

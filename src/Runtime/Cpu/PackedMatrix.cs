@@ -27,7 +27,10 @@ public sealed unsafe class PackedMatrix
     private bool _valid;
     private nint _source;
     private int _lda, _mr;
+    private bool _isB, _transB;
     internal int M, K, PanelRows;
+    /// <summary>B layout: floats per k row (<see cref="GemmPacked.PackedWidth"/>).</summary>
+    internal int Width;
 
     /// <summary>True once packed and not invalidated since.</summary>
     public bool IsPacked => _valid;
@@ -53,7 +56,48 @@ public sealed unsafe class PackedMatrix
 
     /// <summary>True when this holds A = a (row stride lda, m x k) packed for micro-kernels of <paramref name="mr"/> rows.</summary>
     internal bool Holds(float* a, int lda, int m, int k, int mr)
-        => _valid && _source == (nint)a && _lda == lda && M == m && K == k && _mr == mr;
+        => _valid && !_isB && _source == (nint)a && _lda == lda && M == m && K == k && _mr == mr;
+
+    /// <summary>True when this holds op(B) = b (k x n, or n x k stored when transB) packed for vectors of <paramref name="w"/> floats.</summary>
+    internal bool HoldsB(float* b, int ldb, bool transB, int n, int k, int w)
+        => _valid && _isB && _source == (nint)b && _lda == ldb && _transB == transB && M == n && K == k && _mr == w;
+
+    /// <summary>
+    /// Packs op(B) (k x n; B stored n x k when <paramref name="transB"/>) in the column panels the products of
+    /// <paramref name="path"/> read, unless it already holds it: per k block at pc * Width, panel j at j * kc, as
+    /// <see cref="GemmPacked"/> packs a block of all n columns.
+    /// </summary>
+    internal void PrepareB(SimdPath path, float* b, int ldb, bool transB, int n, int k)
+    {
+        if (path == SimdPath.Scalar || n <= 0 || k <= 0) return;
+        int w = path == SimdPath.Vector512 ? 16 : path == SimdPath.Vector256 ? 8 : 4;
+        if (HoldsB(b, ldb, transB, n, k, w)) return;
+        _valid = false;
+        int width = GemmPacked.PackedWidth(n, w);
+        Reserve((long)width * k);
+        int kcMax = GemmPacked.KBlock(k);
+        for (int pc = 0; pc < k; pc += kcMax)
+            GemmPacked.PackB(b, ldb, transB, pc, Math.Min(kcMax, k - pc), 0, n, w, Data + (nint)pc * width);
+        _source = (nint)b;
+        _lda = ldb;
+        _transB = transB;
+        _mr = w;
+        _isB = true;
+        M = n;
+        K = k;
+        Width = width;
+        _valid = true;
+    }
+
+    private void Reserve(long floats)
+    {
+        if (floats <= _capacity) return;
+        if (Data != null) NativeMemory.AlignedFree(Data);
+        Data = null;
+        _capacity = 0;
+        Data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        _capacity = floats;
+    }
 
     /// <summary>Packs A (m x k, row stride lda, not transposed) for the products of <paramref name="path"/>, unless it already holds it.</summary>
     internal void Prepare(SimdPath path, float* a, int lda, int m, int k)
@@ -62,15 +106,7 @@ public sealed unsafe class PackedMatrix
         int mr = path == SimdPath.Vector512 ? 14 : 6;
         if (Holds(a, lda, m, k, mr)) return;
         _valid = false;
-        long floats = (long)m * k;
-        if (floats > _capacity)
-        {
-            if (Data != null) NativeMemory.AlignedFree(Data);
-            Data = null;
-            _capacity = 0;
-            Data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-            _capacity = floats;
-        }
+        Reserve((long)m * k);
         // equal panels of at most mr rows over all of m, as GemmPacked sizes them for a block of m rows
         int panels = (m + mr - 1) / mr;
         int rows = (m + panels - 1) / panels;
@@ -87,6 +123,7 @@ public sealed unsafe class PackedMatrix
         _source = (nint)a;
         _lda = lda;
         _mr = mr;
+        _isB = false;
         M = m;
         K = k;
         PanelRows = rows;

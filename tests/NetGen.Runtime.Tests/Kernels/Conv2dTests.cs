@@ -226,7 +226,8 @@ public class Conv2dTests
         foreach (var (g, batch) in new (Conv2dGeometry, int)[]
                  {
                      (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
-                     (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool; 70 rows: uneven panels
+                     (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool, transposed (81 positions, 70 channels)
+                     (new(64, 7, 7, 96, 3, 1, 1), 2),     // transposed like ResNet's 7x7 layers (49 positions)
                      (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
                      (new(8, 7, 7, 30, 1, 2, 0), 1),      // strided 1x1
                  })
