@@ -24,9 +24,9 @@ public static unsafe class Activations
         {
             switch (path)
             {
-                case SimdPath.Vector512: TanhForwardVector<Vector512<float>, Vector512Ops>(y, x, output.Length); break;
-                case SimdPath.Vector256: TanhForwardVector<Vector256<float>, Vector256Ops>(y, x, output.Length); break;
-                default: TanhForwardVector<Vector128<float>, Vector128Ops>(y, x, output.Length); break;
+                case SimdPath.Vector512: ElementwiseParallel.Run(output.Length, &TanhForwardPiece<Vector512<float>, Vector512Ops>, y, x, null, false); break;
+                case SimdPath.Vector256: ElementwiseParallel.Run(output.Length, &TanhForwardPiece<Vector256<float>, Vector256Ops>, y, x, null, false); break;
+                default: ElementwiseParallel.Run(output.Length, &TanhForwardPiece<Vector128<float>, Vector128Ops>, y, x, null, false); break;
             }
         }
     }
@@ -35,6 +35,18 @@ public static unsafe class Activations
     {
         for (int i = 0; i < output.Length; i++) output[i] = MathF.Tanh(input[i]);
     }
+
+    private static void TanhForwardPiece<TVec, TOps>(float* output, float* input, float* unused, int count, bool unusedFlag)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> => TanhForwardVector<TVec, TOps>(output, input, count);
+
+    private static void TanhBackwardPiece<TVec, TOps>(float* dInput, float* dOutput, float* output, int count, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> => TanhBackwardVector<TVec, TOps>(dInput, dOutput, output, count, accumulate);
+
+    private static void ReluForwardPiece<TVec, TOps>(float* output, float* input, float* unused, int count, bool unusedFlag)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> => ReluForwardVector<TVec, TOps>(output, input, count);
+
+    private static void ReluBackwardPiece<TVec, TOps>(float* dInput, float* dOutput, float* output, int count, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> => ReluBackwardVector<TVec, TOps>(dInput, dOutput, output, count, accumulate);
 
     private static void TanhForwardVector<TVec, TOps>(float* output, float* input, int count)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
@@ -83,9 +95,9 @@ public static unsafe class Activations
         {
             switch (path)
             {
-                case SimdPath.Vector512: TanhBackwardVector<Vector512<float>, Vector512Ops>(dx, dy, y, dInput.Length, accumulate); break;
-                case SimdPath.Vector256: TanhBackwardVector<Vector256<float>, Vector256Ops>(dx, dy, y, dInput.Length, accumulate); break;
-                default: TanhBackwardVector<Vector128<float>, Vector128Ops>(dx, dy, y, dInput.Length, accumulate); break;
+                case SimdPath.Vector512: ElementwiseParallel.Run(dInput.Length, &TanhBackwardPiece<Vector512<float>, Vector512Ops>, dx, dy, y, accumulate); break;
+                case SimdPath.Vector256: ElementwiseParallel.Run(dInput.Length, &TanhBackwardPiece<Vector256<float>, Vector256Ops>, dx, dy, y, accumulate); break;
+                default: ElementwiseParallel.Run(dInput.Length, &TanhBackwardPiece<Vector128<float>, Vector128Ops>, dx, dy, y, accumulate); break;
             }
         }
     }
@@ -225,9 +237,9 @@ public static unsafe class Activations
         {
             switch (path)
             {
-                case SimdPath.Vector512: ReluForwardVector<Vector512<float>, Vector512Ops>(y, x, output.Length); break;
-                case SimdPath.Vector256: ReluForwardVector<Vector256<float>, Vector256Ops>(y, x, output.Length); break;
-                default: ReluForwardVector<Vector128<float>, Vector128Ops>(y, x, output.Length); break;
+                case SimdPath.Vector512: ElementwiseParallel.Run(output.Length, &ReluForwardPiece<Vector512<float>, Vector512Ops>, y, x, null, false); break;
+                case SimdPath.Vector256: ElementwiseParallel.Run(output.Length, &ReluForwardPiece<Vector256<float>, Vector256Ops>, y, x, null, false); break;
+                default: ElementwiseParallel.Run(output.Length, &ReluForwardPiece<Vector128<float>, Vector128Ops>, y, x, null, false); break;
             }
         }
     }
@@ -263,9 +275,9 @@ public static unsafe class Activations
         {
             switch (path)
             {
-                case SimdPath.Vector512: ReluBackwardVector<Vector512<float>, Vector512Ops>(dx, dy, y, dInput.Length, accumulate); break;
-                case SimdPath.Vector256: ReluBackwardVector<Vector256<float>, Vector256Ops>(dx, dy, y, dInput.Length, accumulate); break;
-                default: ReluBackwardVector<Vector128<float>, Vector128Ops>(dx, dy, y, dInput.Length, accumulate); break;
+                case SimdPath.Vector512: ElementwiseParallel.Run(dInput.Length, &ReluBackwardPiece<Vector512<float>, Vector512Ops>, dx, dy, y, accumulate); break;
+                case SimdPath.Vector256: ElementwiseParallel.Run(dInput.Length, &ReluBackwardPiece<Vector256<float>, Vector256Ops>, dx, dy, y, accumulate); break;
+                default: ElementwiseParallel.Run(dInput.Length, &ReluBackwardPiece<Vector128<float>, Vector128Ops>, dx, dy, y, accumulate); break;
             }
         }
     }

@@ -36,6 +36,12 @@ public readonly record struct Conv2dGeometry(int InChannels, int InHeight, int I
     /// </summary>
     internal bool ColumnsAreInput => IsPointwise || (Padding == 0 && Kernel == InHeight && Kernel == InWidth);
 
+    /// <summary>
+    /// One output position that sees the whole (unpadded) input: a fully connected layer over the flattened input
+    /// (LeNet-5's C5), so the whole batch is one product instead of one matrix-vector product per sample.
+    /// </summary>
+    internal bool IsFullyConnected => ColumnsAreInput && OutHeight == 1 && OutWidth == 1;
+
     internal void Validate()
     {
         if (InChannels <= 0 || InHeight <= 0 || InWidth <= 0 || OutChannels <= 0 || Kernel <= 0 || Stride <= 0 || Padding < 0)
@@ -117,6 +123,13 @@ public static unsafe class Conv2d
         CheckCommon(batch, g, scratch, output.Length, nameof(output), input.Length, nameof(input), weight.Length);
         Guard.EmptyOrAtLeast(bias.Length, g.OutChannels, nameof(bias));
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
+        if (g.IsFullyConnected)
+        {
+            // y[batch, outC] (+)= x[batch, inC*k*k] W^T: the layout of a Dense layer's output
+            Dense.Forward(path, output, input, weight, bias, batch, columnRows, g.OutChannels);
+            if (relu) Activations.ReluForward(path, output.Slice(0, batch * g.OutChannels), output.Slice(0, batch * g.OutChannels));
+            return;
+        }
         fixed (float* w = weight)
         {
             // packed here, on the calling thread, before any (parallel) product reads it; the products below see the
@@ -347,6 +360,11 @@ public static unsafe class Conv2d
         int batch, in Conv2dGeometry g, Span<float> scratch /*[inC*k*k, outH*outW]*/, bool accumulate)
     {
         CheckCommon(batch, g, scratch, dOutput.Length, nameof(dOutput), dInput.Length, nameof(dInput), weight.Length);
+        if (g.IsFullyConnected)
+        {
+            Dense.BackwardData(path, dInput, dOutput, weight, batch, g.InputSize, g.OutChannels, accumulate);
+            return;
+        }
         if (!RunsSamplesInParallel(batch, g))
         {
             BackwardDataSamples(path, dInput, dOutput, weight, batch, g, scratch, accumulate, WorkerPool.ThreadCount);
@@ -416,6 +434,12 @@ public static unsafe class Conv2d
     {
         CheckCommon(batch, g, scratch, dOutput.Length, nameof(dOutput), input.Length, nameof(input), dWeight.Length, nameof(dWeight));
         Guard.EmptyOrAtLeast(dBias.Length, g.OutChannels, nameof(dBias));
+        if (g.IsFullyConnected)
+        {
+            // dW[outC, inC*k*k] += dy[batch, outC]^T x[batch, inC*k*k]: one product over the batch, not a rank-1 update per sample
+            Dense.BackwardWeights(path, dWeight, dBias, dOutput, input, batch, g.InputSize, g.OutChannels);
+            return;
+        }
         if (!RunsSamplesInParallel(batch, g))
         {
             BackwardWeightsSamples(path, dWeight, dBias, dOutput, input, batch, g, scratch, WorkerPool.ThreadCount);

@@ -15,6 +15,35 @@ public class ActivationTests
 
     // ------------------------------------------------------------------ tanh
 
+    /// <summary>
+    /// Long passes are split over the worker pool: the result equals the same pass run in short pieces (each below
+    /// the split threshold, so on one thread), bit for bit, for every path.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void LongPassesDoNotDependOnTheSplit(SimdPath path)
+    {
+        var rng = new Rng(14);
+        const int n = 100_003, piece = 997;   // odd lengths: vector tails inside the split pieces and the short ones
+        float[] x = KernelAssert.Random(ref rng, n, -4f, 4f), dy = KernelAssert.Random(ref rng, n), start = KernelAssert.Random(ref rng, n);
+        void Check(string what, Action<int, int, float[]> run)
+        {
+            float[] whole = new float[n], pieces = new float[n];
+            Array.Copy(start, whole, n);
+            Array.Copy(start, pieces, n);
+            run(0, n, whole);
+            for (int i = 0; i < n; i += piece) run(i, Math.Min(piece, n - i), pieces);
+            Assert.True(whole.AsSpan().SequenceEqual(pieces), what);
+        }
+        Check("tanh", (i, c, o) => Activations.TanhForward(path, o.AsSpan(i, c), x.AsSpan(i, c)));
+        Check("relu", (i, c, o) => Activations.ReluForward(path, o.AsSpan(i, c), x.AsSpan(i, c)));
+        foreach (bool accumulate in new[] { false, true })
+        {
+            Check("tanh backward", (i, c, o) => Activations.TanhBackward(path, o.AsSpan(i, c), dy.AsSpan(i, c), x.AsSpan(i, c), accumulate));
+            Check("relu backward", (i, c, o) => Activations.ReluBackward(path, o.AsSpan(i, c), dy.AsSpan(i, c), x.AsSpan(i, c), accumulate));
+        }
+    }
+
     [Fact]
     public void TanhScalarMatchesDoublePrecision()
     {
