@@ -603,34 +603,54 @@ public static unsafe class Conv2d
         // this run's zero tail or to later runs, all written afterwards in order; never past either buffer's end
         float* imageEnd = imageBase + g.InputSize;
         float* colEnd = colBase + (long)(c1 - c0) * k * k * (oy1 - oy0) * outW;
-        int spill = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 0;
+        int vector = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 0;
+        float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
+        for (int c = c0; c < c1; c++)
         {
-            float* dst = colBase;   // walks the col matrix row by row, outW floats at a time
-            for (int c = c0; c < c1; c++)
+            for (int ky = 0; ky < k; ky++)
             {
-                for (int ky = 0; ky < k; ky++)
+                // output rows [oyA, oyB) read image rows inside the image; the others are padding (zero rows)
+                int first = pad - ky, last = inH - 1 + pad - ky;
+                int oyA = Math.Max(oy0, first <= 0 ? 0 : (first + stride - 1) / stride);
+                int oyB = Math.Min(oy1, last < 0 ? 0 : last / stride + 1);
+                if (oyB < oyA) oyB = oyA;
+                for (int kx = 0; kx < k; kx++)
                 {
-                    for (int kx = 0; kx < k; kx++)
+                    // output columns [lo, hi) read inside the image row; the rest is padding
+                    ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
+                    if (oyA > oy0) new Span<float>(dst, (oyA - oy0) * outW).Clear();
+                    dst += (oyA - oy0) * outW;
+                    // src[ox * stride] = image[c, iy, ox*s - p + kx] for iy = oy*s - p + ky (only dereferenced for lo <= ox < hi)
+                    float* src = imageBase + (c * inH + oyA * stride - pad + ky) * inW - pad + kx;
+                    int rows = oyB - oyA, n = hi - lo;
+                    long srcStep = (long)stride * inW;
+                    // Short runs go as one or two whole vectors that spill past their end: what they overwrite there is
+                    // this row's zero tail or later rows, all written afterwards in order. The last row's reach is
+                    // checked against both buffers' ends (earlier rows reach less far).
+                    int reach = n <= vector ? vector : n <= 2 * vector ? 2 * vector : 0;
+                    bool spills = stride == 1 && reach != 0 && rows > 0
+                                  && src + (rows - 1) * srcStep + lo + reach <= imageEnd && dst + (long)(rows - 1) * outW + lo + reach <= colEnd;
+                    if (spills && lo == 0 && hi == outW)
                     {
-                        // output columns [lo, hi) read inside the image row; the rest is padding
-                        ValidRange(kx, pad, stride, inW, outW, out int lo, out int hi);
-                        for (int oy = oy0; oy < oy1; oy++, dst += outW)
+                        // the common case without padding columns: nothing but the copies
+                        if (reach == vector)
+                            for (int r = 0; r < rows; r++, dst += outW, src += srcStep) CopySpilling(dst, src);
+                        else
+                            for (int r = 0; r < rows; r++, dst += outW, src += srcStep) { CopySpilling(dst, src); CopySpilling(dst + vector, src + vector); }
+                    }
+                    else
+                    {
+                        for (int r = 0; r < rows; r++, dst += outW, src += srcStep)
                         {
-                            int iy = oy * stride - pad + ky;
-                            if ((uint)iy >= (uint)inH)
-                            {
-                                new Span<float>(dst, outW).Clear();
-                                continue;
-                            }
-                            // src[ox * stride] = image[c, iy, ox*s - p + kx] (only dereferenced for lo <= ox < hi)
-                            float* src = imageBase + (c * inH + iy) * inW - pad + kx;
                             for (int ox = 0; ox < lo; ox++) dst[ox] = 0f;
-                            if (stride == 1)
+                            if (spills)
                             {
-                                if (hi - lo <= spill && src + lo + spill <= imageEnd && dst + lo + spill <= colEnd)
-                                    CopySpilling(dst + lo, src + lo);
-                                else
-                                    CopyRun(dst + lo, src + lo, hi - lo);
+                                CopySpilling(dst + lo, src + lo);
+                                if (reach > vector) CopySpilling(dst + lo + vector, src + lo + vector);
+                            }
+                            else if (stride == 1)
+                            {
+                                CopyRun(dst + lo, src + lo, n);
                             }
                             else
                             {
@@ -639,6 +659,8 @@ public static unsafe class Conv2d
                             for (int ox = hi; ox < outW; ox++) dst[ox] = 0f;
                         }
                     }
+                    if (oy1 > oyB) new Span<float>(dst, (oy1 - oyB) * outW).Clear();
+                    dst += (oy1 - oyB) * outW;
                 }
             }
         }
