@@ -208,19 +208,15 @@ public static unsafe class Conv2d
         float[] workspace = Workspace(chunks * slot);
         int outHW = g.OutHeight * g.OutWidth;
         bool hasBias = bias.Length != 0;
-        fixed (float* y = output, x = input, w = weight, work = workspace)
+        fixed (float* y = output, x = input, w = weight, b = bias, work = workspace)
         {
             for (int n = 0; n < batch; n++)
             {
                 float* yn = y + (long)n * g.OutputSize;
-                if (hasBias)
-                {
-                    for (int oc = 0; oc < g.OutChannels; oc++) new Span<float>(yn + (long)oc * outHW, outHW).Fill(bias[oc]);
-                }
                 WorkerPool.For(chunks, new ForwardRowChunk
                 {
                     Path = path, G = g, Blocks = blocks, Chunks = chunks, RowsPerBlock = rowsPerBlock, Slot = slot, Accumulate = hasBias,
-                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Workspace = work, PackedWeight = packedWeight, Relu = relu,
+                    Output = yn, Input = x + (long)n * g.InputSize, Weight = w, Bias = b, Workspace = work, PackedWeight = packedWeight, Relu = relu,
                 });
             }
         }
@@ -232,8 +228,8 @@ public static unsafe class Conv2d
         public Conv2dGeometry G;
         public int Blocks, Chunks, RowsPerBlock;
         public long Slot;
-        public bool Accumulate, Relu;
-        public float* Output, Input, Weight, Workspace;
+        public bool Accumulate, Relu;   // Accumulate: there is a bias, written first
+        public float* Output, Input, Weight, Bias, Workspace;
         public PackedMatrix? PackedWeight;
 
         public readonly void Invoke(int chunk)
@@ -246,6 +242,11 @@ public static unsafe class Conv2d
                 int oy0 = block * RowsPerBlock, oy1 = Math.Min(G.OutHeight, oy0 + RowsPerBlock);
                 int columns = (oy1 - oy0) * G.OutWidth;
                 Im2ColRows(col, Input, G, oy0, oy1, 0, G.InChannels);
+                if (Accumulate)
+                {
+                    // the block's rows of every channel start at its bias (here, in parallel and while in cache)
+                    for (int oc = 0; oc < G.OutChannels; oc++) new Span<float>(Output + (long)oc * outHW + oy0 * G.OutWidth, columns).Fill(Bias[oc]);
+                }
                 // y[outC, block columns] (+)= weight[outC, inC*k*k] * col[inC*k*k, block columns], written in place (ldc = outH*outW)
                 Gemm.Multiply(Path, false, false, G.OutChannels, columns, columnRows,
                     new ReadOnlySpan<float>(Weight, G.WeightSize), columnRows,
