@@ -185,20 +185,22 @@ public static unsafe class Conv2d
     internal const int RowBlockFloats = 1 << 17;
 
     /// <summary>
-    /// True for a layer whose columns are far larger than a cache (over 4 row blocks' worth): its forward pass then
-    /// runs in blocks of <paramref name="rowsPerBlock"/> output rows, each block's im2col and product together, the
-    /// blocks spread over the worker pool. Writing the whole im2col matrix first (7 MB for a 3x3 layer on 64x56x56)
-    /// and reading it back made im2col cost as much as the product.
+    /// True for a layer whose columns are larger than a cache (over a row block's worth): its forward pass then
+    /// runs in blocks of at most <paramref name="rowsPerBlock"/> output rows, each block's im2col and product together,
+    /// the blocks spread over the worker pool. Writing the whole im2col matrix first (7 MB for a 3x3 layer on 64x56x56)
+    /// and reading it back made im2col cost as much as the product; and building the columns on one core and
+    /// multiplying them on another moved them between the cores (ResNet-18's 28x28 and 14x14 layers ran slower on
+    /// two threads than on one that way).
     /// </summary>
     internal static bool UsesRowBlocks(in Conv2dGeometry g, out int rowsPerBlock)
     {
         long rowFloats = (long)g.InChannels * g.Kernel * g.Kernel * g.OutWidth;   // columns of one output row
         rowsPerBlock = (int)Math.Max(1, RowBlockFloats / rowFloats);
-        return !g.ColumnsAreInput && g.ColumnSize > 4L * RowBlockFloats
+        return !g.ColumnsAreInput && g.ColumnSize > RowBlockFloats
             && rowsPerBlock < g.OutHeight && (long)rowsPerBlock * g.OutWidth >= 64;
     }
 
-    /// <summary>Every sample, output rows in blocks: block b covers rows [b*rowsPerBlock, min(outH, (b+1)*rowsPerBlock)).</summary>
+    /// <summary>Every sample, output rows in blocks: block b of B = ceil(outH / rowsPerBlock) covers rows [b*outH/B, (b+1)*outH/B).</summary>
     private static void ForwardRowBlocks(SimdPath path, Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, int rowsPerBlock, PackedMatrix? packedWeight, bool relu)
     {
@@ -239,7 +241,8 @@ public static unsafe class Conv2d
             float* col = Workspace + chunk * Slot;
             for (int block = first; block < last; block++)
             {
-                int oy0 = block * RowsPerBlock, oy1 = Math.Min(G.OutHeight, oy0 + RowsPerBlock);
+                // balanced blocks (14 rows in 4 blocks: 3, 4, 3, 4), none longer than RowsPerBlock
+                int oy0 = (int)((long)block * G.OutHeight / Blocks), oy1 = (int)((long)(block + 1) * G.OutHeight / Blocks);
                 int columns = (oy1 - oy0) * G.OutWidth;
                 Im2ColRows(col, Input, G, oy0, oy1, 0, G.InChannels);
                 if (Accumulate)
