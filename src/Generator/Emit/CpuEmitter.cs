@@ -319,8 +319,8 @@ internal static class CpuEmitter
                 case OpKind.Add when plan.FusedRelu[node.Id] >= 0:
                     w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");
                     w.Line("if (training) " + ForwardCall(plan, node, names) + ";");
-                    w.Line("else " + Cpu + ".Elementwise.AddRelu(" + local + ", " + names.Activation(node.Inputs[0]) + ", " + names.Activation(node.Inputs[1]) + "); // with " +
-                           spec.Nodes[plan.FusedRelu[node.Id]].Name + " fused in");
+                    w.Line("else " + Cpu + ".Elementwise.AddRelu(" + local + ", " + names.Activation(node.Inputs[0]) + ", " + names.Activation(node.Inputs[1]) +
+                           (node.Shape.Rank == 3 ? ", plane: " + Int(node.Shape.H * node.Shape.W) : "") + "); // with " + spec.Nodes[plan.FusedRelu[node.Id]].Name + " fused in");
                     break;
                 default:
                     w.Line("var " + local + " = _activations.AsSpan(_capacity * " + OffsetExpression(plan, node.Id) + ", batch * " + Int(node.Shape.Size) + ");");

@@ -54,6 +54,46 @@ public static unsafe class Elementwise
     public static void AddRelu(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
         => AddRelu(Simd.Best, output, a, b);
 
+    /// <summary>
+    /// <see cref="AddRelu(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float})"/> on NCHW tensors whose planes hold
+    /// <paramref name="plane"/> (= H*W) floats: the threads split every plane into the same bands of rows that the
+    /// row-blocked convolutions before it wrote, so each core reads what it produced. Same bits.
+    /// </summary>
+    public static void AddRelu(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int plane)
+    {
+        Guard.SameLength(a.Length, output.Length, nameof(a));
+        Guard.SameLength(b.Length, output.Length, nameof(b));
+        int threads = WorkerPool.ThreadCount;
+        if (plane < 256 * threads || output.Length % plane != 0 || output.Length < ElementwiseParallel.MinElements || threads == 1 || Simd.Best == SimdPath.Scalar)
+        {
+            AddRelu(Simd.Best, output, a, b);
+            return;
+        }
+        fixed (float* po = output, pa = a, pb = b)
+            WorkerPool.For(threads, new PlaneBands { Output = po, A = pa, B = pb, Planes = output.Length / plane, Plane = plane, Bands = threads });
+    }
+
+    private struct PlaneBands : IParallelBody
+    {
+        public float* Output, A, B;
+        public int Planes, Plane, Bands;
+
+        public readonly void Invoke(int band)
+        {
+            int start = (int)((long)Plane * band / Bands), end = (int)((long)Plane * (band + 1) / Bands);
+            for (int p = 0; p < Planes; p++)
+            {
+                long at = (long)p * Plane + start;
+                switch (Simd.Best)
+                {
+                    case SimdPath.Vector512: AddReluVector<Vector512<float>, Vector512Ops>(Output + at, A + at, B + at, end - start); break;
+                    case SimdPath.Vector256: AddReluVector<Vector256<float>, Vector256Ops>(Output + at, A + at, B + at, end - start); break;
+                    default: AddReluVector<Vector128<float>, Vector128Ops>(Output + at, A + at, B + at, end - start); break;
+                }
+            }
+        }
+    }
+
     internal static void AddRelu(SimdPath path, Span<float> output /*[count]*/, ReadOnlySpan<float> a /*[count]*/, ReadOnlySpan<float> b /*[count]*/)
     {
         Guard.SameLength(a.Length, output.Length, nameof(a));

@@ -530,7 +530,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add1: Add 64x56x56 + 64x56x56 -> 64x56x56, line 46
         var add1 = _activations.AsSpan(_capacity * (training ? 3763200 : 0), batch * 200704);
         if (training) global::NetGen.Cpu.Elementwise.Add(add1, layer1_0_bn2, maxpool1);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add1, layer1_0_bn2, maxpool1); // with relu3 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add1, layer1_0_bn2, maxpool1, plane: 3136); // with relu3 fused in
 
         // relu3: Relu 64x56x56 -> 64x56x56, line 46
         var relu3 = _activations.AsSpan(_capacity * (training ? 3963904 : 0), batch * 200704);
@@ -569,7 +569,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add2: Add 64x56x56 + 64x56x56 -> 64x56x56, line 46
         var add2 = _activations.AsSpan(_capacity * (training ? 5168128 : 200704), batch * 200704);
         if (training) global::NetGen.Cpu.Elementwise.Add(add2, layer1_1_bn2, relu3);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add2, layer1_1_bn2, relu3); // with relu5 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add2, layer1_1_bn2, relu3, plane: 3136); // with relu5 fused in
 
         // relu5: Relu 64x56x56 -> 64x56x56, line 46
         var relu5 = _activations.AsSpan(_capacity * (training ? 5368832 : 200704), batch * 200704);
@@ -621,7 +621,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add3: Add 128x28x28 + 128x28x28 -> 128x28x28, line 46
         var add3 = _activations.AsSpan(_capacity * (training ? 6272000 : 200704), batch * 100352);
         if (training) global::NetGen.Cpu.Elementwise.Add(add3, layer2_0_bn2, layer2_0_downsample_1);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add3, layer2_0_bn2, layer2_0_downsample_1); // with relu7 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add3, layer2_0_bn2, layer2_0_downsample_1, plane: 784); // with relu7 fused in
 
         // relu7: Relu 128x28x28 -> 128x28x28, line 46
         var relu7 = _activations.AsSpan(_capacity * (training ? 6372352 : 200704), batch * 100352);
@@ -660,7 +660,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add4: Add 128x28x28 + 128x28x28 -> 128x28x28, line 46
         var add4 = _activations.AsSpan(_capacity * (training ? 6974464 : 0), batch * 100352);
         if (training) global::NetGen.Cpu.Elementwise.Add(add4, layer2_1_bn2, relu7);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add4, layer2_1_bn2, relu7); // with relu9 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add4, layer2_1_bn2, relu7, plane: 784); // with relu9 fused in
 
         // relu9: Relu 128x28x28 -> 128x28x28, line 46
         var relu9 = _activations.AsSpan(_capacity * (training ? 7074816 : 0), batch * 100352);
@@ -712,7 +712,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add5: Add 256x14x14 + 256x14x14 -> 256x14x14, line 46
         var add5 = _activations.AsSpan(_capacity * (training ? 7526400 : 0), batch * 50176);
         if (training) global::NetGen.Cpu.Elementwise.Add(add5, layer3_0_bn2, layer3_0_downsample_1);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add5, layer3_0_bn2, layer3_0_downsample_1); // with relu11 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add5, layer3_0_bn2, layer3_0_downsample_1, plane: 196); // with relu11 fused in
 
         // relu11: Relu 256x14x14 -> 256x14x14, line 46
         var relu11 = _activations.AsSpan(_capacity * (training ? 7576576 : 0), batch * 50176);
@@ -751,7 +751,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add6: Add 256x14x14 + 256x14x14 -> 256x14x14, line 46
         var add6 = _activations.AsSpan(_capacity * (training ? 7877632 : 50176), batch * 50176);
         if (training) global::NetGen.Cpu.Elementwise.Add(add6, layer3_1_bn2, relu11);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add6, layer3_1_bn2, relu11); // with relu13 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add6, layer3_1_bn2, relu11, plane: 196); // with relu13 fused in
 
         // relu13: Relu 256x14x14 -> 256x14x14, line 46
         var relu13 = _activations.AsSpan(_capacity * (training ? 7927808 : 50176), batch * 50176);
@@ -803,7 +803,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add7: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46
         var add7 = _activations.AsSpan(_capacity * (training ? 8153600 : 50176), batch * 25088);
         if (training) global::NetGen.Cpu.Elementwise.Add(add7, layer4_0_bn2, layer4_0_downsample_1);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add7, layer4_0_bn2, layer4_0_downsample_1); // with relu15 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add7, layer4_0_bn2, layer4_0_downsample_1, plane: 49); // with relu15 fused in
 
         // relu15: Relu 512x7x7 -> 512x7x7, line 46
         var relu15 = _activations.AsSpan(_capacity * (training ? 8178688 : 50176), batch * 25088);
@@ -842,7 +842,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // add8: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46
         var add8 = _activations.AsSpan(_capacity * (training ? 8329216 : 0), batch * 25088);
         if (training) global::NetGen.Cpu.Elementwise.Add(add8, layer4_1_bn2, relu15);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add8, layer4_1_bn2, relu15); // with relu17 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add8, layer4_1_bn2, relu15, plane: 49); // with relu17 fused in
 
         // relu17: Relu 512x7x7 -> 512x7x7, line 46
         var relu17 = _activations.AsSpan(_capacity * (training ? 8354304 : 0), batch * 25088);

@@ -200,7 +200,7 @@ partial class TinyDag : global::NetGen.INetwork
         // add1: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
         var add1 = _activations.AsSpan(_capacity * (training ? 848 : 512), batch * 256);
         if (training) global::NetGen.Cpu.Elementwise.Add(add1, conv2, relu1);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add1, conv2, relu1); // with relu2 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add1, conv2, relu1, plane: 64); // with relu2 fused in
 
         // relu2: Relu 4x8x8 -> 4x8x8, line 22
         var relu2 = _activations.AsSpan(_capacity * (training ? 1104 : 512), batch * 256);
@@ -213,7 +213,7 @@ partial class TinyDag : global::NetGen.INetwork
         // add2: Add 4x8x8 + 4x8x8 -> 4x8x8, line 22
         var add2 = _activations.AsSpan(_capacity * (training ? 1616 : 256), batch * 256);
         if (training) global::NetGen.Cpu.Elementwise.Add(add2, conv3, relu2);
-        else global::NetGen.Cpu.Elementwise.AddRelu(add2, conv3, relu2); // with relu3 fused in
+        else global::NetGen.Cpu.Elementwise.AddRelu(add2, conv3, relu2, plane: 64); // with relu3 fused in
 
         // relu3: Relu 4x8x8 -> 4x8x8, line 22
         var relu3 = _activations.AsSpan(_capacity * (training ? 1872 : 256), batch * 256);

@@ -30,6 +30,21 @@ public class ElementwiseTests
         }
     }
 
+    /// <summary>AddRelu by bands of every plane (the threads' rows) gives the same bits as the plain pass.</summary>
+    [Theory]
+    [InlineData(64, 56 * 56)]
+    [InlineData(3, 100_001)]
+    [InlineData(128, 7 * 7)]     // planes too small to split: the plain pass
+    public void AddReluByPlaneBandsEqualsThePlainPass(int planes, int plane)
+    {
+        var rng = new Rng(15);
+        float[] a = KernelAssert.Random(ref rng, planes * plane), b = KernelAssert.Random(ref rng, planes * plane);
+        float[] expected = new float[a.Length], actual = new float[a.Length];
+        Elementwise.AddRelu(expected, a, b);
+        Elementwise.AddRelu(actual, a, b, plane);
+        Assert.Equal(expected, actual);
+    }
+
     /// <summary>AddRelu is Add then ReluForward, bit for bit (NaN and -0 give +0), on every path.</summary>
     [Theory]
     [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
