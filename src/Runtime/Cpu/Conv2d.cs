@@ -134,10 +134,16 @@ public static unsafe class Conv2d
         {
             // packed here, on the calling thread, before any (parallel) product reads it; the products below see the
             // same address only while this method runs, which is when they use it
+            bool bands = packedWeight != null && !RunsSamplesInParallel(batch, g) && UsesTransposedBands(path, g, WorkerPool.ThreadCount);
             if (packedWeight != null)
             {
-                if (UsesTransposedProduct(path, g)) packedWeight.PrepareB(path, w, columnRows, transB: true, g.OutChannels, columnRows);
+                if (bands || UsesTransposedProduct(path, g)) packedWeight.PrepareB(path, w, columnRows, transB: true, g.OutChannels, columnRows);
                 else packedWeight.Prepare(path, w, columnRows, g.OutChannels, columnRows);
+            }
+            if (bands)
+            {
+                ForwardTransposedBands(path, output, input, w, bias, batch, g, packedWeight!, relu);
+                return;
             }
             if (!RunsSamplesInParallel(batch, g))
             {
@@ -341,19 +347,84 @@ public static unsafe class Conv2d
             for (int p = 0; p < outHW; p++) bias.Slice(0, outC).CopyTo(t.AsSpan(p * outC, outC));
         }
         Gemm.Multiply(path, true, true, outHW, outC, columnRows, col, outHW, weight, columnRows, t, outC, hasBias, threads, packedB: packedWeight);
-        fixed (float* ty = t, yy = y)
+        fixed (float* ty = t, yy = y) TransposeOut(yy, ty, 0, outHW, outC, outHW, relu);
+    }
+
+    /// <summary>y[oc, p0 + i] = t[i, oc] for i &lt; count (clamped as ReluForward does when <paramref name="relu"/>).</summary>
+    private static void TransposeOut(float* y, float* t, int p0, int count, int outC, int outHW, bool relu)
+    {
+        for (int oc = 0; oc < outC; oc++)
         {
-            for (int oc = 0; oc < outC; oc++)
+            float* dst = y + (long)oc * outHW + p0, src = t + oc;
+            if (relu)
             {
-                float* dst = yy + oc * outHW, src = ty + oc;
-                if (relu)
+                for (int i = 0; i < count; i++) { float v = src[i * outC]; dst[i] = v > 0f ? v : 0f; }
+            }
+            else
+            {
+                for (int i = 0; i < count; i++) dst[i] = src[i * outC];
+            }
+        }
+    }
+
+    /// <summary>
+    /// True for a layer with packed weights that runs one sample at a time on several threads and is not row-blocked
+    /// (ResNet's 14x14 layers): each thread takes a band of output rows and builds, multiplies (transposed: its
+    /// positions are the rows, so the 32-wide tiles run over the channels, 196 positions no longer leave a ragged tile)
+    /// and writes back its own band, the same rows the row-blocked layers keep on that core.
+    /// </summary>
+    internal static bool UsesTransposedBands(SimdPath path, in Conv2dGeometry g, int threads)
+    {
+        int outHW = g.OutHeight * g.OutWidth, columnRows = g.InChannels * g.Kernel * g.Kernel;
+        return path != SimdPath.Scalar && threads > 1 && g.OutHeight >= 4 * threads && outHW >= 128 && columnRows >= 512
+               && g.OutChannels >= 64 && !g.ColumnsAreInput && !UsesRowBlocks(g, out _) && !UsesTransposedProduct(path, g);
+    }
+
+    /// <summary>Every sample: one band of output rows per thread, each im2col + transposed product + transpose on its own core.</summary>
+    private static void ForwardTransposedBands(SimdPath path, Span<float> output, ReadOnlySpan<float> input, float* weight,
+        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, PackedMatrix packedWeight, bool relu)
+    {
+        int bands = Math.Min(WorkerPool.ThreadCount, g.OutHeight);
+        fixed (float* y = output, x = input, b = bias)
+        {
+            for (int n = 0; n < batch; n++)
+            {
+                WorkerPool.For(bands, new TransposedBand
                 {
-                    for (int p = 0; p < outHW; p++) { float v = src[p * outC]; dst[p] = v > 0f ? v : 0f; }
-                }
-                else
-                {
-                    for (int p = 0; p < outHW; p++) dst[p] = src[p * outC];
-                }
+                    Path = path, G = g, Bands = bands, HasBias = bias.Length != 0, Relu = relu, PackedWeight = packedWeight,
+                    Output = y + (long)n * g.OutputSize, Input = x + (long)n * g.InputSize, Weight = weight, Bias = b,
+                });
+            }
+        }
+    }
+
+    private struct TransposedBand : IParallelBody
+    {
+        public SimdPath Path;
+        public Conv2dGeometry G;
+        public int Bands;
+        public bool HasBias, Relu;
+        public PackedMatrix PackedWeight;
+        public float* Output, Input, Weight, Bias;
+
+        public readonly void Invoke(int band)
+        {
+            int oy0 = (int)((long)G.OutHeight * band / Bands), oy1 = (int)((long)G.OutHeight * (band + 1) / Bands);
+            int columns = (oy1 - oy0) * G.OutWidth, outC = G.OutChannels, columnRows = G.InChannels * G.Kernel * G.Kernel;
+            // this thread's own buffers (pinned, grown on demand): its band's columns and the transposed product
+            float[] colArray = Workspace((long)columnRows * columns);
+            float[]? t = t_transposed;
+            if (t == null || t.Length < columns * outC) t_transposed = t = GC.AllocateUninitializedArray<float>(columns * outC, pinned: true);
+            fixed (float* col = colArray, ty = t)
+            {
+                Im2ColRows(col, Input, G, oy0, oy1, 0, G.InChannels);
+                if (HasBias)
+                    for (int i = 0; i < columns; i++) new ReadOnlySpan<float>(Bias, outC).CopyTo(new Span<float>(ty + (long)i * outC, outC));
+                // t[band positions, outC] (+)= col[K, band positions]^T W^T, W^T packed once
+                Gemm.Multiply(Path, true, true, columns, outC, columnRows, new ReadOnlySpan<float>(col, columnRows * columns), columns,
+                    new ReadOnlySpan<float>(Weight, outC * columnRows), columnRows, new Span<float>(ty, columns * outC), outC,
+                    HasBias, threads: 1, packedB: PackedWeight);
+                TransposeOut(Output, ty, oy0 * G.OutWidth, columns, outC, G.OutHeight * G.OutWidth, Relu);
             }
         }
     }

@@ -229,6 +229,7 @@ public class Conv2dTests
                      (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
                      (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool, transposed (81 positions, 70 channels)
                      (new(64, 7, 7, 96, 3, 1, 1), 2),     // transposed like ResNet's 7x7 layers (49 positions)
+                     (new(256, 14, 14, 64, 3, 1, 1), 2),  // bands of rows per thread, transposed (ResNet's 14x14 layers)
                      (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
                      (new(8, 7, 7, 30, 1, 2, 0), 1),      // strided 1x1
                  })
@@ -259,6 +260,17 @@ public class Conv2dTests
         }
     }
 
+    [Fact]
+    public void PackedLayoutsAreChosenByShape()
+    {
+        // the geometries the packed-weight tests use for each way of running (guards their coverage)
+        Assert.True(Conv2d.UsesTransposedProduct(SimdPath.Vector512, new(64, 7, 7, 96, 3, 1, 1)));
+        Assert.True(Conv2d.UsesTransposedBands(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 2));
+        Assert.False(Conv2d.UsesTransposedBands(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 1));
+        Assert.True(Conv2d.UsesRowBlocks(new(64, 40, 40, 8, 3, 1, 1), out _));
+        Assert.False(Conv2d.UsesTransposedProduct(SimdPath.Scalar, new(64, 7, 7, 96, 3, 1, 1)));
+    }
+
     /// <summary>A fused ReLU gives exactly the convolution followed by ReluForward, however the layer runs.</summary>
     [Theory]
     [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
@@ -269,6 +281,7 @@ public class Conv2dTests
                  {
                      (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
                      (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool
+                     (new(256, 14, 14, 64, 3, 1, 1), 1),  // bands of rows per thread, transposed
                      (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
                  })
         {
