@@ -78,13 +78,20 @@ public sealed unsafe class PackedMatrix
         int kcMax = GemmPacked.KBlock(k);
         for (int pc = 0; pc < k; pc += kcMax)
             GemmPacked.PackB(b, ldb, transB, pc, Math.Min(kcMax, k - pc), 0, n, w, Data + (nint)pc * width);
-        _source = (nint)b;
-        _lda = ldb;
+        Remember((nint)b, ldb, isB: true, transB, w, n, k, panelRows: 0, width);
+    }
+
+    /// <summary>What is packed now (the key <see cref="Holds"/> and <see cref="HoldsB"/> compare), and that it is valid.</summary>
+    private void Remember(nint source, int ld, bool isB, bool transB, int tile, int rowsOrColumns, int k, int panelRows, int width)
+    {
+        _source = source;
+        _lda = ld;
+        _isB = isB;
         _transB = transB;
-        _mr = w;
-        _isB = true;
-        M = n;
+        _mr = tile;
+        M = rowsOrColumns;
         K = k;
+        PanelRows = panelRows;
         Width = width;
         _valid = true;
     }
@@ -120,14 +127,7 @@ public sealed unsafe class PackedMatrix
                 GemmPacked.PackTransposed(a + (nint)ir * lda + pc, lda, r, kc, Data + (nint)pc * m + (nint)ir * kc, r);
             }
         }
-        _source = (nint)a;
-        _lda = lda;
-        _mr = mr;
-        _isB = false;
-        M = m;
-        K = k;
-        PanelRows = rows;
-        _valid = true;
+        Remember((nint)a, lda, isB: false, transB: false, mr, m, k, rows, width: 0);
     }
 
     ~PackedMatrix()
