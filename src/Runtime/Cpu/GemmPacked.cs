@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -37,6 +38,9 @@ internal static unsafe class GemmPacked
         public int PanelRows;            // rows of its panels; threads split rows at multiples of it
         public float* PackedB;           // B already packed (a PackedMatrix in its B layout), or null
         public nint PackedBStride;       // floats per k block of the packed B (per unit of kc: its padded width)
+        public float* SharedB;           // two B blocks the row parts pack together (each its share of panels), or null
+        public nint SharedBBlock;        // floats of one of them
+        public int BarrierArrived, BarrierGeneration;
     }
 
     // ---- blocking parameters (floats / rows / columns) ----
@@ -67,12 +71,70 @@ internal static unsafe class GemmPacked
         // column parts share a cache line per row at each boundary unless C's rows start on lines
         bool lineAlignedColumns = ((nint)p.C & 63) == 0 && (p.Ldc & 15) == 0;
         ChooseGrid(p.M, p.N, RowTile<TOps>(ref p), nr, threads, lineAlignedColumns, out p.RowParts, out p.ColParts);
+        if (threads > 1 && p.RowParts * p.ColParts > 1)
+        {
+            // a large B packed together by row parts beats any split where each part packs its own operands
+            int rowParts = p.RowParts, colParts = p.ColParts;
+            p.RowParts = threads;
+            p.ColParts = 1;
+            if (!SharesB<TOps>(ref p))
+            {
+                p.RowParts = rowParts;
+                p.ColParts = colParts;
+            }
+        }
         int parts = p.RowParts * p.ColParts;
         fixed (Problem* pp = &p)
         {
             if (parts == 1) Compute<TVec, TOps>(pp, 0, p.M, 0, p.N);
-            else WorkerPool.For(parts, &Part<TVec, TOps>, pp);
+            else if (!SharesB<TOps>(ref p) || !RunSharingB<TVec, TOps>(pp, parts)) WorkerPool.For(parts, &Part<TVec, TOps>, pp);
         }
+    }
+
+    /// <summary>
+    /// True when the row parts should pack each B block together instead of each packing all of it: rows split
+    /// only, every part one block of rows (so all parts walk the same k and column blocks in step), and a B that
+    /// is packed at all. At n = 2048 each thread repacking all of B cost about 5% of the product.
+    /// </summary>
+    private static bool SharesB<TOps>(ref Problem p) where TOps : struct
+    {
+        if (p.ColParts != 1 || p.RowParts < 2 || p.PackedA != null || p.PackedB != null) return false;
+        int mr = MR<TOps>(), mTiles = (p.M + mr - 1) / mr;
+        if (mTiles < p.RowParts) return false;
+        int largestPart = (mTiles + p.RowParts - 1) / p.RowParts * mr, smallestPart = mTiles / p.RowParts * mr;
+        return largestPart <= MC && !(!p.TransB && UseDirectB(smallestPart, p.N, p.K, mr)) && (long)p.N * p.K >= SharedBMinimum;
+    }
+
+    /// <summary>Products with a B of at least this many floats (1024 x 1024) pack it together when they can.</summary>
+    private const long SharedBMinimum = 1L << 20;
+
+    private static bool RunSharingB<TVec, TOps>(Problem* p, int parts)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int nr = 2 * TOps.Count;
+        int ncMax = Math.Max(nr, NC / nr * nr);
+        int nBlocks = (p->N + ncMax - 1) / ncMax;
+        int nc0 = ((p->N + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+        p->SharedBBlock = (nint)nc0 * KBlock(p->K);
+        p->SharedB = PackBuffers.ForCurrentThread(0, 0, 0, sharedFloats: 2L * p->SharedBBlock).Shared;
+        p->BarrierArrived = p->BarrierGeneration = 0;
+        bool ran = WorkerPool.TryForConcurrent(parts, &Part<TVec, TOps>, p);
+        if (!ran) p->SharedB = null;
+        return ran;
+    }
+
+    /// <summary>Waits until every row part has arrived (the parts run on their own threads: <see cref="WorkerPool.TryForConcurrent"/>).</summary>
+    private static void Barrier(Problem* p)
+    {
+        int generation = Volatile.Read(ref p->BarrierGeneration);
+        if (Interlocked.Increment(ref p->BarrierArrived) == p->RowParts)
+        {
+            Volatile.Write(ref p->BarrierArrived, 0);
+            Interlocked.Increment(ref p->BarrierGeneration);
+            return;
+        }
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref p->BarrierGeneration) == generation) spinner.SpinOnce(sleep1Threshold: -1);
     }
 
     /// <summary>
@@ -119,7 +181,87 @@ internal static unsafe class GemmPacked
         int m1 = Math.Min(p->M, (int)((long)mTiles * (ri + 1) / p->RowParts) * mr);
         int n0 = Math.Min(p->N, (int)((long)nTiles * ci / p->ColParts) * nr);
         int n1 = Math.Min(p->N, (int)((long)nTiles * (ci + 1) / p->ColParts) * nr);
-        if (m0 < m1 && n0 < n1) Compute<TVec, TOps>(p, m0, m1, n0, n1);
+        if (p->SharedB != null) ComputeSharingB<TVec, TOps>(p, m0, m1, ri);
+        else if (m0 < m1 && n0 < n1) Compute<TVec, TOps>(p, m0, m1, n0, n1);
+    }
+
+    /// <summary>
+    /// Rows [m0, m1) of C, all columns, as row part <paramref name="part"/> of parts that pack every B block together:
+    /// per block, this part packs its share of the panels into the shared buffer, all wait, then each multiplies its
+    /// rows by the whole block. Two buffers alternate, so one wait per block is enough: a part packs block i + 1 only
+    /// after multiplying block i, and block i + 2 (into block i's buffer) only after every part has packed block i + 1,
+    /// that is, has finished multiplying block i. Every element is computed as <see cref="Compute"/> computes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ComputeSharingB<TVec, TOps>(Problem* p, int m0, int m1, int part)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int mr = MR<TOps>(), w = TOps.Count, nr = 2 * w;
+        int k = p->K, n = p->N, parts = p->RowParts;
+        int kcMax = KBlock(k);
+        int ncMax = Math.Max(nr, NC / nr * nr);
+        int nBlocks = (n + ncMax - 1) / ncMax;
+        int nc0 = ((n + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+        int mc = m1 - m0;   // one block of rows (SharesB checked it fits)
+        PackBuffers buffers = PackBuffers.ForCurrentThread((long)Math.Max(mc, mr) * kcMax, 0);
+        float* ap = buffers.A, tile = buffers.Tile;
+        int panels = Math.Max(1, (mc + mr - 1) / mr);
+        int rowsPerPanel = Math.Max(1, (mc + panels - 1) / panels);
+        int block = 0;
+        for (int pc = 0; pc < k; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, k - pc);
+            bool accumulate = p->Accumulate || pc > 0;
+            if (mc > 0) PackA(p, m0, mc, pc, kc, rowsPerPanel, ap);
+            for (int jc = 0; jc < n; jc += nc0, block++)
+            {
+                int nc = Math.Min(nc0, n - jc);
+                float* bp = p->SharedB + (block & 1) * p->SharedBBlock;
+                int blockPanels = (nc + nr - 1) / nr;
+                int j0 = blockPanels * part / parts, j1 = blockPanels * (part + 1) / parts;
+                if (j1 > j0) PackB(p, pc, kc, jc + j0 * nr, Math.Min(nc, j1 * nr) - j0 * nr, w, bp + (nint)j0 * nr * kc);
+                Barrier(p);
+                if (mc > 0) MultiplyBlock<TVec, TOps>(p, ap, bp, tile, m0, mc, rowsPerPanel, pc, kc, jc, nc, directB: false, accumulate);
+            }
+        }
+    }
+
+    /// <summary>C[ic.., jc..] (+)= the packed A block times the B block (packed at bp, or read in place when directB).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyBlock<TVec, TOps>(Problem* p, float* ap, float* bp, float* tile, int ic, int mc, int rowsPerPanel,
+        int pc, int kc, int jc, int nc, bool directB, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int w = TOps.Count, nr = 2 * w;
+        float* cBlock = p->C + ic * p->Ldc + jc;
+        for (int ir = 0; ir < mc; ir += rowsPerPanel)
+        {
+            int rows = Math.Min(rowsPerPanel, mc - ir);
+            float* a = ap + (nint)ir * kc;
+            float* c = cBlock + ir * p->Ldc;
+            for (int jr = 0; jr < nc; jr += nr)
+            {
+                int cols = Math.Min(nr, nc - jr);
+                float* b = bp + (nint)jr * kc;
+                nint bStride = nr;
+                if (directB && cols == nr)
+                {
+                    b = p->B + pc * p->Ldb + jc + jr;
+                    bStride = p->Ldb;
+                }
+                if (cols == nr)
+                    GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, bStride, c + jr, p->Ldc, accumulate);
+                else if (cols == w)
+                    GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, c + jr, p->Ldc, accumulate);
+                else
+                {
+                    // ragged last panel: full-width tile into scratch, then the valid columns
+                    if (cols < w) GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, tile, nr, false);
+                    else GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, nr, tile, nr, false);
+                    MergeTile(tile, nr, c + jr, p->Ldc, rows, cols, accumulate);
+                }
+            }
+        }
     }
 
     /// <summary>C[m0..m1, n0..n1) of the problem, on the calling thread.</summary>
@@ -168,35 +310,7 @@ internal static unsafe class GemmPacked
                         int last = nc / nr * nr;
                         PackB(p, pc, kc, jc + last, nc - last, w, bp + (nint)last * kc);
                     }
-                    float* cBlock = p->C + ic * p->Ldc + jc;
-                    for (int ir = 0; ir < mc; ir += rowsPerPanel)
-                    {
-                        int rows = Math.Min(rowsPerPanel, mc - ir);
-                        float* a = ap + (nint)ir * kc;
-                        float* c = cBlock + ir * p->Ldc;
-                        for (int jr = 0; jr < nc; jr += nr)
-                        {
-                            int cols = Math.Min(nr, nc - jr);
-                            float* b = bp + (nint)jr * kc;
-                            nint bStride = nr;
-                            if (directB && cols == nr)
-                            {
-                                b = p->B + pc * p->Ldb + jc + jr;
-                                bStride = p->Ldb;
-                            }
-                            if (cols == nr)
-                                GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, bStride, c + jr, p->Ldc, accumulate);
-                            else if (cols == w)
-                                GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, c + jr, p->Ldc, accumulate);
-                            else
-                            {
-                                // ragged last panel: full-width tile into scratch, then the valid columns
-                                if (cols < w) GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, tile, nr, false);
-                                else GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, nr, tile, nr, false);
-                                MergeTile(tile, nr, c + jr, p->Ldc, rows, cols, accumulate);
-                            }
-                        }
-                    }
+                    MultiplyBlock<TVec, TOps>(p, ap, bp, tile, ic, mc, rowsPerPanel, pc, kc, jc, nc, directB, accumulate);
                 }
             }
         }
@@ -460,16 +574,17 @@ internal static unsafe class GemmPacked
     {
         [ThreadStatic] private static PackBuffers? t_current;
 
-        public float* A, B, Tile, Scratch;
-        private long _aCapacity, _bCapacity, _scratchCapacity;
+        public float* A, B, Tile, Scratch, Shared;
+        private long _aCapacity, _bCapacity, _scratchCapacity, _sharedCapacity;
 
         /// <summary>The calling thread's buffers, with room for at least the given numbers of floats.</summary>
-        public static PackBuffers ForCurrentThread(long aFloats, long bFloats, long scratchFloats = 0)
+        public static PackBuffers ForCurrentThread(long aFloats, long bFloats, long scratchFloats = 0, long sharedFloats = 0)
         {
             PackBuffers buffers = t_current ??= new PackBuffers();
             if (aFloats > buffers._aCapacity) buffers.A = Grow(buffers.A, ref buffers._aCapacity, aFloats);
             if (bFloats > buffers._bCapacity) buffers.B = Grow(buffers.B, ref buffers._bCapacity, bFloats);
             if (scratchFloats > buffers._scratchCapacity) buffers.Scratch = Grow(buffers.Scratch, ref buffers._scratchCapacity, scratchFloats);
+            if (sharedFloats > buffers._sharedCapacity) buffers.Shared = Grow(buffers.Shared, ref buffers._sharedCapacity, sharedFloats);
             if (buffers.Tile == null) buffers.Tile = (float*)NativeMemory.AlignedAlloc(16 * 64 * sizeof(float), 64);
             return buffers;
         }
@@ -487,6 +602,7 @@ internal static unsafe class GemmPacked
             if (B != null) NativeMemory.AlignedFree(B);
             if (Tile != null) NativeMemory.AlignedFree(Tile);
             if (Scratch != null) NativeMemory.AlignedFree(Scratch);
+            if (Shared != null) NativeMemory.AlignedFree(Shared);
         }
     }
 }

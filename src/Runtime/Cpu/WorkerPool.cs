@@ -86,6 +86,28 @@ public static unsafe class WorkerPool
             if (first != null) ExceptionDispatchInfo.Throw(first);
             return;
         }
+        RunAcquired(count, body, state);
+    }
+
+    /// <summary>
+    /// Runs <c>body(i, state)</c> for every i in [0, count) at the same time, each index on its own thread, so the
+    /// bodies may wait for one another (a barrier): only when <paramref name="count"/> is at most
+    /// <see cref="ThreadCount"/> and no other loop is running. Otherwise it runs nothing and returns false, and the
+    /// caller takes a path without waiting.
+    /// </summary>
+    internal static bool TryForConcurrent(int count, delegate*<int, void*, void> body, void* state)
+    {
+        if (body == null) throw new ArgumentNullException(nameof(body));
+        if (count < 2 || count > ThreadCount || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        // Each thread that claims an index runs it to the end before it claims another, and a body that waits holds
+        // its thread: so with count <= ThreadCount every index gets a thread of its own.
+        RunAcquired(count, body, state);
+        return true;
+    }
+
+    /// <summary>The parallel loop, for a caller that has set _busy.</summary>
+    private static void RunAcquired(int count, delegate*<int, void*, void> body, void* state)
+    {
         Exception? error;
         try
         {

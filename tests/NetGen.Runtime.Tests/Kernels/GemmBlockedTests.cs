@@ -170,6 +170,7 @@ public class GemmBlockedTests
     {
         (300, 517, 129), (131, 97, 300), (64, 3136, 27), (1100, 37, 70), (2, 3000, 200), (3000, 3, 200),
         (1, 5000, 100), (5000, 1, 100), (97, 2000, 5), (600, 600, 16),
+        (300, 1100, 1000),   // two row parts pack each B block together (GemmPacked.SharesB), with a barrier per block
     };
 
     [Theory]

@@ -12,6 +12,41 @@ public unsafe class WorkerPoolTests
 
     private static void Increment(int index, void* state) => Interlocked.Increment(ref ((int*)state)[index]);
 
+    /// <summary>state: [arrived, count]; every index waits until all have arrived (it would hang if two shared a thread).</summary>
+    private static void WaitForAll(int index, void* state)
+    {
+        int* s = (int*)state;
+        Interlocked.Increment(ref s[0]);
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref s[0]) < s[1]) spinner.SpinOnce(sleep1Threshold: -1);
+    }
+
+    private static void TryNested(int index, void* state)
+    {
+        int* s = stackalloc int[] { 0, 2 };
+        ((int*)state)[index] = WorkerPool.TryForConcurrent(2, &WaitForAll, s) ? 1 : 2;
+    }
+
+    [SkippableFact]
+    public void TryForConcurrentRunsEveryIndexOnItsOwnThreadOrNothing()
+    {
+        Skip.If(WorkerPool.ThreadCount < 2, "skipped: one thread (NETGEN_THREADS=1 or one core)");
+        for (int round = 0; round < 50; round++)
+        {
+            int* state = stackalloc int[] { 0, WorkerPool.ThreadCount };
+            Assert.True(WorkerPool.TryForConcurrent(WorkerPool.ThreadCount, &WaitForAll, state));
+            Assert.Equal(WorkerPool.ThreadCount, state[0]);
+        }
+        int* unused = stackalloc int[] { 0, 0 };
+        Assert.False(WorkerPool.TryForConcurrent(WorkerPool.ThreadCount + 1, &WaitForAll, unused));   // more than the threads
+        Assert.False(WorkerPool.TryForConcurrent(1, &WaitForAll, unused));
+        Assert.Equal(0, unused[0]);
+        // from inside a loop the pool is busy: refused, never run on one thread (where the bodies would wait forever)
+        int[] results = new int[2];
+        fixed (int* r = results) WorkerPool.For(2, &TryNested, r);
+        Assert.Equal(new[] { 2, 2 }, results);
+    }
+
     [Fact]
     public void ForRunsEveryIndexExactlyOnce()
     {
