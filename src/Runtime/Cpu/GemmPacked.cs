@@ -105,6 +105,9 @@ internal static unsafe class GemmPacked
         return largestPart <= MC && !(!p.TransB && UseDirectB(smallestPart, p.N, p.K, mr)) && (long)p.N * p.K >= SharedBMinimum;
     }
 
+    /// <summary>Blocks of at most this many rows multiply a packed-weights B column panel by panel (see MultiplyBlock).</summary>
+    private const int ColumnsOuterRows = 64;
+
     /// <summary>Products with a B of at least this many floats (1024 x 1024) pack it together when they can.</summary>
     private const long SharedBMinimum = 1L << 20;
 
@@ -226,41 +229,60 @@ internal static unsafe class GemmPacked
         }
     }
 
-    /// <summary>C[ic.., jc..] (+)= the packed A block times the B block (packed at bp, or read in place when directB).</summary>
+    /// <summary>
+    /// C[ic.., jc..] (+)= the packed A block times the B block (packed at bp, or read in place when directB). Row panels
+    /// outside, column panels inside (an A micro-panel stays in L1 while the B block streams from L2), or the other way
+    /// round when <paramref name="columnsOuter"/>: a B read from memory (packed weights) multiplied by a few row panels
+    /// then serves all of them while each of its panels is in L1, instead of arriving in bursts for the first. Every
+    /// tile is the same kernel call either way.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MultiplyBlock<TVec, TOps>(Problem* p, float* ap, float* bp, float* tile, int ic, int mc, int rowsPerPanel,
-        int pc, int kc, int jc, int nc, bool directB, bool accumulate)
+        int pc, int kc, int jc, int nc, bool directB, bool accumulate, bool columnsOuter = false)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int nr = 2 * TOps.Count;
+        float* cBlock = p->C + ic * p->Ldc + jc;
+        if (columnsOuter)
+        {
+            for (int jr = 0; jr < nc; jr += nr)
+                for (int ir = 0; ir < mc; ir += rowsPerPanel)
+                    Tile<TVec, TOps>(p, ap, bp, tile, cBlock, rowsPerPanel, mc, ir, jr, pc, kc, jc, nc, directB, accumulate);
+            return;
+        }
+        for (int ir = 0; ir < mc; ir += rowsPerPanel)
+            for (int jr = 0; jr < nc; jr += nr)
+                Tile<TVec, TOps>(p, ap, bp, tile, cBlock, rowsPerPanel, mc, ir, jr, pc, kc, jc, nc, directB, accumulate);
+    }
+
+    /// <summary>One register tile: row panel ir times column panel jr of the block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<TVec, TOps>(Problem* p, float* ap, float* bp, float* tile, float* cBlock, int rowsPerPanel, int mc,
+        int ir, int jr, int pc, int kc, int jc, int nc, bool directB, bool accumulate)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         int w = TOps.Count, nr = 2 * w;
-        float* cBlock = p->C + ic * p->Ldc + jc;
-        for (int ir = 0; ir < mc; ir += rowsPerPanel)
+        int rows = Math.Min(rowsPerPanel, mc - ir);
+        float* a = ap + (nint)ir * kc;
+        float* c = cBlock + ir * p->Ldc;
+        int cols = Math.Min(nr, nc - jr);
+        float* b = bp + (nint)jr * kc;
+        nint bStride = nr;
+        if (directB && cols == nr)
         {
-            int rows = Math.Min(rowsPerPanel, mc - ir);
-            float* a = ap + (nint)ir * kc;
-            float* c = cBlock + ir * p->Ldc;
-            for (int jr = 0; jr < nc; jr += nr)
-            {
-                int cols = Math.Min(nr, nc - jr);
-                float* b = bp + (nint)jr * kc;
-                nint bStride = nr;
-                if (directB && cols == nr)
-                {
-                    b = p->B + pc * p->Ldb + jc + jr;
-                    bStride = p->Ldb;
-                }
-                if (cols == nr)
-                    GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, bStride, c + jr, p->Ldc, accumulate);
-                else if (cols == w)
-                    GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, c + jr, p->Ldc, accumulate);
-                else
-                {
-                    // ragged last panel: full-width tile into scratch, then the valid columns
-                    if (cols < w) GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, tile, nr, false);
-                    else GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, nr, tile, nr, false);
-                    MergeTile(tile, nr, c + jr, p->Ldc, rows, cols, accumulate);
-                }
-            }
+            b = p->B + pc * p->Ldb + jc + jr;
+            bStride = p->Ldb;
+        }
+        if (cols == nr)
+            GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, bStride, c + jr, p->Ldc, accumulate);
+        else if (cols == w)
+            GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, c + jr, p->Ldc, accumulate);
+        else
+        {
+            // ragged last panel: full-width tile into scratch, then the valid columns
+            if (cols < w) GemmKernels.Run1<TVec, TOps>(rows, kc, a, rows, b, w, tile, nr, false);
+            else GemmKernels.Run2<TVec, TOps>(rows, kc, a, rows, b, nr, tile, nr, false);
+            MergeTile(tile, nr, c + jr, p->Ldc, rows, cols, accumulate);
         }
     }
 
@@ -310,7 +332,8 @@ internal static unsafe class GemmPacked
                         int last = nc / nr * nr;
                         PackB(p, pc, kc, jc + last, nc - last, w, bp + (nint)last * kc);
                     }
-                    MultiplyBlock<TVec, TOps>(p, ap, bp, tile, ic, mc, rowsPerPanel, pc, kc, jc, nc, directB, accumulate);
+                    MultiplyBlock<TVec, TOps>(p, ap, bp, tile, ic, mc, rowsPerPanel, pc, kc, jc, nc, directB, accumulate,
+                        columnsOuter: packedB && mc <= ColumnsOuterRows);
                 }
             }
         }
