@@ -344,16 +344,30 @@ public static unsafe class Conv2d
     private static void TransposedProduct(SimdPath path, Span<float> y, ReadOnlySpan<float> col, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, in Conv2dGeometry g, int threads, PackedMatrix packedWeight, bool relu)
     {
-        int outHW = g.OutHeight * g.OutWidth, outC = g.OutChannels, columnRows = g.InChannels * g.Kernel * g.Kernel;
-        float[]? t = t_transposed;
-        if (t == null || t.Length < outHW * outC) t_transposed = t = GC.AllocateUninitializedArray<float>(outHW * outC, pinned: true);
-        bool hasBias = bias.Length != 0;
-        if (hasBias)
+        fixed (float* yy = y, c = col, w = weight, b = bias)
+            TransposedRows(path, yy, c, g.OutHeight * g.OutWidth, 0, w, bias.Length != 0 ? b : null, g, threads, packedWeight, relu);
+    }
+
+    /// <summary>
+    /// Output positions [p0, p0 + count) of one sample, whose columns col[K, count] are built: t[count, outC] = bias,
+    /// t += col^T W^T (W^T packed once), then y[oc, p0 + i] = t[i, oc] (clamped when <paramref name="relu"/>). The bias
+    /// goes in first and the k blocks are the direct product's, so every output has the direct product's bits.
+    /// </summary>
+    private static void TransposedRows(SimdPath path, float* y, float* col, int count, int p0, float* weight, float* bias,
+        in Conv2dGeometry g, int threads, PackedMatrix packedWeight, bool relu)
+    {
+        int outC = g.OutChannels, columnRows = g.InChannels * g.Kernel * g.Kernel;
+        float[]? t = t_transposed;   // this thread's (pinned, grown on demand)
+        if (t == null || t.Length < count * outC) t_transposed = t = GC.AllocateUninitializedArray<float>(count * outC, pinned: true);
+        fixed (float* ty = t)
         {
-            for (int p = 0; p < outHW; p++) bias.Slice(0, outC).CopyTo(t.AsSpan(p * outC, outC));
+            if (bias != null)
+                for (int i = 0; i < count; i++) new ReadOnlySpan<float>(bias, outC).CopyTo(new Span<float>(ty + (long)i * outC, outC));
+            Gemm.Multiply(path, true, true, count, outC, columnRows, new ReadOnlySpan<float>(col, columnRows * count), count,
+                new ReadOnlySpan<float>(weight, outC * columnRows), columnRows, new Span<float>(ty, count * outC), outC,
+                bias != null, threads, packedB: packedWeight);
+            TransposeOut(y, ty, p0, count, outC, g.OutHeight * g.OutWidth, relu);
         }
-        Gemm.Multiply(path, true, true, outHW, outC, columnRows, col, outHW, weight, columnRows, t, outC, hasBias, threads, packedB: packedWeight);
-        fixed (float* ty = t, yy = y) TransposeOut(yy, ty, 0, outHW, outC, outHW, relu);
     }
 
     /// <summary>y[oc, p0 + i] = t[i, oc] for i &lt; count (clamped as ReluForward does when <paramref name="relu"/>).</summary>
@@ -416,21 +430,12 @@ public static unsafe class Conv2d
         public readonly void Invoke(int band)
         {
             int oy0 = (int)((long)G.OutHeight * band / Bands), oy1 = (int)((long)G.OutHeight * (band + 1) / Bands);
-            int columns = (oy1 - oy0) * G.OutWidth, outC = G.OutChannels, columnRows = G.InChannels * G.Kernel * G.Kernel;
-            // this thread's own buffers (pinned, grown on demand): its band's columns and the transposed product
-            float[] colArray = Workspace((long)columnRows * columns);
-            float[]? t = t_transposed;
-            if (t == null || t.Length < columns * outC) t_transposed = t = GC.AllocateUninitializedArray<float>(columns * outC, pinned: true);
-            fixed (float* col = colArray, ty = t)
+            int columns = (oy1 - oy0) * G.OutWidth, columnRows = G.InChannels * G.Kernel * G.Kernel;
+            float[] colArray = Workspace((long)columnRows * columns);   // this thread's own (pinned, grown on demand)
+            fixed (float* col = colArray)
             {
                 Im2ColRows(col, Input, G, oy0, oy1, 0, G.InChannels);
-                if (HasBias)
-                    for (int i = 0; i < columns; i++) new ReadOnlySpan<float>(Bias, outC).CopyTo(new Span<float>(ty + (long)i * outC, outC));
-                // t[band positions, outC] (+)= col[K, band positions]^T W^T, W^T packed once
-                Gemm.Multiply(Path, true, true, columns, outC, columnRows, new ReadOnlySpan<float>(col, columnRows * columns), columns,
-                    new ReadOnlySpan<float>(Weight, outC * columnRows), columnRows, new Span<float>(ty, columns * outC), outC,
-                    HasBias, threads: 1, packedB: PackedWeight);
-                TransposeOut(Output, ty, oy0 * G.OutWidth, columns, outC, G.OutHeight * G.OutWidth, Relu);
+                TransposedRows(Path, Output, col, columns, oy0 * G.OutWidth, Weight, HasBias ? Bias : null, G, threads: 1, PackedWeight, Relu);
             }
         }
     }

@@ -55,6 +55,15 @@ internal static unsafe class GemmPacked
     /// <summary>Rows of a packed A block (a multiple of 14 and 6; 2 MB at KC = 256, L3), reused across all of n.</summary>
     internal const int MC = 2016;
 
+    /// <summary>Columns of a B block for <paramref name="n"/> columns: at most NC, the blocks balanced, whole panels of nr.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int ColumnBlock(int n, int nr)
+    {
+        int ncMax = Math.Max(nr, NC / nr * nr);
+        int blocks = (n + ncMax - 1) / ncMax;
+        return ((n + blocks - 1) / blocks + nr - 1) / nr * nr;
+    }
+
     /// <summary>Split k into equal blocks of at most KC (rounded up to a multiple of 8): depends on k only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int KBlock(int k)
@@ -115,9 +124,7 @@ internal static unsafe class GemmPacked
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         int nr = 2 * TOps.Count;
-        int ncMax = Math.Max(nr, NC / nr * nr);
-        int nBlocks = (p->N + ncMax - 1) / ncMax;
-        int nc0 = ((p->N + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+        int nc0 = ColumnBlock(p->N, nr);
         p->SharedBBlock = (nint)nc0 * KBlock(p->K);
         p->SharedB = PackBuffers.ForCurrentThread(0, 0, 0, sharedFloats: 2L * p->SharedBBlock).Shared;
         p->BarrierArrived = p->BarrierGeneration = 0;
@@ -202,9 +209,7 @@ internal static unsafe class GemmPacked
         int mr = MR<TOps>(), w = TOps.Count, nr = 2 * w;
         int k = p->K, n = p->N, parts = p->RowParts;
         int kcMax = KBlock(k);
-        int ncMax = Math.Max(nr, NC / nr * nr);
-        int nBlocks = (n + ncMax - 1) / ncMax;
-        int nc0 = ((n + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+        int nc0 = ColumnBlock(n, nr);
         int mc = m1 - m0;   // one block of rows (SharesB checked it fits)
         PackBuffers buffers = PackBuffers.ForCurrentThread((long)Math.Max(mc, mr) * kcMax, 0);
         float* ap = buffers.A, tile = buffers.Tile;
@@ -295,10 +300,7 @@ internal static unsafe class GemmPacked
         int k = p->K;
         int kcMax = KBlock(k);
         int mcMax = Math.Max(mr, MC / mr * mr);
-        int ncMax = Math.Max(nr, NC / nr * nr);
-        // balance the column blocks of this rectangle (whole panels)
-        int nBlocks = (n1 - n0 + ncMax - 1) / ncMax;
-        int nc0 = ((n1 - n0 + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+        int nc0 = ColumnBlock(n1 - n0, nr);
         int mBlocks = (m1 - m0 + mcMax - 1) / mcMax;
         int mc0 = ((m1 - m0 + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
         bool packedA = p->PackedA != null;

@@ -222,9 +222,7 @@ public static unsafe class Pool2d
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
         // output columns whose window lies inside the row: 0 <= ox*s - p and ox*s - p + k <= inW
-        int interiorLo = Math.Min(outW, (pad + stride - 1) / stride);
-        int interiorHi = inW + pad - k < 0 ? 0 : Math.Min(outW, (inW + pad - k) / stride + 1);
-        if (interiorHi < interiorLo) interiorHi = interiorLo;
+        InteriorColumns(g, out int interiorLo, out int interiorHi);
         Vector256<int> lanes = StridedLoad.Lanes(stride);
         for (int oy = 0; oy < outH; oy++)
         {
@@ -258,6 +256,15 @@ public static unsafe class Pool2d
                 MaxScalarRange(y, x, g, oy, y0, y1, 0, outW);
             }
         }
+    }
+
+    /// <summary>Output columns [lo, hi) whose window lies inside the row: 0 &lt;= ox*s - p and ox*s - p + k &lt;= inW.</summary>
+    private static void InteriorColumns(in Pool2dGeometry g, out int lo, out int hi)
+    {
+        int inW = g.InWidth, outW = g.OutWidth, k = g.Kernel, stride = g.Stride, pad = g.Padding;
+        lo = Math.Min(outW, (pad + stride - 1) / stride);
+        hi = inW + pad - k < 0 ? 0 : Math.Min(outW, (inW + pad - k) / stride + 1);
+        if (hi < lo) hi = lo;
     }
 
     /// <summary>y[oy, ox] for ox in [ox0, ox1): the window rows [y0, y1), columns clipped to the input.</summary>
@@ -360,9 +367,7 @@ public static unsafe class Pool2d
     {
         int inH = g.InHeight, inW = g.InWidth, outW = g.OutWidth;
         int k = g.Kernel, stride = g.Stride, pad = g.Padding;
-        int interiorLo = Math.Min(outW, (pad + stride - 1) / stride);
-        int interiorHi = inW + pad - k < 0 ? 0 : Math.Min(outW, (inW + pad - k) / stride + 1);
-        if (interiorHi < interiorLo) interiorHi = interiorLo;
+        InteriorColumns(g, out int interiorLo, out int interiorHi);
         int y0 = oy * stride - pad;
         int y1 = Math.Min(y0 + k, inH);
         y0 = Math.Max(y0, 0);
