@@ -451,13 +451,48 @@ internal static unsafe class GemmPacked
     internal static void PackB(float* b, nint ldb, bool transB, int pc, int kc, int jc, int nc, int w, float* bp)
     {
         int nr = 2 * w;
-        for (int jr = 0; jr < nc; jr += nr)
+        // whole panels of a row-major B: row by row across the panels (reads each row of B sequentially)
+        int full = transB ? 0 : nc / nr * nr;
+        if (full > 0) PackRowsIntoPanels(b + (nint)pc * ldb + jc, ldb, full, nr, kc, bp);
+        for (int jr = full; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             int width = cols <= w ? w : nr;
             float* dst = bp + (nint)jr * kc;
             if (!transB) PackCopy(b + (nint)pc * ldb + jc + jr, ldb, cols, kc, dst, width);
             else PackTransposed(b + (nint)(jc + jr) * ldb + pc, ldb, cols, kc, dst, width);
+        }
+    }
+
+    /// <summary>
+    /// Panels of <paramref name="nr"/> columns of a kc x cols row-major source (cols a multiple of nr): panel jr at
+    /// dst + jr*kc holds src[q*ld + jr + j] at [q*nr + j]. Eight source rows at a time across all the panels: the
+    /// source is read row by row (one page per row, what the hardware prefetcher follows) instead of one narrow
+    /// column panel at a time down kc rows and pages, and each panel receives eight contiguous rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRowsIntoPanels(float* src, nint ld, int cols, int nr, int kc, float* dst)
+    {
+        bool zmm = Vector512.IsHardwareAccelerated && nr == 32, ymm = Vector256.IsHardwareAccelerated && nr % 8 == 0;
+        bool xmm = Vector128.IsHardwareAccelerated && nr % 4 == 0;
+        for (int q0 = 0; q0 < kc; q0 += 8)
+        {
+            int qn = Math.Min(8, kc - q0);
+            for (int jr = 0; jr < cols; jr += nr)
+            {
+                float* s = src + q0 * ld + jr, d = dst + (nint)jr * kc + q0 * nr;
+                for (int q = 0; q < qn; q++, s += ld, d += nr)
+                {
+                    if (zmm)
+                    {
+                        Vector512.Store(Vector512.Load(s), d);
+                        Vector512.Store(Vector512.Load(s + 16), d + 16);
+                    }
+                    else if (ymm) for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
+                    else if (xmm) for (int j = 0; j < nr; j += 4) Vector128.Store(Vector128.Load(s + j), d + j);
+                    else for (int j = 0; j < nr; j++) d[j] = s[j];
+                }
+            }
         }
     }
 

@@ -61,10 +61,12 @@ public class GemmBlockedTests
 
     private static double Tolerance(int k) => 1e-5 + 2e-7 * k;
 
-    // k > KC (256), m > MC (1008), n > NC (512), each alone (cheap) and a few together.
+    // k > KC (256), m > MC / 2 (a thread's rows), n > NC (512), each alone (cheap) and a few together; the last one
+    // has a KC x n slice of B over the direct-B limit and more than eight row panels, so B is packed (row by row across
+    // the panels, then a ragged last panel).
     private static readonly (int M, int N, int K)[] BlockShapes =
     {
-        (37, 45, 600), (1100, 37, 70), (20, 1100, 70), (300, 517, 129), (70, 70, 520), (15, 600, 9),
+        (37, 45, 600), (1100, 37, 70), (20, 1100, 70), (300, 517, 129), (70, 70, 520), (15, 600, 9), (130, 1000, 300),
     };
 
     [Theory]
