@@ -110,7 +110,7 @@ internal static unsafe class GemmPacked
         if (p.ColParts != 1 || p.RowParts < 2 || p.PackedA != null || p.PackedB != null) return false;
         int mr = MR<TOps>(), mTiles = (p.M + mr - 1) / mr;
         if (mTiles < p.RowParts) return false;
-        int largestPart = (mTiles + p.RowParts - 1) / p.RowParts * mr, smallestPart = mTiles / p.RowParts * mr;
+        int largestPart = (p.M + p.RowParts - 1) / p.RowParts, smallestPart = p.M / p.RowParts;   // see RowRange
         return largestPart <= MC && !(!p.TransB && UseDirectB(smallestPart, p.N, p.K, mr)) && (long)p.N * p.K >= SharedBMinimum;
     }
 
@@ -186,13 +186,30 @@ internal static unsafe class GemmPacked
         var p = (Problem*)state;
         int mr = RowTile<TOps>(ref *p), nr = 2 * TOps.Count;
         int ri = index / p->ColParts, ci = index % p->ColParts;
-        int mTiles = (p->M + mr - 1) / mr, nTiles = (p->N + nr - 1) / nr;
-        int m0 = Math.Min(p->M, (int)((long)mTiles * ri / p->RowParts) * mr);
-        int m1 = Math.Min(p->M, (int)((long)mTiles * (ri + 1) / p->RowParts) * mr);
+        int nTiles = (p->N + nr - 1) / nr;
+        RowRange(p, ri, mr, out int m0, out int m1);
         int n0 = Math.Min(p->N, (int)((long)nTiles * ci / p->ColParts) * nr);
         int n1 = Math.Min(p->N, (int)((long)nTiles * (ci + 1) / p->ColParts) * nr);
         if (p->SharedB != null) ComputeSharingB<TVec, TOps>(p, m0, m1, ri);
         else if (m0 < m1 && n0 < n1) Compute<TVec, TOps>(p, m0, m1, n0, n1);
+    }
+
+    /// <summary>
+    /// Rows [m0, m1) of row part <paramref name="part"/>: the rows split evenly (they are packed per part, so any split
+    /// works and every row is computed the same way), or at whole panels of a packed A. Splitting at whole register
+    /// tiles instead left one part up to a tile short: 506 against 518 rows at m = 1024, 2% of the product waiting.
+    /// </summary>
+    private static void RowRange(Problem* p, int part, int mr, out int m0, out int m1)
+    {
+        if (p->PackedA == null)
+        {
+            m0 = (int)((long)p->M * part / p->RowParts);
+            m1 = (int)((long)p->M * (part + 1) / p->RowParts);
+            return;
+        }
+        int mTiles = (p->M + mr - 1) / mr;
+        m0 = Math.Min(p->M, (int)((long)mTiles * part / p->RowParts) * mr);
+        m1 = Math.Min(p->M, (int)((long)mTiles * (part + 1) / p->RowParts) * mr);
     }
 
     /// <summary>
