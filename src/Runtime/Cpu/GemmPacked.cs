@@ -50,8 +50,8 @@ internal static unsafe class GemmPacked
 
     /// <summary>Depth of a k block: a 14 x 256 A micro-panel is 14 KB (L1), a 256 x 512 B block 512 KB (L2).</summary>
     internal const int KC = 256;
-    /// <summary>Columns of a packed B block.</summary>
-    internal const int NC = 512;
+    /// <summary>Columns of a packed B block: a KC x NC block fills half the L2 (512 with 1 MB, 256 with 512 KB).</summary>
+    internal static readonly int NC = ColumnsFor(CpuCache.L2Bytes);
     /// <summary>Rows of a packed A block (a multiple of 14 and 6; 2 MB at KC = 256, L3), reused across all of n.</summary>
     internal const int MC = 2016;
 
@@ -369,8 +369,22 @@ internal static unsafe class GemmPacked
 
     /// <summary>Parts with at most this many row panels read a non-transposed B in place.</summary>
     private const int DirectBPanels = 8;
-    /// <summary>A KC x n slice of B up to this many floats (800 KB) is read in place (it stays in L2 between uses).</summary>
-    private const int DirectBLimit = 200 * 1024;
+    /// <summary>A KC x n slice of B up to this many floats (800 KB with a 1 MB L2) is read in place (it stays in L2 between uses).</summary>
+    private static readonly int DirectBLimit = DirectBFloatsFor(CpuCache.L2Bytes);
+
+    /// <summary>
+    /// NC for an L2 of <paramref name="l2Bytes"/>: half of it holds the B block, in whole 64-column steps, between 128 and
+    /// the 512 tuned with 1 MB (larger caches have not been measured). On a Zen 3 with 512 KB of L2 the 1 MB values left
+    /// n = 512 at 0.6x OpenBLAS on one thread; 256 columns and a 400 KB direct-B limit brought it to 0.95-1.0x.
+    /// </summary>
+    internal static int ColumnsFor(int l2Bytes)
+    {
+        long columns = Math.Min(l2Bytes, CpuCache.TunedL2Bytes) / 2 / (KC * sizeof(float));
+        return (int)Math.Clamp(columns / 64 * 64, 128, 512);
+    }
+
+    /// <summary>DirectBLimit for an L2 of <paramref name="l2Bytes"/>: 200 floats per KB (78% of it: 200 x 1024 floats with 1 MB), at most the tuned value.</summary>
+    internal static int DirectBFloatsFor(int l2Bytes) => (int)(Math.Clamp(l2Bytes, 64 * 1024, CpuCache.TunedL2Bytes) / 1024 * 200L);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile(float* tile, int tileStride, float* c, nint ldc, int rows, int cols, bool accumulate)
