@@ -41,6 +41,16 @@ internal static unsafe class GemmPacked
         public float* SharedB;           // two B blocks the row parts pack together (each its share of panels), or null
         public nint SharedBBlock;        // floats of one of them
         public int BarrierArrived, BarrierGeneration;
+        public SharedPart* Parts;        // with SharedB: what each row part has packed, for the parts that steal its row panels
+    }
+
+    /// <summary>A row part of a shared-B product as the other parts see it (one cache line each).</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
+    internal struct SharedPart
+    {
+        public float* A0, A1;            // its packed A for even and odd k blocks
+        public int M0, RowsPerPanel, Panels, Mc;
+        public int Claimed;              // row panels claimed so far, over all blocks (Panels per block)
     }
 
     // ---- blocking parameters (floats / rows / columns) ----
@@ -128,8 +138,12 @@ internal static unsafe class GemmPacked
         p->SharedBBlock = (nint)nc0 * KBlock(p->K);
         p->SharedB = PackBuffers.ForCurrentThread(0, 0, 0, sharedFloats: 2L * p->SharedBBlock).Shared;
         p->BarrierArrived = p->BarrierGeneration = 0;
+        SharedPart* partInfo = stackalloc SharedPart[parts];
+        new Span<byte>(partInfo, parts * sizeof(SharedPart)).Clear();
+        p->Parts = partInfo;
         bool ran = WorkerPool.TryForConcurrent(parts, &Part<TVec, TOps>, p);
-        if (!ran) p->SharedB = null;
+        p->SharedB = null;
+        p->Parts = null;
         return ran;
     }
 
@@ -218,7 +232,20 @@ internal static unsafe class GemmPacked
     /// rows by the whole block. Two buffers alternate, so one wait per block is enough: a part packs block i + 1 only
     /// after multiplying block i, and block i + 2 (into block i's buffer) only after every part has packed block i + 1,
     /// that is, has finished multiplying block i. Every element is computed as <see cref="Compute"/> computes it.
+    /// <para>
+    /// A part that has multiplied its own row panels of a block takes the remaining panels of the others (claimed one at
+    /// a time from each part's counter, with that part's packed A), so a thread the machine has descheduled holds the
+    /// others up at the next wait by at most one panel, not by the rest of its block. Its A is packed into one of two
+    /// buffers by k block parity: a part repacks its A for the next k block while another may still be multiplying
+    /// its panels of the last block; the A of k block i + 2 is packed only after every part has passed the first wait
+    /// of k block i + 1, by which time all of k block i is done.
+    /// </para>
     /// </summary>
+    /// <summary>For tests: the row part that sleeps 1 ms after every wait (so the others take its panels), or -1.</summary>
+    internal static int TestSlowPart = -1;
+    /// <summary>Row panels multiplied by a part other than their own, since the process started.</summary>
+    internal static long StolenPanels;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeSharingB<TVec, TOps>(Problem* p, int m0, int m1, int part)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
@@ -228,15 +255,24 @@ internal static unsafe class GemmPacked
         int kcMax = KBlock(k);
         int nc0 = ColumnBlock(n, nr);
         int mc = m1 - m0;   // one block of rows (SharesB checked it fits)
-        PackBuffers buffers = PackBuffers.ForCurrentThread((long)Math.Max(mc, mr) * kcMax, 0);
-        float* ap = buffers.A, tile = buffers.Tile;
+        long aFloats = (long)Math.Max(mc, mr) * kcMax;
+        PackBuffers buffers = PackBuffers.ForCurrentThread(2 * aFloats, 0);
+        float* tile = buffers.Tile;
         int panels = Math.Max(1, (mc + mr - 1) / mr);
         int rowsPerPanel = Math.Max(1, (mc + panels - 1) / panels);
+        SharedPart* self = p->Parts + part;
+        self->A0 = buffers.A;
+        self->A1 = buffers.A + aFloats;
+        self->M0 = m0;
+        self->Mc = mc;
+        self->RowsPerPanel = rowsPerPanel;
+        self->Panels = mc > 0 ? (mc + rowsPerPanel - 1) / rowsPerPanel : 0;
         int block = 0;
-        for (int pc = 0; pc < k; pc += kcMax)
+        for (int pc = 0, kBlock = 0; pc < k; pc += kcMax, kBlock++)
         {
             int kc = Math.Min(kcMax, k - pc);
             bool accumulate = p->Accumulate || pc > 0;
+            float* ap = (kBlock & 1) == 0 ? self->A0 : self->A1;
             if (mc > 0) PackA(p, m0, mc, pc, kc, rowsPerPanel, ap);
             for (int jc = 0; jc < n; jc += nc0, block++)
             {
@@ -246,7 +282,24 @@ internal static unsafe class GemmPacked
                 int j0 = blockPanels * part / parts, j1 = blockPanels * (part + 1) / parts;
                 if (j1 > j0) PackB(p, pc, kc, jc + j0 * nr, Math.Min(nc, j1 * nr) - j0 * nr, w, bp + (nint)j0 * nr * kc);
                 Barrier(p);
-                if (mc > 0) MultiplyBlock<TVec, TOps>(p, ap, bp, tile, m0, mc, rowsPerPanel, pc, kc, jc, nc, directB: false, accumulate);
+                if (part == TestSlowPart) Thread.Sleep(1);
+                // own panels first, then whatever the other parts have not claimed yet
+                for (int q = 0; q < parts; q++)
+                {
+                    SharedPart* owner = p->Parts + (part + q) % parts;
+                    float* ownerA = (kBlock & 1) == 0 ? owner->A0 : owner->A1;
+                    int end = (block + 1) * owner->Panels;
+                    while (true)
+                    {
+                        int claimed = Volatile.Read(ref owner->Claimed);
+                        if (claimed >= end) break;
+                        if (Interlocked.CompareExchange(ref owner->Claimed, claimed + 1, claimed) != claimed) continue;
+                        if (q != 0) Interlocked.Increment(ref StolenPanels);
+                        int ir = (claimed - block * owner->Panels) * owner->RowsPerPanel;
+                        MultiplyBlock<TVec, TOps>(p, ownerA + (nint)ir * kc, bp, tile, owner->M0 + ir,
+                            Math.Min(owner->RowsPerPanel, owner->Mc - ir), owner->RowsPerPanel, pc, kc, jc, nc, directB: false, accumulate);
+                    }
+                }
             }
         }
     }

@@ -237,6 +237,30 @@ public class GemmBlockedTests
     private static void Multiply(SimdPath path, bool transA, bool transB, int m, int n, int k, float[] a, float[] b, float[] c, bool accumulate, int threads)
         => Gemm.Multiply(path, transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, c, n, accumulate, threads);
 
+    [SkippableTheory]
+    [MemberData(nameof(VectorPathsAndTransposes))]
+    public void PanelsTakenFromASlowPartGiveTheSameResult(SimdPath path, bool transA, bool transB)
+    {
+        Skip.If(WorkerPool.ThreadCount < 2, "skipped: one thread (NETGEN_THREADS=1 or one core)");
+        // a product whose row parts share B (GemmPacked.ComputeSharingB); part 1 sleeps after every wait, so part 0
+        // multiplies some of its panels with part 1's packed A
+        var rng = new Rng(17);
+        int m = 300, n = 1100, k = 1000;
+        float[] a = KernelAssert.Random(ref rng, m * k), b = KernelAssert.Random(ref rng, k * n), c0 = KernelAssert.Random(ref rng, m * n);
+        float[] single = (float[])c0.Clone(), shared = (float[])c0.Clone();
+        Multiply(path, transA, transB, m, n, k, a, b, single, accumulate: true, threads: 1);
+        long stolenBefore = Interlocked.Read(ref GemmPacked.StolenPanels);
+        GemmPacked.TestSlowPart = 1;
+        try { Multiply(path, transA, transB, m, n, k, a, b, shared, accumulate: true, threads: 2); }
+        finally { GemmPacked.TestSlowPart = -1; }
+        Assert.True(Interlocked.Read(ref GemmPacked.StolenPanels) > stolenBefore, "no panel was taken from the slow part");
+        for (int i = 0; i < single.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(single[i]) != BitConverter.SingleToInt32Bits(shared[i]))
+                Assert.Fail($"{path} transA={transA} transB={transB}: element {i} is {shared[i]:R}, single-threaded {single[i]:R}");
+        }
+    }
+
     [Fact]
     public void ConcurrentCallersFromFourThreadsGetCorrectResults()
     {
