@@ -14,6 +14,7 @@ namespace NetGen.Runtime.Tests;
 /// n &gt; NC), leading dimensions, bit-identical results for any thread count, concurrent and
 /// re-entrant callers, and no allocation in steady state.
 /// </summary>
+[Collection("WorkerPool")]   // its slow-part test holds the pool for seconds: not beside WorkerPoolTests
 public class GemmBlockedTests
 {
     public static IEnumerable<object[]> PathsAndTransposes()
@@ -242,6 +243,7 @@ public class GemmBlockedTests
     public void PanelsTakenFromASlowPartGiveTheSameResult(SimdPath path, bool transA, bool transB)
     {
         Skip.If(WorkerPool.ThreadCount < 2, "skipped: one thread (NETGEN_THREADS=1 or one core)");
+        Skip.If(path == SimdPath.Scalar, "skipped: no SIMD path (the scalar reference does not split products)");
         // a product whose row parts share B (GemmPacked.ComputeSharingB); part 1 sleeps after every wait, so part 0
         // multiplies some of its panels with part 1's packed A
         var rng = new Rng(17);

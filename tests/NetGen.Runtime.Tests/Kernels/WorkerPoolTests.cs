@@ -5,6 +5,7 @@ using Xunit;
 
 namespace NetGen.Runtime.Tests;
 
+[Collection("WorkerPool")]
 public unsafe class WorkerPoolTests
 {
     [Fact]
