@@ -226,6 +226,11 @@ internal static unsafe class GemmPacked
         m1 = Math.Min(p->M, (int)((long)mTiles * (part + 1) / p->RowParts) * mr);
     }
 
+    /// <summary>For tests: the row part that sleeps 1 ms after every wait (so the others take its panels), or -1.</summary>
+    internal static int TestSlowPart = -1;
+    /// <summary>Row panels multiplied by a part other than their own, since the process started.</summary>
+    internal static long StolenPanels;
+
     /// <summary>
     /// Rows [m0, m1) of C, all columns, as row part <paramref name="part"/> of parts that pack every B block together:
     /// per block, this part packs its share of the panels into the shared buffer, all wait, then each multiplies its
@@ -241,11 +246,6 @@ internal static unsafe class GemmPacked
     /// of k block i + 1, by which time all of k block i is done.
     /// </para>
     /// </summary>
-    /// <summary>For tests: the row part that sleeps 1 ms after every wait (so the others take its panels), or -1.</summary>
-    internal static int TestSlowPart = -1;
-    /// <summary>Row panels multiplied by a part other than their own, since the process started.</summary>
-    internal static long StolenPanels;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeSharingB<TVec, TOps>(Problem* p, int m0, int m1, int part)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
@@ -473,7 +473,9 @@ internal static unsafe class GemmPacked
     /// Panels of <paramref name="mr"/> columns of a kc x mc row-major source: panel ir at dst + ir*kc holds
     /// src[q*ld + ir + r] at [q*rows + r] (rows = mr, or the compact remainder for the last panel).
     /// Eight source rows at a time across all panels: each source cache line is consumed while in L1
-    /// even when ld is a large power of two, and each panel receives 8 contiguous rows.
+    /// even when ld is a large power of two, and each panel receives 8 contiguous rows. Packs A^T's row
+    /// panels and the whole column panels of a row-major B (B read row by row, not one narrow panel at a
+    /// time down kc rows and pages).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackRowsAcrossPanels(float* src, nint ld, int mc, int mr, int kc, float* dst)
@@ -488,8 +490,15 @@ internal static unsafe class GemmPacked
             {
                 float* s = s0 + ir;
                 float* d = dst + (nint)ir * kc + q0 * mr;
-                if (wide)
+                if (wide && (mr & 7) == 0)
                 {
+                    // B's panels (2 vectors wide): whole 8-float chunks
+                    for (int q = 0; q < qn; q++, s += ld, d += mr)
+                        for (int j = 0; j < mr; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
+                }
+                else if (wide && mr <= 16)
+                {
+                    // A^T's panels (6 or 14 rows): two overlapping 8-float chunks
                     for (int q = 0; q < qn; q++, s += ld, d += mr)
                     {
                         Vector256.Store(Vector256.Load(s), d);
@@ -537,7 +546,7 @@ internal static unsafe class GemmPacked
         int nr = 2 * w;
         // whole panels of a row-major B: row by row across the panels (reads each row of B sequentially)
         int full = transB ? 0 : nc / nr * nr;
-        if (full > 0) PackRowsIntoPanels(b + (nint)pc * ldb + jc, ldb, full, nr, kc, bp);
+        if (full > 0) PackRowsAcrossPanels(b + (nint)pc * ldb + jc, ldb, full, nr, kc, bp);
         for (int jr = full; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -545,38 +554,6 @@ internal static unsafe class GemmPacked
             float* dst = bp + (nint)jr * kc;
             if (!transB) PackCopy(b + (nint)pc * ldb + jc + jr, ldb, cols, kc, dst, width);
             else PackTransposed(b + (nint)(jc + jr) * ldb + pc, ldb, cols, kc, dst, width);
-        }
-    }
-
-    /// <summary>
-    /// Panels of <paramref name="nr"/> columns of a kc x cols row-major source (cols a multiple of nr): panel jr at
-    /// dst + jr*kc holds src[q*ld + jr + j] at [q*nr + j]. Eight source rows at a time across all the panels: the
-    /// source is read row by row (one page per row, what the hardware prefetcher follows) instead of one narrow
-    /// column panel at a time down kc rows and pages, and each panel receives eight contiguous rows.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackRowsIntoPanels(float* src, nint ld, int cols, int nr, int kc, float* dst)
-    {
-        bool zmm = Vector512.IsHardwareAccelerated && nr == 32, ymm = Vector256.IsHardwareAccelerated && nr % 8 == 0;
-        bool xmm = Vector128.IsHardwareAccelerated && nr % 4 == 0;
-        for (int q0 = 0; q0 < kc; q0 += 8)
-        {
-            int qn = Math.Min(8, kc - q0);
-            for (int jr = 0; jr < cols; jr += nr)
-            {
-                float* s = src + q0 * ld + jr, d = dst + (nint)jr * kc + q0 * nr;
-                for (int q = 0; q < qn; q++, s += ld, d += nr)
-                {
-                    if (zmm)
-                    {
-                        Vector512.Store(Vector512.Load(s), d);
-                        Vector512.Store(Vector512.Load(s + 16), d + 16);
-                    }
-                    else if (ymm) for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
-                    else if (xmm) for (int j = 0; j < nr; j += 4) Vector128.Store(Vector128.Load(s + j), d + j);
-                    else for (int j = 0; j < nr; j++) d[j] = s[j];
-                }
-            }
         }
     }
 
