@@ -130,20 +130,20 @@ public static unsafe class Conv2d
             if (relu) Activations.ReluForward(path, output.Slice(0, batch * g.OutChannels), output.Slice(0, batch * g.OutChannels));
             return;
         }
+        if (packedWeight != null && Conv2dDirect.Applies(path, g) && !RunsSamplesInParallel(batch, g))
+        {
+            fixed (float* y = output, x = input, w = weight, b = bias)
+                Conv2dDirect.Forward(path, y, x, w, bias.Length != 0 ? b : null, batch, g, packedWeight, relu);
+            return;
+        }
         fixed (float* w = weight)
         {
             // packed here, on the calling thread, before any (parallel) product reads it; the products below see the
             // same address only while this method runs, which is when they use it
-            bool bands = packedWeight != null && !RunsSamplesInParallel(batch, g) && UsesTransposedBands(path, g, WorkerPool.ThreadCount);
             if (packedWeight != null)
             {
-                if (bands || UsesTransposedProduct(path, g)) packedWeight.PrepareB(path, w, columnRows, transB: true, g.OutChannels, columnRows);
+                if (UsesTransposedProduct(path, g)) packedWeight.PrepareB(path, w, columnRows, transB: true, g.OutChannels, columnRows);
                 else packedWeight.Prepare(path, w, columnRows, g.OutChannels, columnRows);
-            }
-            if (bands)
-            {
-                ForwardTransposedBands(path, output, input, w, bias, batch, g, packedWeight!, relu);
-                return;
             }
             if (!RunsSamplesInParallel(batch, g))
             {
@@ -383,59 +383,6 @@ public static unsafe class Conv2d
             else
             {
                 for (int i = 0; i < count; i++) dst[i] = src[i * outC];
-            }
-        }
-    }
-
-    /// <summary>
-    /// True for a layer with packed weights that runs one sample at a time on several threads and is not row-blocked
-    /// (ResNet's 14x14 layers): each thread takes a band of output rows and builds, multiplies (transposed: its
-    /// positions are the rows, so the 32-wide tiles run over the channels, 196 positions no longer leave a ragged tile)
-    /// and writes back its own band, the same rows the row-blocked layers keep on that core.
-    /// </summary>
-    internal static bool UsesTransposedBands(SimdPath path, in Conv2dGeometry g, int threads)
-    {
-        int outHW = g.OutHeight * g.OutWidth, columnRows = g.InChannels * g.Kernel * g.Kernel;
-        return path != SimdPath.Scalar && threads > 1 && g.OutHeight >= 4 * threads && outHW >= 128 && columnRows >= 512
-               && g.OutChannels >= 64 && !g.ColumnsAreInput && !UsesRowBlocks(g, out _) && !UsesTransposedProduct(path, g);
-    }
-
-    /// <summary>Every sample: one band of output rows per thread, each im2col + transposed product + transpose on its own core.</summary>
-    private static void ForwardTransposedBands(SimdPath path, Span<float> output, ReadOnlySpan<float> input, float* weight,
-        ReadOnlySpan<float> bias, int batch, in Conv2dGeometry g, PackedMatrix packedWeight, bool relu)
-    {
-        int bands = Math.Min(WorkerPool.ThreadCount, g.OutHeight);
-        fixed (float* y = output, x = input, b = bias)
-        {
-            for (int n = 0; n < batch; n++)
-            {
-                WorkerPool.For(bands, new TransposedBand
-                {
-                    Path = path, G = g, Bands = bands, HasBias = bias.Length != 0, Relu = relu, PackedWeight = packedWeight,
-                    Output = y + (long)n * g.OutputSize, Input = x + (long)n * g.InputSize, Weight = weight, Bias = b,
-                });
-            }
-        }
-    }
-
-    private struct TransposedBand : IParallelBody
-    {
-        public SimdPath Path;
-        public Conv2dGeometry G;
-        public int Bands;
-        public bool HasBias, Relu;
-        public PackedMatrix PackedWeight;
-        public float* Output, Input, Weight, Bias;
-
-        public readonly void Invoke(int band)
-        {
-            int oy0 = (int)((long)G.OutHeight * band / Bands), oy1 = (int)((long)G.OutHeight * (band + 1) / Bands);
-            int columns = (oy1 - oy0) * G.OutWidth, columnRows = G.InChannels * G.Kernel * G.Kernel;
-            float[] colArray = Workspace((long)columnRows * columns);   // this thread's own (pinned, grown on demand)
-            fixed (float* col = colArray)
-            {
-                Im2ColRows(col, Input, G, oy0, oy1, 0, G.InChannels);
-                TransposedRows(Path, Output, col, columns, oy0 * G.OutWidth, Weight, HasBias ? Bias : null, G, threads: 1, PackedWeight, Relu);
             }
         }
     }

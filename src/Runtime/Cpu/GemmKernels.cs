@@ -23,9 +23,34 @@ internal struct R12 : IRowCount { public static int Value => 12; }
 internal struct R13 : IRowCount { public static int Value => 13; }
 internal struct R14 : IRowCount { public static int Value => 14; }
 
+/// <summary>Where a micro-kernel finds row p of B: <c>Row(b, offsets, p)</c>, then b advances by <c>Step(bStride)</c>.</summary>
+internal unsafe interface IBRows
+{
+    static abstract float* Row(float* b, int* offsets, nint p);
+    static abstract nint Step(nint bStride);
+}
+
+/// <summary>Rows bStride floats apart (a packed panel, or a matrix read in place): row p at b + p * bStride.</summary>
+internal unsafe struct StridedRows : IBRows
+{
+    public static float* Row(float* b, int* offsets, nint p) => b;
+    public static nint Step(nint bStride) => bStride;
+}
+
+/// <summary>
+/// Rows at b + offsets[p]: a convolution reading its zero-padded input in place, row (c, ky, kx) of its im2col matrix
+/// being the input shifted by c * plane + ky * width + kx (see <see cref="Conv2dDirect"/>).
+/// </summary>
+internal unsafe struct OffsetRows : IBRows
+{
+    public static float* Row(float* b, int* offsets, nint p) => b + offsets[p];
+    public static nint Step(nint bStride) => 0;
+}
+
 /// <summary>
 /// Register-blocked GEMM micro-kernels: C[rows, 2w or w] (=|+=) sum_p a(i,p) b(p,:), with the
-/// rows of A broadcast from a[p*aStride + i] and the columns loaded as vectors from b + p*bStride.
+/// rows of A broadcast from a[p*aStride + i] and the columns loaded as vectors from row p of B (b + p*bStride,
+/// or b + offsets[p]: <see cref="IBRows"/>).
 /// All accumulators live in registers (rows x 2 vectors: 14 x 2 zmm = 28 of the 32 AVX-512
 /// registers; 6 x 2 ymm/xmm on the 16-register paths). Every element is computed the same way by
 /// every specialisation: a fused multiply-add chain over p starting from zero, then one add to C
@@ -35,8 +60,8 @@ internal static unsafe class GemmKernels
 {
     /// <summary>rows x 2 vectors of columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tile2<TVec, TOps, TRows>(nint kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
-        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount
+    internal static void Tile2<TVec, TOps, TRows, TB>(nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount where TB : struct, IBRows
     {
         int r = TRows.Value;
         nint w = TOps.Count;
@@ -61,7 +86,8 @@ internal static unsafe class GemmKernels
         TVec c13a = TOps.Zero; TVec c13b = TOps.Zero;
         for (nint p = 0; p < kc; p++)
         {
-            TVec b0 = TOps.Load(b), b1 = TOps.Load(b + w);
+            float* row = TB.Row(b, offsets, p);
+            TVec b0 = TOps.Load(row), b1 = TOps.Load(row + w);
             { TVec x = TOps.Broadcast(a[0]); c0a = TOps.MultiplyAdd(x, b0, c0a); c0b = TOps.MultiplyAdd(x, b1, c0b); }
             if (r > 1) { TVec x = TOps.Broadcast(a[1]); c1a = TOps.MultiplyAdd(x, b0, c1a); c1b = TOps.MultiplyAdd(x, b1, c1b); }
             if (r > 2) { TVec x = TOps.Broadcast(a[2]); c2a = TOps.MultiplyAdd(x, b0, c2a); c2b = TOps.MultiplyAdd(x, b1, c2b); }
@@ -77,7 +103,7 @@ internal static unsafe class GemmKernels
             if (r > 12) { TVec x = TOps.Broadcast(a[12]); c12a = TOps.MultiplyAdd(x, b0, c12a); c12b = TOps.MultiplyAdd(x, b1, c12b); }
             if (r > 13) { TVec x = TOps.Broadcast(a[13]); c13a = TOps.MultiplyAdd(x, b0, c13a); c13b = TOps.MultiplyAdd(x, b1, c13b); }
             a += aStride;
-            b += bStride;
+            b += TB.Step(bStride);
         }
         if (accumulate)
         {
@@ -114,8 +140,8 @@ internal static unsafe class GemmKernels
 
     /// <summary>rows x 1 vector of columns (the last, narrow column panel).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tile1<TVec, TOps, TRows>(nint kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
-        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount
+    internal static void Tile1<TVec, TOps, TRows, TB>(nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount where TB : struct, IBRows
     {
         int r = TRows.Value;
         nint w = TOps.Count;
@@ -140,7 +166,7 @@ internal static unsafe class GemmKernels
         TVec c13a = TOps.Zero;
         for (nint p = 0; p < kc; p++)
         {
-            TVec b0 = TOps.Load(b);
+            TVec b0 = TOps.Load(TB.Row(b, offsets, p));
             { TVec x = TOps.Broadcast(a[0]); c0a = TOps.MultiplyAdd(x, b0, c0a); }
             if (r > 1) { TVec x = TOps.Broadcast(a[1]); c1a = TOps.MultiplyAdd(x, b0, c1a); }
             if (r > 2) { TVec x = TOps.Broadcast(a[2]); c2a = TOps.MultiplyAdd(x, b0, c2a); }
@@ -156,7 +182,7 @@ internal static unsafe class GemmKernels
             if (r > 12) { TVec x = TOps.Broadcast(a[12]); c12a = TOps.MultiplyAdd(x, b0, c12a); }
             if (r > 13) { TVec x = TOps.Broadcast(a[13]); c13a = TOps.MultiplyAdd(x, b0, c13a); }
             a += aStride;
-            b += bStride;
+            b += TB.Step(bStride);
         }
         if (accumulate)
         {
@@ -194,23 +220,28 @@ internal static unsafe class GemmKernels
     /// <summary>Tile2 for 1..14 rows (the JIT removes the rows a specialisation does not have).</summary>
     internal static void Run2<TVec, TOps>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
+        => Run2<TVec, TOps, StridedRows>(rows, kc, a, aStride, b, bStride, null, c, ldc, accumulate);
+
+    /// <summary>Run2 with the rows of B where <typeparamref name="TB"/> finds them.</summary>
+    internal static void Run2<TVec, TOps, TB>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TB : struct, IBRows
     {
         switch (rows)
         {
-            case 14: Tile2<TVec, TOps, R14>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 13: Tile2<TVec, TOps, R13>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 12: Tile2<TVec, TOps, R12>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 11: Tile2<TVec, TOps, R11>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 10: Tile2<TVec, TOps, R10>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 9: Tile2<TVec, TOps, R9>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 8: Tile2<TVec, TOps, R8>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 7: Tile2<TVec, TOps, R7>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 6: Tile2<TVec, TOps, R6>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 5: Tile2<TVec, TOps, R5>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 4: Tile2<TVec, TOps, R4>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 3: Tile2<TVec, TOps, R3>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 2: Tile2<TVec, TOps, R2>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 1: Tile2<TVec, TOps, R1>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 14: Tile2<TVec, TOps, R14, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 13: Tile2<TVec, TOps, R13, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 12: Tile2<TVec, TOps, R12, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 11: Tile2<TVec, TOps, R11, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 10: Tile2<TVec, TOps, R10, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 9: Tile2<TVec, TOps, R9, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 8: Tile2<TVec, TOps, R8, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 7: Tile2<TVec, TOps, R7, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 6: Tile2<TVec, TOps, R6, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 5: Tile2<TVec, TOps, R5, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 4: Tile2<TVec, TOps, R4, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 3: Tile2<TVec, TOps, R3, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 2: Tile2<TVec, TOps, R2, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 1: Tile2<TVec, TOps, R1, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }
@@ -218,23 +249,28 @@ internal static unsafe class GemmKernels
     /// <summary>Tile1 for 1..14 rows (the JIT removes the rows a specialisation does not have).</summary>
     internal static void Run1<TVec, TOps>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
+        => Run1<TVec, TOps, StridedRows>(rows, kc, a, aStride, b, bStride, null, c, ldc, accumulate);
+
+    /// <summary>Run1 with the rows of B where <typeparamref name="TB"/> finds them.</summary>
+    internal static void Run1<TVec, TOps, TB>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TB : struct, IBRows
     {
         switch (rows)
         {
-            case 14: Tile1<TVec, TOps, R14>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 13: Tile1<TVec, TOps, R13>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 12: Tile1<TVec, TOps, R12>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 11: Tile1<TVec, TOps, R11>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 10: Tile1<TVec, TOps, R10>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 9: Tile1<TVec, TOps, R9>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 8: Tile1<TVec, TOps, R8>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 7: Tile1<TVec, TOps, R7>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 6: Tile1<TVec, TOps, R6>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 5: Tile1<TVec, TOps, R5>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 4: Tile1<TVec, TOps, R4>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 3: Tile1<TVec, TOps, R3>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 2: Tile1<TVec, TOps, R2>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
-            case 1: Tile1<TVec, TOps, R1>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 14: Tile1<TVec, TOps, R14, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 13: Tile1<TVec, TOps, R13, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 12: Tile1<TVec, TOps, R12, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 11: Tile1<TVec, TOps, R11, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 10: Tile1<TVec, TOps, R10, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 9: Tile1<TVec, TOps, R9, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 8: Tile1<TVec, TOps, R8, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 7: Tile1<TVec, TOps, R7, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 6: Tile1<TVec, TOps, R6, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 5: Tile1<TVec, TOps, R5, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 4: Tile1<TVec, TOps, R4, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 3: Tile1<TVec, TOps, R3, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 2: Tile1<TVec, TOps, R2, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 1: Tile1<TVec, TOps, R1, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }

@@ -227,11 +227,19 @@ public class Conv2dTests
         foreach (var (g, batch) in new (Conv2dGeometry, int)[]
                  {
                      (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
-                     (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool, transposed (81 positions, 70 channels)
-                     (new(64, 7, 7, 96, 3, 1, 1), 2),     // transposed like ResNet's 7x7 layers (49 positions)
-                     (new(256, 14, 14, 64, 3, 1, 1), 2),  // bands of rows per thread, transposed (ResNet's 14x14 layers)
+                     (new(40, 9, 9, 20, 3, 1, 1), 1),     // one product on the pool
                      (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
                      (new(8, 7, 7, 30, 1, 2, 0), 1),      // strided 1x1
+                     (new(64, 3, 6, 96, 3, 1, 1), 8),     // chunks of samples, transposed product (18 positions, 96 channels)
+                     // read in place from the padded input (Conv2dDirect): bands of rows, or one band split by channels
+                     (new(32, 20, 20, 40, 3, 1, 1), 2),   // bands
+                     (new(256, 14, 14, 64, 3, 1, 1), 1),  // one band in channel parts (ResNet's 14x14 layers)
+                     (new(48, 7, 7, 100, 3, 1, 1), 2),    // 7 x 7, channel parts with a short last panel
+                     (new(16, 15, 17, 36, 3, 2, 1), 1),   // stride 2, odd sizes: four phases
+                     (new(3, 23, 23, 32, 7, 2, 3), 1),    // ResNet's stem shape (k = 147)
+                     (new(130, 9, 9, 40, 1, 2, 0), 1),    // strided 1x1: one phase
+                     (new(8, 12, 13, 33, 5, 1, 0), 1),    // no padding
+                     (new(16, 20, 19, 32, 4, 3, 2), 1),   // even kernel, stride 3: nine phases, rows past the image
                  })
         {
             float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
@@ -264,11 +272,25 @@ public class Conv2dTests
     public void PackedLayoutsAreChosenByShape()
     {
         // the geometries the packed-weight tests use for each way of running (guards their coverage)
-        Assert.True(Conv2d.UsesTransposedProduct(SimdPath.Vector512, new(64, 7, 7, 96, 3, 1, 1)));
-        Assert.True(Conv2d.UsesTransposedBands(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 2));
-        Assert.False(Conv2d.UsesTransposedBands(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 1));
+        Assert.True(Conv2d.UsesTransposedProduct(SimdPath.Vector512, new(64, 3, 6, 96, 3, 1, 1)));
+        Assert.True(Conv2d.RunsSamplesInParallel(8, new(64, 3, 6, 96, 3, 1, 1)));
         Assert.True(Conv2d.UsesRowBlocks(new(64, 40, 40, 8, 3, 1, 1), out _));
         Assert.False(Conv2d.UsesTransposedProduct(SimdPath.Scalar, new(64, 7, 7, 96, 3, 1, 1)));
+        Assert.False(Conv2dDirect.Applies(SimdPath.Vector512, new(64, 40, 40, 8, 3, 1, 1)));   // 8 channels
+        Assert.False(Conv2dDirect.Applies(SimdPath.Scalar, new(32, 20, 20, 40, 3, 1, 1)));
+        foreach (var g in new Conv2dGeometry[] { new(32, 20, 20, 40, 3, 1, 1), new(256, 14, 14, 64, 3, 1, 1), new(3, 23, 23, 32, 7, 2, 3), new(16, 20, 19, 32, 4, 3, 2) })
+            Assert.True(Conv2dDirect.Applies(SimdPath.Vector512, g));
+        // two threads: 20 rows in two bands; 14 rows (two bands of 7 x 16 grid positions fill 112 of 128 columns) in one band by channels
+        Conv2dDirect.Plan(new(32, 20, 20, 40, 3, 1, 1), threads: 2, nr: 32, out int bands, out int parts);
+        Assert.Equal((2, 1), (bands, parts));
+        Conv2dDirect.Plan(new(256, 14, 14, 64, 3, 1, 1), threads: 2, nr: 32, out bands, out parts);
+        Assert.Equal((1, 2), (bands, parts));
+        Conv2dDirect.Plan(new(256, 14, 14, 64, 3, 1, 1), threads: 1, nr: 32, out bands, out parts);
+        Assert.Equal((1, 1), (bands, parts));
+        // the grid reaches every tap: stride 2 on a 58-column padded row, stride 3 with a 4x4 kernel
+        Assert.Equal(29, Conv2dDirect.GridWidth(new(64, 56, 56, 128, 3, 2, 1)));
+        Assert.Equal(115, Conv2dDirect.GridWidth(new(3, 224, 224, 64, 7, 2, 3)));
+        Assert.Equal(8, Conv2dDirect.GridWidth(new(16, 20, 19, 32, 4, 3, 2)));
     }
 
     /// <summary>A fused ReLU gives exactly the convolution followed by ReluForward, however the layer runs.</summary>
@@ -280,8 +302,10 @@ public class Conv2dTests
         foreach (var (g, batch) in new (Conv2dGeometry, int)[]
                  {
                      (new(64, 40, 40, 8, 3, 1, 1), 1),    // row blocks
-                     (new(40, 9, 9, 70, 3, 1, 1), 1),     // one product on the pool
-                     (new(256, 14, 14, 64, 3, 1, 1), 1),  // bands of rows per thread, transposed
+                     (new(40, 9, 9, 20, 3, 1, 1), 1),     // one product on the pool
+                     (new(256, 14, 14, 64, 3, 1, 1), 1),  // read in place, one band by channels
+                     (new(32, 20, 20, 40, 3, 1, 1), 1),   // read in place, bands
+                     (new(16, 15, 17, 36, 3, 2, 1), 1),   // read in place, stride 2
                      (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
                  })
         {
