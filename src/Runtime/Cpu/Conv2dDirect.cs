@@ -165,30 +165,32 @@ internal static unsafe class Conv2dDirect
 
         int outW = g.OutWidth, outHW = g.OutHeight * outW;
         for (int oc = oc0; oc < oc1; oc++)
-        {
-            float* dst = y + (long)oc * outHW + oy0 * outW, src = block + (long)oc * width;
-            for (int r = 0; r < rows; r++) CopyRow<TVec, TOps>(dst + r * outW, src + r * wq, outW, relu);
-        }
+            CopyBand<TVec, TOps>(y + (long)oc * outHW + oy0 * outW, block + (long)oc * width, rows, outW, wq, relu);
     }
 
-    /// <summary>dst[i] = src[i], or clamped as <see cref="Activations.ReluForward(System.Span{float}, System.ReadOnlySpan{float})"/> does (x &gt; 0 ? x : +0).</summary>
+    /// <summary>
+    /// dst[r * outW + i] = src[r * wq + i] for the band's rows, or clamped as
+    /// <see cref="Activations.ReluForward(System.Span{float}, System.ReadOnlySpan{float})"/> does (x &gt; 0 ? x : +0).
+    /// Whole vectors even where a row ends inside one (7- and 14-wide rows): what a vector writes past its row's end
+    /// lies in the next rows of the band, which are written after it; only the band's last floats go one by one.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRow<TVec, TOps>(float* dst, float* src, int count, bool relu)
+    private static void CopyBand<TVec, TOps>(float* dst, float* src, int rows, int outW, int wq, bool relu)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int i = 0;
-        if (relu)
+        int w = TOps.Count, total = rows * outW;
+        for (int r = 0; r < rows; r++)
         {
-            for (; i + TOps.Count <= count; i += TOps.Count)
+            float* d = dst + r * outW, s = src + r * wq;
+            int room = total - r * outW;   // floats of the band from this row's start
+            int i = 0;
+            for (; i < outW && i + w <= room; i += w)
             {
-                TVec v = TOps.Load(src + i);
-                TOps.Store(TOps.Select(TOps.GreaterThan(v, TOps.Zero), v, TOps.Zero), dst + i);
+                TVec v = TOps.Load(s + i);
+                TOps.Store(relu ? TOps.Select(TOps.GreaterThan(v, TOps.Zero), v, TOps.Zero) : v, d + i);
             }
-            for (; i < count; i++) dst[i] = src[i] > 0f ? src[i] : 0f;
-            return;
+            for (; i < outW; i++) d[i] = relu ? (s[i] > 0f ? s[i] : 0f) : s[i];
         }
-        for (; i + TOps.Count <= count; i += TOps.Count) TOps.Store(TOps.Load(src + i), dst + i);
-        for (; i < count; i++) dst[i] = src[i];
     }
 
     /// <summary>
