@@ -36,18 +36,38 @@ internal static unsafe class Conv2dDirect
            && g.OutChannels >= 32 && g.OutChannels <= GemmPacked.MC && g.InChannels * g.Kernel * g.Kernel >= 128;
 
     /// <summary>
+    /// True when a layer multiplies with the output positions as the register tile's rows instead of the weights:
+    /// the tile is one output row (its positions are consecutive on the grid, so the micro-kernel broadcasts them
+    /// from the padded input through the offsets) by 2 vectors of output channels (the weights packed as B). Every
+    /// tile is then full, where the grid's tiles carry its extra columns and a ragged end: a 7 x 7 output is 63 grid
+    /// positions in two 32-wide tiles (49 of 64 columns useful), a 14 x 14 one 224 positions for 196 outputs. For
+    /// output rows the tile's rows can hold (7 to 14 on AVX-512; fewer would leave too few accumulators busy) and
+    /// channels in whole tiles.
+    /// </summary>
+    internal static bool UsesPositionRows(SimdPath path, in Conv2dGeometry g)
+    {
+        if (path == SimdPath.Scalar) return false;
+        int mr = path == SimdPath.Vector512 ? 14 : 6, nr = path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
+        return g.OutWidth <= mr && 2 * g.OutWidth >= mr && g.OutChannels % nr == 0 && Filled(g, 1, nr) < 0.95;
+    }
+
+    /// <summary>
     /// How <paramref name="threads"/> threads share a sample: <paramref name="bands"/> bands of output rows, each
     /// split into <paramref name="channelParts"/> parts of whole weight panels. One band per thread keeps each core
     /// on its own rows from layer to layer; one band split by channels instead when the bands' ragged last column
     /// tiles would waste a tenth more of the multiplies (14 x 14 in two bands of 7 x 16 grid positions: 112 of 128
-    /// columns; whole: 224 of 224).
+    /// columns; whole: 224 of 224), and always with position rows (<see cref="UsesPositionRows"/>).
     /// </summary>
-    internal static void Plan(in Conv2dGeometry g, int threads, int nr, out int bands, out int channelParts)
+    internal static void Plan(SimdPath path, in Conv2dGeometry g, int threads, out int bands, out int channelParts)
     {
+        int nr = path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
         bands = Math.Max(1, Math.Min(threads, g.OutHeight));
         channelParts = 1;
-        if (bands == 1) { channelParts = threads; return; }
-        if (Filled(g, bands, nr) < Filled(g, 1, nr) - 0.1) { bands = 1; channelParts = threads; }
+        if (bands == 1 || UsesPositionRows(path, g) || Filled(g, bands, nr) < Filled(g, 1, nr) - 0.1)
+        {
+            bands = 1;
+            channelParts = threads;
+        }
     }
 
     /// <summary>The share of the column tiles holding outputs when the rows are split into <paramref name="bands"/> bands (the smallest band's).</summary>
@@ -61,16 +81,27 @@ internal static unsafe class Conv2dDirect
         PackedMatrix packed, bool relu)
     {
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
-        packed.Prepare(path, weight, columnRows, g.OutChannels, columnRows);
-        int nr = path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
-        Plan(g, WorkerPool.ThreadCount, nr, out int bands, out int channelParts);
-        int panels = (g.OutChannels + packed.PanelRows - 1) / packed.PanelRows;
+        bool positionRows = UsesPositionRows(path, g);
+        int panels, panelWidth;
+        if (positionRows)
+        {
+            packed.PrepareB(path, weight, columnRows, transB: true, g.OutChannels, columnRows);
+            panelWidth = path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
+        }
+        else
+        {
+            packed.Prepare(path, weight, columnRows, g.OutChannels, columnRows);
+            panelWidth = packed.PanelRows;
+        }
+        panels = (g.OutChannels + panelWidth - 1) / panelWidth;
+        Plan(path, g, WorkerPool.ThreadCount, out int bands, out int channelParts);
         channelParts = Math.Min(channelParts, panels);
         for (int n = 0; n < batch; n++)
         {
             WorkerPool.For(bands * channelParts, new Band
             {
-                Path = path, G = g, Bands = bands, ChannelParts = channelParts, Panels = panels, Relu = relu, Packed = packed,
+                Path = path, G = g, Bands = bands, ChannelParts = channelParts, Panels = panels, PanelWidth = panelWidth,
+                PositionRows = positionRows, Relu = relu, Packed = packed,
                 Output = y + (long)n * g.OutputSize, Input = x + (long)n * g.InputSize, Bias = bias,
             });
         }
@@ -80,8 +111,8 @@ internal static unsafe class Conv2dDirect
     {
         public SimdPath Path;
         public Conv2dGeometry G;
-        public int Bands, ChannelParts, Panels;
-        public bool Relu;
+        public int Bands, ChannelParts, Panels, PanelWidth;
+        public bool PositionRows, Relu;
         public PackedMatrix Packed;
         public float* Output, Input, Bias;
 
@@ -89,14 +120,20 @@ internal static unsafe class Conv2dDirect
         {
             int band = index / ChannelParts, part = index % ChannelParts;
             int oy0 = (int)((long)G.OutHeight * band / Bands), oy1 = (int)((long)G.OutHeight * (band + 1) / Bands);
-            int oc0 = Math.Min(G.OutChannels, (int)((long)Panels * part / ChannelParts) * Packed.PanelRows);
-            int oc1 = Math.Min(G.OutChannels, (int)((long)Panels * (part + 1) / ChannelParts) * Packed.PanelRows);
+            int oc0 = Math.Min(G.OutChannels, (int)((long)Panels * part / ChannelParts) * PanelWidth);
+            int oc1 = Math.Min(G.OutChannels, (int)((long)Panels * (part + 1) / ChannelParts) * PanelWidth);
             switch (Path)
             {
-                case SimdPath.Vector512: Rows<Vector512<float>, Vector512Ops>(G, Output, Input, Bias, Packed, oy0, oy1, oc0, oc1, Relu); break;
-                case SimdPath.Vector256: Rows<Vector256<float>, Vector256Ops>(G, Output, Input, Bias, Packed, oy0, oy1, oc0, oc1, Relu); break;
-                default: Rows<Vector128<float>, Vector128Ops>(G, Output, Input, Bias, Packed, oy0, oy1, oc0, oc1, Relu); break;
+                case SimdPath.Vector512: Run<Vector512<float>, Vector512Ops>(oy0, oy1, oc0, oc1); break;
+                case SimdPath.Vector256: Run<Vector256<float>, Vector256Ops>(oy0, oy1, oc0, oc1); break;
+                default: Run<Vector128<float>, Vector128Ops>(oy0, oy1, oc0, oc1); break;
             }
+        }
+
+        private readonly void Run<TVec, TOps>(int oy0, int oy1, int oc0, int oc1) where TVec : struct where TOps : struct, IVectorOps<TVec>
+        {
+            if (PositionRows) Positions<TVec, TOps>(G, Output, Input, Bias, Packed, oc0, oc1, Relu);
+            else Rows<TVec, TOps>(G, Output, Input, Bias, Packed, oy0, oy1, oc0, oc1, Relu);
         }
     }
 
@@ -121,25 +158,12 @@ internal static unsafe class Conv2dDirect
     private static void Rows<TVec, TOps>(in Conv2dGeometry g, float* y, float* x, float* bias, PackedMatrix packed, int oy0, int oy1, int oc0, int oc1, bool relu)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int k = g.Kernel, stride = g.Stride, inC = g.InChannels, outC = g.OutChannels;
-        int nr = 2 * TOps.Count;
-        int rows = oy1 - oy0, wq = GridWidth(g), phases = Math.Min(stride, k);
-        int inRows = rows + (k - 1) / stride, plane = inRows * wq;   // one phase plane of the band
+        int outC = g.OutChannels, nr = 2 * TOps.Count;
+        int rows = oy1 - oy0, wq = GridWidth(g);
         int width = (rows * wq + nr - 1) / nr * nr;   // output block columns: the band's grid positions in whole tiles
-        int columnRows = inC * k * k;
-        // the last tile reads up to nr - 1 positions past the grid, the last row offset (k - 1) / stride past its row: zeros
-        long inputFloats = (long)inC * phases * phases * plane + nr + k;
-        float* xp = Buffer(ref t_input, ref t_inputCapacity, inputFloats);
+        int columnRows = g.InChannels * g.Kernel * g.Kernel;
+        float* xp = BandInput(g, x, oy0, oy1, nr, out int* offsets);
         float* block = Buffer(ref t_block, ref t_blockCapacity, (long)(oc1 - oc0) * width) - (long)oc0 * width;   // rows oc0.. of [outC, width]
-        int* offsets = Buffer(ref t_offsets, ref t_offsetsCapacity, columnRows);
-
-        PadPhases(g, x, xp, oy0, inRows, wq, phases);
-        new Span<float>(xp + (long)inC * phases * phases * plane, nr + k).Clear();
-        int q = 0;
-        for (int c = 0; c < inC; c++)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++)
-                    offsets[q++] = ((c * phases + ky % stride) * phases + kx % stride) * plane + ky / stride * wq + kx / stride;
         if (bias != null)
             for (int oc = oc0; oc < oc1; oc++) new Span<float>(block + (long)oc * width, width).Fill(bias[oc]);
 
@@ -158,7 +182,7 @@ internal static unsafe class Conv2dDirect
                     float* ap = a + (nint)ir * kc;
                     float* c = block + (long)ir * width;
                     for (int jr = jc; jr < jc + nc; jr += nr)
-                        GemmKernels.Run2<TVec, TOps, OffsetRows>(r, kc, ap, r, xp + jr, 0, offsets + pc, c + jr, width, accumulate);
+                        GemmKernels.Run2<TVec, TOps, StridedRows, OffsetRows>(r, kc, ap, r, xp + jr, 0, offsets + pc, c + jr, width, accumulate);
                 }
             }
         }
@@ -166,6 +190,67 @@ internal static unsafe class Conv2dDirect
         int outW = g.OutWidth, outHW = g.OutHeight * outW;
         for (int oc = oc0; oc < oc1; oc++)
             CopyBand<TVec, TOps>(y + (long)oc * outHW + oy0 * outW, block + (long)oc * width, rows, outW, wq, relu);
+    }
+
+    /// <summary>
+    /// This thread's padded input for output rows [oy0, oy1) (<see cref="PadPhases"/>, zeros past its end for the
+    /// last tile's reads) and the offset of every column row (c, ky, kx) in it.
+    /// </summary>
+    private static float* BandInput(in Conv2dGeometry g, float* x, int oy0, int oy1, int nr, out int* offsets)
+    {
+        int k = g.Kernel, stride = g.Stride, inC = g.InChannels;
+        int wq = GridWidth(g), phases = Math.Min(stride, k);
+        int inRows = oy1 - oy0 + (k - 1) / stride, plane = inRows * wq;   // one phase plane of the band
+        // the last grid tile reads up to nr - 1 positions past the grid, the last row offset (k - 1) / stride past its row
+        long inputFloats = (long)inC * phases * phases * plane;
+        float* xp = Buffer(ref t_input, ref t_inputCapacity, inputFloats + nr + k);
+        offsets = Buffer(ref t_offsets, ref t_offsetsCapacity, inC * k * k);
+        PadPhases(g, x, xp, oy0, inRows, wq, phases);
+        new Span<float>(xp + inputFloats, nr + k).Clear();
+        int q = 0;
+        for (int c = 0; c < inC; c++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++)
+                    offsets[q++] = ((c * phases + ky % stride) * phases + kx % stride) * plane + ky / stride * wq + kx / stride;
+        return xp;
+    }
+
+    /// <summary>
+    /// Channels [oc0, oc1) (whole column panels of the packed W^T) of every output position of one sample, with
+    /// position rows (<see cref="UsesPositionRows"/>): t[position, channel] = bias, t += the positions' columns times
+    /// W^T tile by tile (one output row by one panel), then y[channel, position] = t[position, channel].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Positions<TVec, TOps>(in Conv2dGeometry g, float* y, float* x, float* bias, PackedMatrix packed, int oc0, int oc1, bool relu)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int nr = 2 * TOps.Count, outH = g.OutHeight, outW = g.OutWidth, outHW = outH * outW, wq = GridWidth(g);
+        int columnRows = g.InChannels * g.Kernel * g.Kernel, channels = oc1 - oc0;
+        float* xp = BandInput(g, x, 0, outH, nr, out int* offsets);
+        float* t = Buffer(ref t_block, ref t_blockCapacity, (long)outHW * channels);   // [outHW, channels]
+        if (bias != null)
+            for (int i = 0; i < outHW; i++) new ReadOnlySpan<float>(bias + oc0, channels).CopyTo(new Span<float>(t + (long)i * channels, channels));
+
+        int kcMax = GemmPacked.KBlock(columnRows);
+        for (int pc = 0; pc < columnRows; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, columnRows - pc);
+            bool accumulate = bias != null || pc > 0;
+            for (int jr = oc0; jr < oc1; jr += nr)
+            {
+                float* bp = packed.Data + (nint)pc * packed.Width + (nint)jr * kc;   // this k block's panel of W^T
+                for (int oy = 0; oy < outH; oy++)
+                    GemmKernels.Run2<TVec, TOps, OffsetRows, StridedRows>(outW, kc, xp + oy * wq, 0, bp, nr, offsets + pc,
+                        t + (long)oy * outW * channels + (jr - oc0), channels, accumulate);
+            }
+        }
+
+        for (int oc = oc0; oc < oc1; oc++)
+        {
+            float* dst = y + (long)oc * outHW, src = t + (oc - oc0);
+            if (relu) for (int i = 0; i < outHW; i++) { float v = src[(long)i * channels]; dst[i] = v > 0f ? v : 0f; }
+            else for (int i = 0; i < outHW; i++) dst[i] = src[(long)i * channels];
+        }
     }
 
     /// <summary>

@@ -240,6 +240,10 @@ public class Conv2dTests
                      (new(130, 9, 9, 40, 1, 2, 0), 1),    // strided 1x1: one phase
                      (new(8, 12, 13, 33, 5, 1, 0), 1),    // no padding
                      (new(16, 20, 19, 32, 4, 3, 2), 1),   // even kernel, stride 3: nine phases, rows past the image
+                     // position rows: 7 x 7 (AVX-512), 5 x 5 (AVX2, SSE); stride 2 onto 7 x 7
+                     (new(48, 7, 7, 64, 3, 1, 1), 2),
+                     (new(40, 5, 5, 48, 3, 1, 1), 1),
+                     (new(32, 14, 14, 64, 3, 2, 1), 1),
                  })
         {
             float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
@@ -281,12 +285,21 @@ public class Conv2dTests
         foreach (var g in new Conv2dGeometry[] { new(32, 20, 20, 40, 3, 1, 1), new(256, 14, 14, 64, 3, 1, 1), new(3, 23, 23, 32, 7, 2, 3), new(16, 20, 19, 32, 4, 3, 2) })
             Assert.True(Conv2dDirect.Applies(SimdPath.Vector512, g));
         // two threads: 20 rows in two bands; 14 rows (two bands of 7 x 16 grid positions fill 112 of 128 columns) in one band by channels
-        Conv2dDirect.Plan(new(32, 20, 20, 40, 3, 1, 1), threads: 2, nr: 32, out int bands, out int parts);
+        Conv2dDirect.Plan(SimdPath.Vector512, new(32, 20, 20, 40, 3, 1, 1), threads: 2, out int bands, out int parts);
         Assert.Equal((2, 1), (bands, parts));
-        Conv2dDirect.Plan(new(256, 14, 14, 64, 3, 1, 1), threads: 2, nr: 32, out bands, out parts);
+        Conv2dDirect.Plan(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 2, out bands, out parts);
         Assert.Equal((1, 2), (bands, parts));
-        Conv2dDirect.Plan(new(256, 14, 14, 64, 3, 1, 1), threads: 1, nr: 32, out bands, out parts);
+        Conv2dDirect.Plan(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 1, out bands, out parts);
         Assert.Equal((1, 1), (bands, parts));
+        // position rows where an output row fits the tile's rows and fills a good share of them
+        Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(48, 7, 7, 64, 3, 1, 1)));
+        Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1)));
+        Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(32, 14, 14, 64, 3, 2, 1)));
+        Assert.False(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(48, 7, 7, 100, 3, 1, 1)));   // 100 channels: a ragged panel
+        Assert.False(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(40, 5, 5, 48, 3, 1, 1)));    // 5 of 14 tile rows
+        Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector256, new(40, 5, 5, 48, 3, 1, 1)));
+        Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector128, new(40, 5, 5, 48, 3, 1, 1)));
+        Assert.False(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(32, 20, 20, 40, 3, 1, 1)));
         // the grid reaches every tap: stride 2 on a 58-column padded row, stride 3 with a 4x4 kernel
         Assert.Equal(29, Conv2dDirect.GridWidth(new(64, 56, 56, 128, 3, 2, 1)));
         Assert.Equal(115, Conv2dDirect.GridWidth(new(3, 224, 224, 64, 7, 2, 3)));
@@ -306,6 +319,8 @@ public class Conv2dTests
                      (new(256, 14, 14, 64, 3, 1, 1), 1),  // read in place, one band by channels
                      (new(32, 20, 20, 40, 3, 1, 1), 1),   // read in place, bands
                      (new(16, 15, 17, 36, 3, 2, 1), 1),   // read in place, stride 2
+                     (new(48, 7, 7, 64, 3, 1, 1), 1),     // read in place, position rows (AVX-512)
+                     (new(40, 5, 5, 48, 3, 1, 1), 1),     // read in place, position rows (AVX2, SSE)
                      (new(6, 14, 14, 16, 5, 1, 0), 5),    // chunks of samples
                  })
         {
