@@ -37,33 +37,40 @@ internal static unsafe class Conv2dDirect
 
     /// <summary>
     /// True when a layer multiplies with the output positions as the register tile's rows instead of the weights:
-    /// the tile is one output row (its positions are consecutive on the grid, so the micro-kernel broadcasts them
-    /// from the padded input through the offsets) by 2 vectors of output channels (the weights packed as B). Every
-    /// tile is then full, where the grid's tiles carry its extra columns and a ragged end: a 7 x 7 output is 63 grid
-    /// positions in two 32-wide tiles (49 of 64 columns useful), a 14 x 14 one 224 positions for 196 outputs. For
-    /// output rows the tile's rows can hold (7 to 14 on AVX-512; fewer would leave too few accumulators busy) and
-    /// channels in whole tiles.
+    /// the tile is an output row, or an equal part of one (its positions are consecutive on the grid, so the
+    /// micro-kernel broadcasts them from the padded input through the offsets), by 2 vectors of output channels (the
+    /// weights packed as B). Every tile is then full, where the grid's tiles carry its extra columns and a ragged end:
+    /// a 7 x 7 output is 63 grid positions in two 32-wide tiles (49 of 64 columns useful), 14 x 14 is 224 positions
+    /// for 196 outputs, 28 x 28 864 for 784. For output rows that split into equal parts the tile's rows can hold (7
+    /// to 14 on AVX-512; fewer would leave too few accumulators busy), channels in whole tiles, and a grid that
+    /// wastes at least a twentieth of its tiles.
     /// </summary>
     internal static bool UsesPositionRows(SimdPath path, in Conv2dGeometry g)
     {
         if (path == SimdPath.Scalar) return false;
         int mr = path == SimdPath.Vector512 ? 14 : 6, nr = path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
-        return g.OutWidth <= mr && 2 * g.OutWidth >= mr && g.OutChannels % nr == 0 && Filled(g, 1, nr) < 0.95;
+        int parts = RowParts(g.OutWidth, mr);
+        return g.OutWidth % parts == 0 && 2 * (g.OutWidth / parts) >= mr && g.OutChannels % nr == 0 && Filled(g, 1, nr) < 0.95;
     }
+
+    /// <summary>Parts an output row of <paramref name="outW"/> positions is split into for tiles of at most <paramref name="mr"/> rows.</summary>
+    private static int RowParts(int outW, int mr) => (outW + mr - 1) / mr;
 
     /// <summary>
     /// How <paramref name="threads"/> threads share a sample: <paramref name="bands"/> bands of output rows, each
     /// split into <paramref name="channelParts"/> parts of whole weight panels. One band per thread keeps each core
     /// on its own rows from layer to layer; one band split by channels instead when the bands' ragged last column
     /// tiles would waste a tenth more of the multiplies (14 x 14 in two bands of 7 x 16 grid positions: 112 of 128
-    /// columns; whole: 224 of 224), and always with position rows (<see cref="UsesPositionRows"/>).
+    /// columns; whole: 224 of 224), or, with position rows (<see cref="UsesPositionRows"/>), when the rows do not
+    /// split evenly (7 rows: 4 + 3).
     /// </summary>
     internal static void Plan(SimdPath path, in Conv2dGeometry g, int threads, out int bands, out int channelParts)
     {
         int nr = path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
         bands = Math.Max(1, Math.Min(threads, g.OutHeight));
         channelParts = 1;
-        if (bands == 1 || UsesPositionRows(path, g) || Filled(g, bands, nr) < Filled(g, 1, nr) - 0.1)
+        bool split = UsesPositionRows(path, g) ? g.OutHeight % bands != 0 : Filled(g, bands, nr) < Filled(g, 1, nr) - 0.1;
+        if (bands == 1 || split)
         {
             bands = 1;
             channelParts = threads;
@@ -132,7 +139,7 @@ internal static unsafe class Conv2dDirect
 
         private readonly void Run<TVec, TOps>(int oy0, int oy1, int oc0, int oc1) where TVec : struct where TOps : struct, IVectorOps<TVec>
         {
-            if (PositionRows) Positions<TVec, TOps>(G, Output, Input, Bias, Packed, oc0, oc1, Relu);
+            if (PositionRows) Positions<TVec, TOps>(G, Output, Input, Bias, Packed, oy0, oy1, oc0, oc1, Relu);
             else Rows<TVec, TOps>(G, Output, Input, Bias, Packed, oy0, oy1, oc0, oc1, Relu);
         }
     }
@@ -216,20 +223,23 @@ internal static unsafe class Conv2dDirect
     }
 
     /// <summary>
-    /// Channels [oc0, oc1) (whole column panels of the packed W^T) of every output position of one sample, with
+    /// Output rows [oy0, oy1) of channels [oc0, oc1) (whole column panels of the packed W^T) of one sample, with
     /// position rows (<see cref="UsesPositionRows"/>): t[position, channel] = bias, t += the positions' columns times
-    /// W^T tile by tile (one output row by one panel), then y[channel, position] = t[position, channel].
+    /// W^T tile by tile (a part of an output row by one panel), then y[channel, position] = t[position, channel].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Positions<TVec, TOps>(in Conv2dGeometry g, float* y, float* x, float* bias, PackedMatrix packed, int oc0, int oc1, bool relu)
+    private static void Positions<TVec, TOps>(in Conv2dGeometry g, float* y, float* x, float* bias, PackedMatrix packed,
+        int oy0, int oy1, int oc0, int oc1, bool relu)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int nr = 2 * TOps.Count, outH = g.OutHeight, outW = g.OutWidth, outHW = outH * outW, wq = GridWidth(g);
-        int columnRows = g.InChannels * g.Kernel * g.Kernel, channels = oc1 - oc0;
-        float* xp = BandInput(g, x, 0, outH, nr, out int* offsets);
-        float* t = Buffer(ref t_block, ref t_blockCapacity, (long)outHW * channels);   // [outHW, channels]
+        int nr = 2 * TOps.Count, outW = g.OutWidth, outHW = g.OutHeight * outW, wq = GridWidth(g);
+        int rows = oy1 - oy0, count = rows * outW, channels = oc1 - oc0;
+        int tileRows = outW / RowParts(outW, typeof(TOps) == typeof(Vector512Ops) ? 14 : 6);
+        int columnRows = g.InChannels * g.Kernel * g.Kernel;
+        float* xp = BandInput(g, x, oy0, oy1, nr, out int* offsets);
+        float* t = Buffer(ref t_block, ref t_blockCapacity, (long)count * channels);   // [count, channels]
         if (bias != null)
-            for (int i = 0; i < outHW; i++) new ReadOnlySpan<float>(bias + oc0, channels).CopyTo(new Span<float>(t + (long)i * channels, channels));
+            for (int i = 0; i < count; i++) new ReadOnlySpan<float>(bias + oc0, channels).CopyTo(new Span<float>(t + (long)i * channels, channels));
 
         int kcMax = GemmPacked.KBlock(columnRows);
         for (int pc = 0; pc < columnRows; pc += kcMax)
@@ -239,17 +249,31 @@ internal static unsafe class Conv2dDirect
             for (int jr = oc0; jr < oc1; jr += nr)
             {
                 float* bp = packed.Data + (nint)pc * packed.Width + (nint)jr * kc;   // this k block's panel of W^T
-                for (int oy = 0; oy < outH; oy++)
-                    GemmKernels.Run2<TVec, TOps, OffsetRows, StridedRows>(outW, kc, xp + oy * wq, 0, bp, nr, offsets + pc,
-                        t + (long)oy * outW * channels + (jr - oc0), channels, accumulate);
+                for (int r = 0; r < rows; r++)
+                    for (int ox = 0; ox < outW; ox += tileRows)
+                        GemmKernels.Run2<TVec, TOps, OffsetRows, StridedRows>(tileRows, kc, xp + r * wq + ox, 0, bp, nr, offsets + pc,
+                            t + ((long)r * outW + ox) * channels + (jr - oc0), channels, accumulate);
             }
         }
+        TransposeOut(y + (long)oc0 * outHW + oy0 * outW, outHW, t, count, channels, relu);
+    }
 
-        for (int oc = oc0; oc < oc1; oc++)
+    /// <summary>
+    /// y[c * ldy + i] = t[i * channels + c] for i &lt; count, c &lt; channels (clamped as ReluForward does when
+    /// <paramref name="relu"/>), 16 positions at a time so their rows of t stay in L1 while every channel takes them.
+    /// </summary>
+    private static void TransposeOut(float* y, int ldy, float* t, int count, int channels, bool relu)
+    {
+        const int Block = 16;
+        for (int i0 = 0; i0 < count; i0 += Block)
         {
-            float* dst = y + (long)oc * outHW, src = t + (oc - oc0);
-            if (relu) for (int i = 0; i < outHW; i++) { float v = src[(long)i * channels]; dst[i] = v > 0f ? v : 0f; }
-            else for (int i = 0; i < outHW; i++) dst[i] = src[(long)i * channels];
+            int n = Math.Min(Block, count - i0);
+            for (int c = 0; c < channels; c++)
+            {
+                float* dst = y + (long)c * ldy + i0, src = t + (long)i0 * channels + c;
+                if (relu) for (int i = 0; i < n; i++) { float v = src[(long)i * channels]; dst[i] = v > 0f ? v : 0f; }
+                else for (int i = 0; i < n; i++) dst[i] = src[(long)i * channels];
+            }
         }
     }
 

@@ -244,6 +244,7 @@ public class Conv2dTests
                      (new(48, 7, 7, 64, 3, 1, 1), 2),
                      (new(40, 5, 5, 48, 3, 1, 1), 1),
                      (new(32, 14, 14, 64, 3, 2, 1), 1),
+                     (new(16, 28, 28, 32, 3, 1, 1), 1),   // 28-wide rows in two tiles of 14
                  })
         {
             float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
@@ -284,11 +285,15 @@ public class Conv2dTests
         Assert.False(Conv2dDirect.Applies(SimdPath.Scalar, new(32, 20, 20, 40, 3, 1, 1)));
         foreach (var g in new Conv2dGeometry[] { new(32, 20, 20, 40, 3, 1, 1), new(256, 14, 14, 64, 3, 1, 1), new(3, 23, 23, 32, 7, 2, 3), new(16, 20, 19, 32, 4, 3, 2) })
             Assert.True(Conv2dDirect.Applies(SimdPath.Vector512, g));
-        // two threads: 20 rows in two bands; 14 rows (two bands of 7 x 16 grid positions fill 112 of 128 columns) in one band by channels
+        // two threads: 20 rows in two bands
         Conv2dDirect.Plan(SimdPath.Vector512, new(32, 20, 20, 40, 3, 1, 1), threads: 2, out int bands, out int parts);
         Assert.Equal((2, 1), (bands, parts));
         Conv2dDirect.Plan(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 2, out bands, out parts);
-        Assert.Equal((1, 2), (bands, parts));
+        Assert.Equal((2, 1), (bands, parts));   // position rows: 7 + 7 rows
+        Conv2dDirect.Plan(SimdPath.Vector512, new(48, 7, 7, 64, 3, 1, 1), threads: 2, out bands, out parts);
+        Assert.Equal((1, 2), (bands, parts));   // position rows, 7 rows: by channels
+        Conv2dDirect.Plan(SimdPath.Vector512, new(256, 14, 14, 100, 3, 1, 1), threads: 2, out bands, out parts);
+        Assert.Equal((1, 2), (bands, parts));   // the grid: two bands of 7 x 16 positions fill 98 of 128 columns, one band 196 of 224
         Conv2dDirect.Plan(SimdPath.Vector512, new(256, 14, 14, 64, 3, 1, 1), threads: 1, out bands, out parts);
         Assert.Equal((1, 1), (bands, parts));
         // position rows where an output row fits the tile's rows and fills a good share of them
@@ -300,6 +305,8 @@ public class Conv2dTests
         Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector256, new(40, 5, 5, 48, 3, 1, 1)));
         Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector128, new(40, 5, 5, 48, 3, 1, 1)));
         Assert.False(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(32, 20, 20, 40, 3, 1, 1)));
+        Assert.True(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(16, 28, 28, 32, 3, 1, 1)));     // 2 x 14 per row
+        Assert.False(Conv2dDirect.UsesPositionRows(SimdPath.Vector512, new(64, 56, 56, 64, 3, 1, 1)));     // the grid fills 96%
         // the grid reaches every tap: stride 2 on a 58-column padded row, stride 3 with a 4x4 kernel
         Assert.Equal(29, Conv2dDirect.GridWidth(new(64, 56, 56, 128, 3, 2, 1)));
         Assert.Equal(115, Conv2dDirect.GridWidth(new(3, 224, 224, 64, 7, 2, 3)));
