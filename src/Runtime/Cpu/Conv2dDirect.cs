@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetGen.Cpu;
 
@@ -260,14 +261,21 @@ internal static unsafe class Conv2dDirect
 
     /// <summary>
     /// y[c * ldy + i] = t[i * channels + c] for i &lt; count, c &lt; channels (clamped as ReluForward does when
-    /// <paramref name="relu"/>), 16 positions at a time so their rows of t stay in L1 while every channel takes them.
+    /// <paramref name="relu"/>): 8 x 8 blocks transposed in AVX registers (channels come in whole tiles, so in
+    /// eights), the positions left over one at a time, 16 at a time so their rows of t stay in L1.
     /// </summary>
     private static void TransposeOut(float* y, int ldy, float* t, int count, int channels, bool relu)
     {
-        const int Block = 16;
-        for (int i0 = 0; i0 < count; i0 += Block)
+        int i0 = 0;
+        if (Avx.IsSupported && channels % 8 == 0)
         {
-            int n = Math.Min(Block, count - i0);
+            for (; i0 + 8 <= count; i0 += 8)
+                for (int c0 = 0; c0 < channels; c0 += 8)
+                    Transpose8x8(t + (long)i0 * channels + c0, channels, y + (long)c0 * ldy + i0, ldy, relu);
+        }
+        for (; i0 < count; i0 += 16)
+        {
+            int n = Math.Min(16, count - i0);
             for (int c = 0; c < channels; c++)
             {
                 float* dst = y + (long)c * ldy + i0, src = t + (long)i0 * channels + c;
@@ -276,6 +284,33 @@ internal static unsafe class Conv2dDirect
             }
         }
     }
+
+    /// <summary>dst[j * ldd + i] = src[i * lds + j] for i, j &lt; 8 (clamped when <paramref name="relu"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, int lds, float* dst, int ldd, bool relu)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + lds);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * lds), r3 = Avx.LoadVector256(src + 3 * lds);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * lds), r5 = Avx.LoadVector256(src + 5 * lds);
+        Vector256<float> r6 = Avx.LoadVector256(src + 6 * lds), r7 = Avx.LoadVector256(src + 7 * lds);
+        // pairs of rows interleaved, then quadruples, then the 128-bit halves exchanged
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Store8(dst, Avx.Permute2x128(s0, s4, 0x20), relu);
+        Store8(dst + ldd, Avx.Permute2x128(s1, s5, 0x20), relu);
+        Store8(dst + 2 * ldd, Avx.Permute2x128(s2, s6, 0x20), relu);
+        Store8(dst + 3 * ldd, Avx.Permute2x128(s3, s7, 0x20), relu);
+        Store8(dst + 4 * ldd, Avx.Permute2x128(s0, s4, 0x31), relu);
+        Store8(dst + 5 * ldd, Avx.Permute2x128(s1, s5, 0x31), relu);
+        Store8(dst + 6 * ldd, Avx.Permute2x128(s2, s6, 0x31), relu);
+        Store8(dst + 7 * ldd, Avx.Permute2x128(s3, s7, 0x31), relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8(float* dst, Vector256<float> v, bool relu)
+        => Avx.Store(dst, relu ? Avx.BlendVariable(Vector256<float>.Zero, v, Avx.CompareGreaterThan(v, Vector256<float>.Zero)) : v);
 
     /// <summary>
     /// dst[r * outW + i] = src[r * wq + i] for the band's rows, or clamped as
