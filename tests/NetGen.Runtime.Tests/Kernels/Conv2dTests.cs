@@ -238,6 +238,7 @@ public class Conv2dTests
                      (new(16, 15, 17, 36, 3, 2, 1), 1),   // stride 2, odd sizes: four phases
                      (new(3, 23, 23, 32, 7, 2, 3), 1),    // ResNet's stem shape (k = 147)
                      (new(130, 9, 9, 40, 1, 2, 0), 1),    // strided 1x1: one phase
+                     (new(64, 12, 12, 32, 1, 2, 0), 1),   // strided 1x1, 64 deep (ResNet's first downsample)
                      (new(8, 12, 13, 33, 5, 1, 0), 1),    // no padding
                      (new(16, 20, 19, 32, 4, 3, 2), 1),   // even kernel, stride 3: nine phases, rows past the image
                      // position rows: 7 x 7 (AVX-512), 5 x 5 (AVX2, SSE); stride 2 onto 7 x 7
