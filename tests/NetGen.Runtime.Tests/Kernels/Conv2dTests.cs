@@ -274,6 +274,39 @@ public class Conv2dTests
         }
     }
 
+    /// <summary>
+    /// Without packed weights, a layer whose columns outweigh its weights (a training step's forward pass) packs them
+    /// for the call and reads its input in place: the same bits as im2col + product, and weights changed in place
+    /// between calls are read again (the transient packing never serves stale weights).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelAssert.AllPaths), MemberType = typeof(KernelAssert))]
+    public void UnpackedWeightsArePackedPerCall(SimdPath path)
+    {
+        var rng = new Rng(14);
+        var g = new Conv2dGeometry(32, 20, 20, 40, 3, 1, 1);
+        const int batch = 2;
+        Assert.True(Conv2dDirect.Applies(path, g) == (path != SimdPath.Scalar));
+        Assert.True(4L * g.WeightSize <= (long)batch * g.ColumnSize);
+        float[] x = KernelAssert.Random(ref rng, batch * g.InputSize), w = KernelAssert.Random(ref rng, g.WeightSize), b = KernelAssert.Random(ref rng, g.OutChannels);
+        float[] y = new float[batch * g.OutputSize], col = new float[g.ColumnSize];
+        for (int round = 0; round < 2; round++)
+        {
+            Conv2d.Forward(path, y, x, w, b, batch, g, col);
+            float[] expected = new float[y.Length];
+            int outHW = g.OutHeight * g.OutWidth;
+            for (int n = 0; n < batch; n++)
+            {
+                Conv2d.Im2Col(col, x.AsSpan(n * g.InputSize, g.InputSize), g);
+                var yn = expected.AsSpan(n * g.OutputSize, g.OutputSize);
+                for (int oc = 0; oc < g.OutChannels; oc++) yn.Slice(oc * outHW, outHW).Fill(b[oc]);
+                Gemm.Multiply(path, false, false, g.OutChannels, outHW, g.InChannels * 9, w, col, yn, accumulate: true);
+            }
+            Assert.Equal(expected, y);
+            for (int i = 0; i < w.Length; i++) w[i] = -0.5f * w[i];   // the same array, new values
+        }
+    }
+
     [Fact]
     public void PackedLayoutsAreChosenByShape()
     {
