@@ -64,6 +64,11 @@ public readonly record struct Conv2dGeometry(int InChannels, int InHeight, int I
 /// order, so the result does not depend on the number of threads either; the split depends on the
 /// batch size and the layer only.
 /// </para>
+/// <para>
+/// The forward pass of most larger layers on the SIMD paths builds no columns at all: <see cref="Conv2dDirect"/>
+/// multiplies straight from the zero-padded input, bit-identical to im2col + Gemm (with packed weights, or without
+/// them where the layer's columns outweigh its weights, as in training).
+/// </para>
 /// </summary>
 public static unsafe class Conv2d
 {
