@@ -35,7 +35,9 @@ internal static unsafe class Conv2dDirect
     /// </summary>
     internal static bool Applies(SimdPath path, in Conv2dGeometry g)
         => path != SimdPath.Scalar && !g.ColumnsAreInput
-           && g.OutChannels >= 32 && g.OutChannels <= GemmPacked.MC && g.InChannels * g.Kernel * g.Kernel >= 64;
+           && g.OutChannels >= 32 && g.OutChannels <= GemmPacked.MC && g.InChannels * g.Kernel * g.Kernel >= 64
+           // the offsets are ints: the padded input (every phase, rounded up by a stride each way) stays well within
+           && (long)g.InChannels * (g.InHeight + 2 * g.Padding + 2 * g.Stride) * (g.InWidth + 2 * g.Padding + 2 * g.Stride) < int.MaxValue / 2;
 
     /// <summary>
     /// True when a layer multiplies with the output positions as the register tile's rows instead of the weights:

@@ -317,6 +317,7 @@ public class Conv2dTests
         Assert.False(Conv2d.UsesTransposedProduct(SimdPath.Scalar, new(64, 7, 7, 96, 3, 1, 1)));
         Assert.False(Conv2dDirect.Applies(SimdPath.Vector512, new(64, 40, 40, 8, 3, 1, 1)));   // 8 channels
         Assert.False(Conv2dDirect.Applies(SimdPath.Scalar, new(32, 20, 20, 40, 3, 1, 1)));
+        Assert.False(Conv2dDirect.Applies(SimdPath.Vector512, new(4096, 1024, 1024, 64, 3, 1, 1)));   // offsets would pass int range
         foreach (var g in new Conv2dGeometry[] { new(32, 20, 20, 40, 3, 1, 1), new(256, 14, 14, 64, 3, 1, 1), new(3, 23, 23, 32, 7, 2, 3), new(16, 20, 19, 32, 4, 3, 2) })
             Assert.True(Conv2dDirect.Applies(SimdPath.Vector512, g));
         // two threads: 20 rows in two bands
