@@ -28,7 +28,7 @@ namespace NetGen.Cpu;
 /// </summary>
 internal static unsafe class Conv2dDirect
 {
-    /// <summary>Columns of the output block multiplied per k block (64 channels x 512 x 4 bytes = 128 KB stays in L2).</summary>
+    /// <summary>Grid positions of the output block taken through all k blocks and copied out at a time (64 channels x 512 x 4 bytes = 128 KB stays in L2).</summary>
     private const int ChunkColumns = 512;
 
     /// <summary>
@@ -176,18 +176,21 @@ internal static unsafe class Conv2dDirect
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         int outC = g.OutChannels, nr = 2 * TOps.Count;
-        int rows = oy1 - oy0, wq = GridWidth(g);
-        int width = (rows * wq + nr - 1) / nr * nr;   // output block columns: the band's grid positions in whole tiles
+        int rows = oy1 - oy0, wq = GridWidth(g), outW = g.OutWidth, outHW = g.OutHeight * outW;
+        int width = (rows * wq + nr - 1) / nr * nr;   // the band's grid positions in whole tiles
+        int chunk = Math.Min(width, ChunkColumns);    // a multiple of nr
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
         float* xp = BandInput(g, x, oy0, oy1, nr, out int* offsets);
-        float* block = Buffer(ref t_block, ref t_blockCapacity, (long)(oc1 - oc0) * width) - (long)oc0 * width;   // rows oc0.. of [outC, width]
-        if (bias != null)
-            for (int oc = oc0; oc < oc1; oc++) new Span<float>(block + (long)oc * width, width).Fill(bias[oc]);
+        float* block = Buffer(ref t_block, ref t_blockCapacity, (long)(oc1 - oc0) * chunk) - (long)oc0 * chunk;   // rows oc0.. of [outC, chunk]
 
         int kcMax = GemmPacked.KBlock(columnRows), panelRows = packed.PanelRows;
-        for (int jc = 0; jc < width; jc += ChunkColumns)
+        for (int jc = 0; jc < width; jc += chunk)
         {
-            int nc = Math.Min(ChunkColumns, width - jc);
+            // one chunk of grid positions at a time, from the bias to the copy out, so its block stays in L2 (ResNet's
+            // stem has 64 x 6,440 positions per band: 1.6 MB written, added to and read back through memory otherwise)
+            int nc = Math.Min(chunk, width - jc);
+            if (bias != null)
+                for (int oc = oc0; oc < oc1; oc++) new Span<float>(block + (long)oc * chunk, nc).Fill(bias[oc]);
             for (int pc = 0; pc < columnRows; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, columnRows - pc);
@@ -197,16 +200,21 @@ internal static unsafe class Conv2dDirect
                 {
                     int r = Math.Min(panelRows, outC - ir);
                     float* ap = a + (nint)ir * kc;
-                    float* c = block + (long)ir * width;
-                    for (int jr = jc; jr < jc + nc; jr += nr)
-                        GemmKernels.Run2<TVec, TOps, StridedRows, OffsetRows>(r, kc, ap, r, xp + jr, 0, offsets + pc, c + jr, width, accumulate);
+                    float* c = block + (long)ir * chunk;
+                    for (int jr = 0; jr < nc; jr += nr)
+                        GemmKernels.Run2<TVec, TOps, StridedRows, OffsetRows>(r, kc, ap, r, xp + jc + jr, 0, offsets + pc, c + jr, chunk, accumulate);
                 }
             }
+            // the chunk's positions that are outputs: the first outW of each grid row of the band
+            for (int row = jc / wq; row < rows && row * wq < jc + nc; row++)
+            {
+                int lo = Math.Max(jc, row * wq), hi = Math.Min(jc + nc, row * wq + outW);
+                if (lo >= hi) continue;
+                float* dst = y + (long)(oy0 + row) * outW + (lo - row * wq);
+                for (int oc = oc0; oc < oc1; oc++)
+                    CopyRun<TVec, TOps>(dst + (long)oc * outHW, block + (long)oc * chunk + (lo - jc), hi - lo, relu);
+            }
         }
-
-        int outW = g.OutWidth, outHW = g.OutHeight * outW;
-        for (int oc = oc0; oc < oc1; oc++)
-            CopyBand<TVec, TOps>(y + (long)oc * outHW + oy0 * outW, block + (long)oc * width, rows, outW, wq, relu);
     }
 
     /// <summary>
@@ -334,28 +342,20 @@ internal static unsafe class Conv2dDirect
         => Avx.Store(dst, relu ? Avx.BlendVariable(Vector256<float>.Zero, v, Avx.CompareGreaterThan(v, Vector256<float>.Zero)) : v);
 
     /// <summary>
-    /// dst[r * outW + i] = src[r * wq + i] for the band's rows, or clamped as
+    /// dst[i] = src[i] for i &lt; count, or clamped as
     /// <see cref="Activations.ReluForward(System.Span{float}, System.ReadOnlySpan{float})"/> does (x &gt; 0 ? x : +0).
-    /// Whole vectors even where a row ends inside one (7- and 14-wide rows): what a vector writes past its row's end
-    /// lies in the next rows of the band, which are written after it; only the band's last floats go one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyBand<TVec, TOps>(float* dst, float* src, int rows, int outW, int wq, bool relu)
+    private static void CopyRun<TVec, TOps>(float* dst, float* src, int count, bool relu)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int w = TOps.Count, total = rows * outW;
-        for (int r = 0; r < rows; r++)
+        int i = 0;
+        for (; i + TOps.Count <= count; i += TOps.Count)
         {
-            float* d = dst + r * outW, s = src + r * wq;
-            int room = total - r * outW;   // floats of the band from this row's start
-            int i = 0;
-            for (; i < outW && i + w <= room; i += w)
-            {
-                TVec v = TOps.Load(s + i);
-                TOps.Store(relu ? TOps.Select(TOps.GreaterThan(v, TOps.Zero), v, TOps.Zero) : v, d + i);
-            }
-            for (; i < outW; i++) d[i] = relu ? (s[i] > 0f ? s[i] : 0f) : s[i];
+            TVec v = TOps.Load(src + i);
+            TOps.Store(relu ? TOps.Select(TOps.GreaterThan(v, TOps.Zero), v, TOps.Zero) : v, dst + i);
         }
+        for (; i < count; i++) dst[i] = relu ? (src[i] > 0f ? src[i] : 0f) : src[i];
     }
 
     /// <summary>

@@ -233,6 +233,7 @@ public class Conv2dTests
                      (new(64, 3, 6, 96, 3, 1, 1), 8),     // chunks of samples, transposed product (18 positions, 96 channels)
                      // read in place from the padded input (Conv2dDirect): bands of rows, or one band split by channels
                      (new(32, 20, 20, 40, 3, 1, 1), 2),   // bands
+                     (new(16, 48, 50, 32, 3, 1, 1), 1),   // bands over several column chunks, grid rows across chunk ends
                      (new(256, 14, 14, 64, 3, 1, 1), 1),  // one band in channel parts (ResNet's 14x14 layers)
                      (new(48, 7, 7, 100, 3, 1, 1), 2),    // 7 x 7, channel parts with a short last panel
                      (new(16, 15, 17, 36, 3, 2, 1), 1),   // stride 2, odd sizes: four phases
