@@ -340,7 +340,7 @@ public static unsafe class Conv2d
     {
         if (path == SimdPath.Scalar) return false;
         int outHW = g.OutHeight * g.OutWidth, columnRows = g.InChannels * g.Kernel * g.Kernel;
-        int w = path == SimdPath.Vector512 ? 16 : path == SimdPath.Vector256 ? 8 : 4;
+        int w = Simd.Width(path);
         // the share of the column tiles doing useful work either way; measured on ResNet-18's layers, the transposed
         // product pays off when it fills at least a tenth more of them and the products are deep (its bias fill and
         // final transpose are per output, not per multiply-add): 7x7 layers yes, 14x14 and 1x1 ones no

@@ -55,13 +55,10 @@ internal static unsafe class Conv2dDirect
     internal static bool UsesPositionRows(SimdPath path, in Conv2dGeometry g)
     {
         if (path == SimdPath.Scalar) return false;
-        int mr = path == SimdPath.Vector512 ? 14 : 6, nr = TileColumns(path);
+        int mr = GemmPacked.MR(path), nr = 2 * Simd.Width(path);
         int parts = RowParts(g.OutWidth, mr);
         return g.OutWidth % parts == 0 && 2 * (g.OutWidth / parts) >= mr && g.OutChannels % nr == 0 && Filled(g, 1, nr) < 0.95;
     }
-
-    /// <summary>Columns of the micro-kernel's tile (two vectors) on <paramref name="path"/>.</summary>
-    private static int TileColumns(SimdPath path) => path == SimdPath.Vector512 ? 32 : path == SimdPath.Vector256 ? 16 : 8;
 
     /// <summary>Parts an output row of <paramref name="outW"/> positions is split into for tiles of at most <paramref name="mr"/> rows.</summary>
     private static int RowParts(int outW, int mr) => (outW + mr - 1) / mr;
@@ -76,7 +73,7 @@ internal static unsafe class Conv2dDirect
     /// </summary>
     internal static void Plan(SimdPath path, in Conv2dGeometry g, int threads, out int bands, out int channelParts)
     {
-        int nr = TileColumns(path);
+        int nr = 2 * Simd.Width(path);
         bands = Math.Max(1, Math.Min(threads, g.OutHeight));
         channelParts = 1;
         bool split = UsesPositionRows(path, g) ? g.OutHeight % bands != 0 : Filled(g, bands, nr) < Filled(g, 1, nr) - 0.1;
@@ -103,7 +100,7 @@ internal static unsafe class Conv2dDirect
         if (positionRows)
         {
             packed.PrepareB(path, weight, columnRows, transB: true, g.OutChannels, columnRows);
-            panelWidth = TileColumns(path);
+            panelWidth = 2 * Simd.Width(path);
         }
         else
         {
@@ -263,7 +260,7 @@ internal static unsafe class Conv2dDirect
     {
         int nr = 2 * TOps.Count, outW = g.OutWidth, outHW = g.OutHeight * outW, wq = GridWidth(g);
         int rows = oy1 - oy0, count = rows * outW, channels = oc1 - oc0;
-        int tileRows = outW / RowParts(outW, typeof(TOps) == typeof(Vector512Ops) ? 14 : 6);
+        int tileRows = outW / RowParts(outW, GemmPacked.MR<TOps>());
         int columnRows = g.InChannels * g.Kernel * g.Kernel;
         float* xp = BandInput(g, x, oy0, oy1, nr, out int* offsets);
         float* t = Buffer(ref t_block, ref t_blockCapacity, (long)count * channels);   // [count, channels]

@@ -24,36 +24,36 @@ internal struct R13 : IRowCount { public static int Value => 13; }
 internal struct R14 : IRowCount { public static int Value => 14; }
 
 /// <summary>
-/// Where a micro-kernel finds k step p of an operand (row p of B, column p of A): <c>Row(b, offsets, p)</c>, then b
-/// advances by <c>Step(bStride)</c>.
+/// Where a micro-kernel finds k step p of an operand (row p of B, the column p of A it broadcasts from): at
+/// <c>Row(x, offsets, p)</c>, after which x advances by <c>Step(stride)</c>.
 /// </summary>
-internal unsafe interface IBRows
+internal unsafe interface IKSteps
 {
-    static abstract float* Row(float* b, int* offsets, nint p);
-    static abstract nint Step(nint bStride);
+    static abstract float* Row(float* x, int* offsets, nint p);
+    static abstract nint Step(nint stride);
 }
 
-/// <summary>Rows bStride floats apart (a packed panel, or a matrix read in place): row p at b + p * bStride.</summary>
-internal unsafe struct StridedRows : IBRows
+/// <summary>Steps stride floats apart (a packed panel, or a matrix read in place): step p at x + p * stride.</summary>
+internal unsafe struct StridedRows : IKSteps
 {
-    public static float* Row(float* b, int* offsets, nint p) => b;
-    public static nint Step(nint bStride) => bStride;
+    public static float* Row(float* x, int* offsets, nint p) => x;
+    public static nint Step(nint stride) => stride;
 }
 
 /// <summary>
-/// Rows at b + offsets[p]: a convolution reading its zero-padded input in place, row (c, ky, kx) of its im2col matrix
+/// Steps at x + offsets[p]: a convolution reading its zero-padded input in place, row (c, ky, kx) of its im2col matrix
 /// being the input shifted by c * plane + ky * width + kx (see <see cref="Conv2dDirect"/>).
 /// </summary>
-internal unsafe struct OffsetRows : IBRows
+internal unsafe struct OffsetRows : IKSteps
 {
-    public static float* Row(float* b, int* offsets, nint p) => b + offsets[p];
-    public static nint Step(nint bStride) => 0;
+    public static float* Row(float* x, int* offsets, nint p) => x + offsets[p];
+    public static nint Step(nint stride) => 0;
 }
 
 /// <summary>
 /// Register-blocked GEMM micro-kernels: C[rows, 2w or w] (=|+=) sum_p a(i,p) b(p,:), with the
 /// rows of A broadcast from a[p*aStride + i] (or a[offsets[p] + i]) and the columns loaded as vectors from row p of B (b + p*bStride,
-/// or b + offsets[p]: <see cref="IBRows"/>).
+/// or b + offsets[p]: <see cref="IKSteps"/>; Tile2 only).
 /// All accumulators live in registers (rows x 2 vectors: 14 x 2 zmm = 28 of the 32 AVX-512
 /// registers; 6 x 2 ymm/xmm on the 16-register paths). Every element is computed the same way by
 /// every specialisation: a fused multiply-add chain over p starting from zero, then one add to C
@@ -64,7 +64,7 @@ internal static unsafe class GemmKernels
     /// <summary>rows x 2 vectors of columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Tile2<TVec, TOps, TRows, TA, TB>(nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
-        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount where TA : struct, IBRows where TB : struct, IBRows
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount where TA : struct, IKSteps where TB : struct, IKSteps
     {
         int r = TRows.Value;
         nint w = TOps.Count;
@@ -143,8 +143,8 @@ internal static unsafe class GemmKernels
 
     /// <summary>rows x 1 vector of columns (the last, narrow column panel).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tile1<TVec, TOps, TRows, TA, TB>(nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
-        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount where TA : struct, IBRows where TB : struct, IBRows
+    internal static void Tile1<TVec, TOps, TRows>(nint kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TRows : struct, IRowCount
     {
         int r = TRows.Value;
         nint w = TOps.Count;
@@ -169,24 +169,23 @@ internal static unsafe class GemmKernels
         TVec c13a = TOps.Zero;
         for (nint p = 0; p < kc; p++)
         {
-            float* ar = TA.Row(a, offsets, p);
-            TVec b0 = TOps.Load(TB.Row(b, offsets, p));
-            { TVec x = TOps.Broadcast(ar[0]); c0a = TOps.MultiplyAdd(x, b0, c0a); }
-            if (r > 1) { TVec x = TOps.Broadcast(ar[1]); c1a = TOps.MultiplyAdd(x, b0, c1a); }
-            if (r > 2) { TVec x = TOps.Broadcast(ar[2]); c2a = TOps.MultiplyAdd(x, b0, c2a); }
-            if (r > 3) { TVec x = TOps.Broadcast(ar[3]); c3a = TOps.MultiplyAdd(x, b0, c3a); }
-            if (r > 4) { TVec x = TOps.Broadcast(ar[4]); c4a = TOps.MultiplyAdd(x, b0, c4a); }
-            if (r > 5) { TVec x = TOps.Broadcast(ar[5]); c5a = TOps.MultiplyAdd(x, b0, c5a); }
-            if (r > 6) { TVec x = TOps.Broadcast(ar[6]); c6a = TOps.MultiplyAdd(x, b0, c6a); }
-            if (r > 7) { TVec x = TOps.Broadcast(ar[7]); c7a = TOps.MultiplyAdd(x, b0, c7a); }
-            if (r > 8) { TVec x = TOps.Broadcast(ar[8]); c8a = TOps.MultiplyAdd(x, b0, c8a); }
-            if (r > 9) { TVec x = TOps.Broadcast(ar[9]); c9a = TOps.MultiplyAdd(x, b0, c9a); }
-            if (r > 10) { TVec x = TOps.Broadcast(ar[10]); c10a = TOps.MultiplyAdd(x, b0, c10a); }
-            if (r > 11) { TVec x = TOps.Broadcast(ar[11]); c11a = TOps.MultiplyAdd(x, b0, c11a); }
-            if (r > 12) { TVec x = TOps.Broadcast(ar[12]); c12a = TOps.MultiplyAdd(x, b0, c12a); }
-            if (r > 13) { TVec x = TOps.Broadcast(ar[13]); c13a = TOps.MultiplyAdd(x, b0, c13a); }
-            a += TA.Step(aStride);
-            b += TB.Step(bStride);
+            TVec b0 = TOps.Load(b);
+            { TVec x = TOps.Broadcast(a[0]); c0a = TOps.MultiplyAdd(x, b0, c0a); }
+            if (r > 1) { TVec x = TOps.Broadcast(a[1]); c1a = TOps.MultiplyAdd(x, b0, c1a); }
+            if (r > 2) { TVec x = TOps.Broadcast(a[2]); c2a = TOps.MultiplyAdd(x, b0, c2a); }
+            if (r > 3) { TVec x = TOps.Broadcast(a[3]); c3a = TOps.MultiplyAdd(x, b0, c3a); }
+            if (r > 4) { TVec x = TOps.Broadcast(a[4]); c4a = TOps.MultiplyAdd(x, b0, c4a); }
+            if (r > 5) { TVec x = TOps.Broadcast(a[5]); c5a = TOps.MultiplyAdd(x, b0, c5a); }
+            if (r > 6) { TVec x = TOps.Broadcast(a[6]); c6a = TOps.MultiplyAdd(x, b0, c6a); }
+            if (r > 7) { TVec x = TOps.Broadcast(a[7]); c7a = TOps.MultiplyAdd(x, b0, c7a); }
+            if (r > 8) { TVec x = TOps.Broadcast(a[8]); c8a = TOps.MultiplyAdd(x, b0, c8a); }
+            if (r > 9) { TVec x = TOps.Broadcast(a[9]); c9a = TOps.MultiplyAdd(x, b0, c9a); }
+            if (r > 10) { TVec x = TOps.Broadcast(a[10]); c10a = TOps.MultiplyAdd(x, b0, c10a); }
+            if (r > 11) { TVec x = TOps.Broadcast(a[11]); c11a = TOps.MultiplyAdd(x, b0, c11a); }
+            if (r > 12) { TVec x = TOps.Broadcast(a[12]); c12a = TOps.MultiplyAdd(x, b0, c12a); }
+            if (r > 13) { TVec x = TOps.Broadcast(a[13]); c13a = TOps.MultiplyAdd(x, b0, c13a); }
+            a += aStride;
+            b += bStride;
         }
         if (accumulate)
         {
@@ -228,7 +227,7 @@ internal static unsafe class GemmKernels
 
     /// <summary>Run2 with the rows of A and B (k steps) where <typeparamref name="TA"/> and <typeparamref name="TB"/> find them (at most one of them through the offsets).</summary>
     internal static void Run2<TVec, TOps, TA, TB>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
-        where TVec : struct where TOps : struct, IVectorOps<TVec> where TA : struct, IBRows where TB : struct, IBRows
+        where TVec : struct where TOps : struct, IVectorOps<TVec> where TA : struct, IKSteps where TB : struct, IKSteps
     {
         switch (rows)
         {
@@ -253,28 +252,23 @@ internal static unsafe class GemmKernels
     /// <summary>Tile1 for 1..14 rows (the JIT removes the rows a specialisation does not have).</summary>
     internal static void Run1<TVec, TOps>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
-        => Run1<TVec, TOps, StridedRows, StridedRows>(rows, kc, a, aStride, b, bStride, null, c, ldc, accumulate);
-
-    /// <summary>Run1 with the rows of A and B (k steps) where <typeparamref name="TA"/> and <typeparamref name="TB"/> find them (at most one of them through the offsets).</summary>
-    internal static void Run1<TVec, TOps, TA, TB>(int rows, nint kc, float* a, nint aStride, float* b, nint bStride, int* offsets, float* c, nint ldc, bool accumulate)
-        where TVec : struct where TOps : struct, IVectorOps<TVec> where TA : struct, IBRows where TB : struct, IBRows
     {
         switch (rows)
         {
-            case 14: Tile1<TVec, TOps, R14, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 13: Tile1<TVec, TOps, R13, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 12: Tile1<TVec, TOps, R12, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 11: Tile1<TVec, TOps, R11, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 10: Tile1<TVec, TOps, R10, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 9: Tile1<TVec, TOps, R9, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 8: Tile1<TVec, TOps, R8, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 7: Tile1<TVec, TOps, R7, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 6: Tile1<TVec, TOps, R6, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 5: Tile1<TVec, TOps, R5, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 4: Tile1<TVec, TOps, R4, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 3: Tile1<TVec, TOps, R3, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 2: Tile1<TVec, TOps, R2, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
-            case 1: Tile1<TVec, TOps, R1, TA, TB>(kc, a, aStride, b, bStride, offsets, c, ldc, accumulate); break;
+            case 14: Tile1<TVec, TOps, R14>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 13: Tile1<TVec, TOps, R13>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 12: Tile1<TVec, TOps, R12>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 11: Tile1<TVec, TOps, R11>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 10: Tile1<TVec, TOps, R10>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 9: Tile1<TVec, TOps, R9>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 8: Tile1<TVec, TOps, R8>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 7: Tile1<TVec, TOps, R7>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 6: Tile1<TVec, TOps, R6>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 5: Tile1<TVec, TOps, R5>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 4: Tile1<TVec, TOps, R4>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 3: Tile1<TVec, TOps, R3>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 2: Tile1<TVec, TOps, R2>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
+            case 1: Tile1<TVec, TOps, R1>(kc, a, aStride, b, bStride, c, ldc, accumulate); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }

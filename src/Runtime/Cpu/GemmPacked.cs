@@ -58,6 +58,9 @@ internal static unsafe class GemmPacked
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int MR<TOps>() where TOps : struct => typeof(TOps) == typeof(Vector512Ops) ? 14 : 6;
 
+    /// <summary><see cref="MR{TOps}"/> of the products <paramref name="path"/> runs.</summary>
+    internal static int MR(SimdPath path) => path == SimdPath.Vector512 ? 14 : 6;
+
     /// <summary>Depth of a k block: a 14 x 256 A micro-panel is 14 KB (L1), a 256 x 512 B block 512 KB (L2).</summary>
     internal const int KC = 256;
     /// <summary>Columns of a packed B block: a KC x NC block fills half the L2 (512 with 1 MB, 256 with 512 KB).</summary>

@@ -70,7 +70,7 @@ public sealed unsafe class PackedMatrix
     internal void PrepareB(SimdPath path, float* b, int ldb, bool transB, int n, int k)
     {
         if (path == SimdPath.Scalar || n <= 0 || k <= 0) return;
-        int w = path == SimdPath.Vector512 ? 16 : path == SimdPath.Vector256 ? 8 : 4;
+        int w = Simd.Width(path);
         if (HoldsB(b, ldb, transB, n, k, w)) return;
         _valid = false;
         int width = GemmPacked.PackedWidth(n, w);
@@ -110,7 +110,7 @@ public sealed unsafe class PackedMatrix
     internal void Prepare(SimdPath path, float* a, int lda, int m, int k)
     {
         if (path == SimdPath.Scalar || m <= 0 || k <= 0 || m > GemmPacked.MC) return;   // those products never read it
-        int mr = path == SimdPath.Vector512 ? 14 : 6;
+        int mr = GemmPacked.MR(path);
         if (Holds(a, lda, m, k, mr)) return;
         _valid = false;
         Reserve((long)m * k);

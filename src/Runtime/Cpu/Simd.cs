@@ -24,4 +24,13 @@ public static class Simd
         SimdPath.Vector512 => Vector512.IsHardwareAccelerated,
         _ => false,
     };
+
+    /// <summary>Floats in one vector of <paramref name="p"/> (Scalar: 1).</summary>
+    internal static int Width(SimdPath p) => p switch
+    {
+        SimdPath.Vector512 => 16,
+        SimdPath.Vector256 => 8,
+        SimdPath.Vector128 => 4,
+        _ => 1,
+    };
 }
