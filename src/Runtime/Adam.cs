@@ -120,6 +120,26 @@ public sealed class Adam : Optimizer
         Update(parameters, gradients, _m, _v!, _beta1, _beta2, _epsilon, stepSize, inverseRootCorrection2, l2, shrink);
     }
 
+    /// <summary>
+    /// The CUDA path's step: advances the step count and returns what its update kernel needs, computed exactly as
+    /// <see cref="Step"/> computes them (the moments live on the device): beta1, beta2, epsilon, the step size,
+    /// 1/sqrt(bias correction 2), the L2 penalty and the decoupled shrink factor.
+    /// </summary>
+    internal void NextDeviceStep(Span<float> hyper)
+    {
+        _step++;
+        _beta1Power *= _beta1;
+        _beta2Power *= _beta2;
+        double correction1 = 1 - _beta1Power, correction2 = 1 - _beta2Power;
+        hyper[0] = _beta1;
+        hyper[1] = _beta2;
+        hyper[2] = _epsilon;
+        hyper[3] = (float)(_learningRate / correction1);
+        hyper[4] = (float)(1 / Math.Sqrt(correction2));
+        hyper[5] = Decoupled ? 0f : _weightDecay;
+        hyper[6] = Decoupled ? 1f - _learningRate * _weightDecay : 1f;
+    }
+
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
         float b1, float b2, float eps, float stepSize, float invRootC2, float l2, float shrink)
     {

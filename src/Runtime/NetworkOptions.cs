@@ -7,6 +7,16 @@ public enum Backend
 {
     /// <summary>The generated CPU code (SIMD kernels). Always available.</summary>
     Cpu = 0,
+
+    /// <summary>
+    /// The generated CUDA code (cuDNN, cuBLAS, NVRTC kernels, CUDA graphs) on GPU 0. Construction throws when the
+    /// NVIDIA libraries or a device are missing (the message lists every path searched) or when the network has an op
+    /// without a CUDA path yet (docs/gpu.md lists them).
+    /// </summary>
+    Cuda = 1,
+
+    /// <summary>CUDA when it can run this network, else the CPU, saying why once (on standard error).</summary>
+    Auto = 2,
 }
 
 /// <summary>Construction options shared by every generated network.</summary>
@@ -21,13 +31,24 @@ public sealed class NetworkOptions
     /// <summary>Where the network runs. Default <see cref="Backend.Cpu"/>.</summary>
     public Backend Backend { get; init; } = Backend.Cpu;
 
+    /// <summary>
+    /// CUDA only: let cuBLAS and cuDNN use TF32 tensor cores (fp32 storage, 10-bit-mantissa products, roughly 1e-3
+    /// relative error). Off by default: fp32 results then match the CPU to float rounding.
+    /// </summary>
+    public bool AllowTf32 { get; init; }
+
+    /// <summary>CUDA only: the convolution workspace in bytes; cuDNN algorithms needing more are not chosen. Default 256 MiB.</summary>
+    public long CudaWorkspaceBytes { get; init; } = 256L << 20;
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {
         if (Capacity < 1 || Capacity > 1 << 20)
             throw new ArgumentOutOfRangeException(nameof(Capacity), Capacity, "NetworkOptions.Capacity (the largest batch) must be between 1 and 1048576.");
-        if (Backend != Backend.Cpu)
-            throw new ArgumentOutOfRangeException(nameof(Backend), Backend, "Only Backend.Cpu is available in this version.");
+        if (!Enum.IsDefined(Backend))
+            throw new ArgumentOutOfRangeException(nameof(Backend), Backend, "NetworkOptions.Backend must be Cpu, Cuda or Auto.");
+        if (CudaWorkspaceBytes < 0 || CudaWorkspaceBytes > 1L << 40)
+            throw new ArgumentOutOfRangeException(nameof(CudaWorkspaceBytes), CudaWorkspaceBytes, "NetworkOptions.CudaWorkspaceBytes must be between 0 and 1 TiB.");
     }
 }
 

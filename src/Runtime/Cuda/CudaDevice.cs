@@ -83,11 +83,14 @@ public sealed unsafe class DeviceBuffer : SafeHandle
 {
     private DeviceBuffer() : base(IntPtr.Zero, ownsHandle: true) { }
 
-    public int Count { get; private set; }
+    public long Count { get; private set; }
     public float* Pointer => (float*)handle;
+
+    /// <summary>The device address of float <paramref name="offset"/> (what the generated CUDA code passes around).</summary>
+    public nint At(long offset) => offset >= 0 && offset <= Count ? handle + (nint)(offset * sizeof(float)) : throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Offset outside a {Count}-float device buffer.");
     public override bool IsInvalid => handle == IntPtr.Zero;
 
-    public static DeviceBuffer Allocate(int count)
+    public static DeviceBuffer Allocate(long count)
     {
         var buffer = new DeviceBuffer { Count = count };
         void* pointer;

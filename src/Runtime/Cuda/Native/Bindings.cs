@@ -34,6 +34,13 @@ public static unsafe partial class CudaDriver
     [LibraryImport(CudaLibraries.DriverName)] public static partial int cuDeviceGet(int* device, int ordinal);
     [LibraryImport(CudaLibraries.DriverName)] public static partial int cuDeviceGetName(byte* name, int length, int device);
     [LibraryImport(CudaLibraries.DriverName)] public static partial int cuGetErrorString(int status, byte** text);
+    [LibraryImport(CudaLibraries.DriverName)] public static partial int cuModuleLoadData(IntPtr* module, void* image);
+    [LibraryImport(CudaLibraries.DriverName)] public static partial int cuModuleUnload(IntPtr module);
+    [LibraryImport(CudaLibraries.DriverName)] public static partial int cuModuleGetFunction(IntPtr* function, IntPtr module, byte* name);
+    /// <summary>Launches a kernel on a stream (a cudaStream_t is a CUstream); <paramref name="parameters"/> points at one pointer per kernel argument.</summary>
+    [LibraryImport(CudaLibraries.DriverName)]
+    public static partial int cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
+        uint sharedBytes, IntPtr stream, void** parameters, void** extra);
 
     public static void Check(int status, string call)
     {
@@ -51,6 +58,10 @@ public static unsafe partial class CudaRuntime
 
     public const int MemcpyHostToDevice = 1, MemcpyDeviceToHost = 2, MemcpyDeviceToDevice = 3;
     public const int AttributeMultiProcessorCount = 16, AttributeComputeCapabilityMajor = 75, AttributeComputeCapabilityMinor = 76;
+    /// <summary>cudaStreamCaptureMode: global, thread-local (what NetGen uses: only this thread's calls are checked), relaxed.</summary>
+    public const int StreamCaptureModeGlobal = 0, StreamCaptureModeThreadLocal = 1, StreamCaptureModeRelaxed = 2;
+    /// <summary>cudaStreamNonBlocking: a stream that does not synchronise with the legacy default stream.</summary>
+    public const uint StreamNonBlocking = 1;
 
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaRuntimeGetVersion(int* version);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGetDeviceCount(int* count);
@@ -70,6 +81,18 @@ public static unsafe partial class CudaRuntime
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaEventRecord(IntPtr evt, IntPtr stream);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaEventSynchronize(IntPtr evt);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaEventElapsedTime(float* milliseconds, IntPtr start, IntPtr end);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaMemcpyAsync(void* destination, void* source, nuint bytes, int kind, IntPtr stream);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaMemsetAsync(void* pointer, int value, nuint bytes, IntPtr stream);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaMallocHost(void** pointer, nuint bytes);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaFreeHost(void* pointer);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaStreamCreateWithFlags(IntPtr* stream, uint flags);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaStreamBeginCapture(IntPtr stream, int mode);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaStreamEndCapture(IntPtr stream, IntPtr* graph);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphInstantiate(IntPtr* graphExec, IntPtr graph, ulong flags);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphLaunch(IntPtr graphExec, IntPtr stream);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphExecDestroy(IntPtr graphExec);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphDestroy(IntPtr graph);
+    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGetLastError();
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial byte* cudaGetErrorString(int status);
 
     public static void Check(int status, string call)
@@ -96,39 +119,11 @@ public static unsafe partial class Cublas
     public static partial int cublasSgemm(IntPtr handle, int transA, int transB, int m, int n, int k,
         float* alpha, float* a, int lda, float* b, int ldb, float* beta, float* c, int ldc);
     [LibraryImport(CudaLibraries.BlasName)] public static partial byte* cublasGetStatusString(int status);
+    /// <summary>Gives cuBLAS its workspace, so nothing is allocated while a CUDA graph is captured.</summary>
+    [LibraryImport(CudaLibraries.BlasName)] public static partial int cublasSetWorkspace_v2(IntPtr handle, void* workspace, nuint bytes);
 
     public static void Check(int status, string call)
     {
         if (status != 0) throw new CudaException(CudaLibrary.Blas, status, Marshal.PtrToStringUTF8((IntPtr)cublasGetStatusString(status)), call);
-    }
-}
-
-/// <summary>cuDNN 9 (libcudnn): the handle and version so far; descriptors and convolutions follow with the generated CUDA code.</summary>
-public static unsafe partial class Cudnn
-{
-    static Cudnn() => CudaLibraries.EnsureResolver();
-
-    [LibraryImport(CudaLibraries.DnnName)] public static partial nuint cudnnGetVersion();
-    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnCreate(IntPtr* handle);
-    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnDestroy(IntPtr handle);
-    [LibraryImport(CudaLibraries.DnnName)] public static partial byte* cudnnGetErrorString(int status);
-
-    public static void Check(int status, string call)
-    {
-        if (status != 0) throw new CudaException(CudaLibrary.Dnn, status, Marshal.PtrToStringUTF8((IntPtr)cudnnGetErrorString(status)), call);
-    }
-}
-
-/// <summary>NVRTC (libnvrtc): the version so far; program creation and compilation follow with the generated CUDA C.</summary>
-public static unsafe partial class Nvrtc
-{
-    static Nvrtc() => CudaLibraries.EnsureResolver();
-
-    [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcVersion(int* major, int* minor);
-    [LibraryImport(CudaLibraries.RtcName)] public static partial byte* nvrtcGetErrorString(int status);
-
-    public static void Check(int status, string call)
-    {
-        if (status != 0) throw new CudaException(CudaLibrary.Rtc, status, Marshal.PtrToStringUTF8((IntPtr)nvrtcGetErrorString(status)), call);
     }
 }

@@ -1,0 +1,71 @@
+using System;
+
+namespace NetGen.Cuda;
+
+/// <summary>
+/// One kernel of a network's NVRTC module, with typed launchers for the argument lists the generated kernels use
+/// (device addresses, ints, floats, in that kernel's order). <c>count</c> is the number of independent items; the
+/// kernels loop with a grid stride, so any grid covers them.
+/// </summary>
+public readonly unsafe struct CudaKernel
+{
+    private readonly CudaContext _context;
+    private readonly IntPtr _function;
+
+    public CudaKernel(CudaContext context, string name)
+    {
+        _context = context;
+        _function = context.Kernel(name);
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>(y, x, n): forward activations.</summary>
+    public void Run(long count, nint a, nint b, int i0)
+    {
+        void** args = stackalloc void*[3];
+        args[0] = &a; args[1] = &b; args[2] = &i0;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(y, a, b, n): sums.</summary>
+    public void Run(long count, nint a, nint b, nint c, int i0)
+    {
+        void** args = stackalloc void*[4];
+        args[0] = &a; args[1] = &b; args[2] = &c; args[3] = &i0;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(destination, source, n, accumulate) and (y, bias, rows, features).</summary>
+    public void Run(long count, nint a, nint b, int i0, int i1)
+    {
+        void** args = stackalloc void*[4];
+        args[0] = &a; args[1] = &b; args[2] = &i0; args[3] = &i1;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(dx, dy, y, n, accumulate): activation gradients.</summary>
+    public void Run(long count, nint a, nint b, nint c, int i0, int i1)
+    {
+        void** args = stackalloc void*[5];
+        args[0] = &a; args[1] = &b; args[2] = &c; args[3] = &i0; args[4] = &i1;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(y, x, n, slope): LeakyReLU.</summary>
+    public void Run(long count, nint a, nint b, int i0, float f0)
+    {
+        void** args = stackalloc void*[4];
+        args[0] = &a; args[1] = &b; args[2] = &i0; args[3] = &f0;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(dx, dy, x, n, slope, accumulate): LeakyReLU gradients.</summary>
+    public void Run(long count, nint a, nint b, nint c, int i0, float f0, int i1)
+    {
+        void** args = stackalloc void*[6];
+        args[0] = &a; args[1] = &b; args[2] = &c; args[3] = &i0; args[4] = &f0; args[5] = &i1;
+        _context.Launch(_function, count, args, Name);
+    }
+}

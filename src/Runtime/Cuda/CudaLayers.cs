@@ -1,0 +1,289 @@
+using System;
+using System.Collections.Generic;
+using NetGen.Cpu;
+using NetGen.Cuda.Native;
+
+namespace NetGen.Cuda;
+
+// The cuDNN / cuBLAS side of the layers the generated CUDA code calls. Each object is made once per layer at network
+// construction; Prepare(batch) makes the batch-sized descriptors and (for convolutions) searches the algorithms, once
+// per batch size and before any graph capture; the other methods only queue work on the context's stream. Pointers
+// are device pointers into the network's arenas; shapes are NCHW fp32 as on the CPU, so the same offsets serve both.
+
+/// <summary>A Conv2d layer on cuDNN: cross-correlation, PyTorch's OIHW weights, bias added with cudnnAddTensor.</summary>
+public sealed unsafe class CudaConv2d : IDisposable
+{
+    private readonly CudaContext _context;
+    private readonly Conv2dGeometry _g;
+    private readonly CudnnDescriptor _filter, _convolution, _bias;
+    private readonly Dictionary<int, Plan> _plans = new();
+
+    private sealed class Plan
+    {
+        public required CudnnDescriptor X, Y;
+        public int Forward, BackwardData, BackwardFilter;
+    }
+
+    public CudaConv2d(CudaContext context, Conv2dGeometry geometry)
+    {
+        _context = context;
+        _g = geometry;
+        _filter = CudnnDescriptor.Create(CudnnDescriptor.Kind.Filter);
+        Cudnn.Check(Cudnn.cudnnSetFilter4dDescriptor(_filter.Value, Cudnn.DataFloat, Cudnn.TensorNchw, _g.OutChannels, _g.InChannels, _g.Kernel, _g.Kernel), "cudnnSetFilter4dDescriptor");
+        _convolution = CudnnDescriptor.Create(CudnnDescriptor.Kind.Convolution);
+        Cudnn.Check(Cudnn.cudnnSetConvolution2dDescriptor(_convolution.Value, _g.Padding, _g.Padding, _g.Stride, _g.Stride, 1, 1, Cudnn.CrossCorrelation, Cudnn.DataFloat), "cudnnSetConvolution2dDescriptor");
+        Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(_convolution.Value, context.ConvolutionMathType), "cudnnSetConvolutionMathType");
+        _bias = CudnnDescriptor.Tensor(1, _g.OutChannels, 1, 1);
+    }
+
+    /// <summary>The algorithms chosen for a prepared batch size, for logs: "fwd 1, bwd-data 1, bwd-filter 0".</summary>
+    public string Algorithms(int batch) => _plans.TryGetValue(batch, out var p) ? $"fwd {p.Forward}, bwd-data {p.BackwardData}, bwd-filter {p.BackwardFilter}" : "not prepared";
+
+    /// <summary>
+    /// Descriptors for <paramref name="batch"/> and the fastest algorithm of each direction whose workspace fits the
+    /// context's limit, measured by cudnnFind*Ex on scratch buffers (the arenas are not touched).
+    /// </summary>
+    public void Prepare(int batch)
+    {
+        if (_plans.ContainsKey(batch)) return;
+        var plan = new Plan
+        {
+            X = CudnnDescriptor.Tensor(batch, _g.InChannels, _g.InHeight, _g.InWidth),
+            Y = CudnnDescriptor.Tensor(batch, _g.OutChannels, _g.OutHeight, _g.OutWidth),
+        };
+        int n, c, h, w;
+        Cudnn.Check(Cudnn.cudnnGetConvolution2dForwardOutputDim(_convolution.Value, plan.X.Value, _filter.Value, &n, &c, &h, &w), "cudnnGetConvolution2dForwardOutputDim");
+        if (n != batch || c != _g.OutChannels || h != _g.OutHeight || w != _g.OutWidth)
+            throw new InvalidOperationException($"cuDNN computes a {n}x{c}x{h}x{w} output for {_g}; NetGen planned {batch}x{_g.OutChannels}x{_g.OutHeight}x{_g.OutWidth}.");
+        using var x = DeviceBuffer.Allocate((long)batch * _g.InputSize);
+        using var y = DeviceBuffer.Allocate((long)batch * _g.OutputSize);
+        using var wt = DeviceBuffer.Allocate(_g.WeightSize);
+        _context.Zero(x.Pointer, x.Count);
+        _context.Zero(y.Pointer, y.Count);
+        _context.Zero(wt.Pointer, wt.Count);
+        var results = stackalloc Cudnn.AlgorithmPerf[8];
+        int returned;
+        nuint limit = (nuint)_context.WorkspaceBytes;
+        Cudnn.Check(Cudnn.cudnnFindConvolutionForwardAlgorithmEx(_context.Dnn, plan.X.Value, x.Pointer, _filter.Value, wt.Pointer, _convolution.Value,
+            plan.Y.Value, y.Pointer, Cudnn.ForwardAlgorithmCount, &returned, results, _context.Workspace, limit), "cudnnFindConvolutionForwardAlgorithmEx");
+        plan.Forward = Best(results, returned, "forward", batch);
+        Cudnn.Check(Cudnn.cudnnFindConvolutionBackwardDataAlgorithmEx(_context.Dnn, _filter.Value, wt.Pointer, plan.Y.Value, y.Pointer, _convolution.Value,
+            plan.X.Value, x.Pointer, Cudnn.BackwardDataAlgorithmCount, &returned, results, _context.Workspace, limit), "cudnnFindConvolutionBackwardDataAlgorithmEx");
+        plan.BackwardData = Best(results, returned, "backward data", batch);
+        Cudnn.Check(Cudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx(_context.Dnn, plan.X.Value, x.Pointer, plan.Y.Value, y.Pointer, _convolution.Value,
+            _filter.Value, wt.Pointer, Cudnn.BackwardFilterAlgorithmCount, &returned, results, _context.Workspace, limit), "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+        plan.BackwardFilter = Best(results, returned, "backward filter", batch);
+        _context.Synchronize();
+        _plans[batch] = plan;
+    }
+
+    /// <summary>cudnnFind returns results fastest first; the first that succeeded within the workspace wins.</summary>
+    internal static int Best(Cudnn.AlgorithmPerf* results, int count, string direction, long workspaceBytes, string layer)
+    {
+        for (int i = 0; i < count; i++)
+            if (results[i].Status == 0 && (long)results[i].Memory <= workspaceBytes) return results[i].Algorithm;
+        throw new InvalidOperationException($"cuDNN found no {direction} algorithm for {layer} within a {workspaceBytes}-byte workspace; raise NetworkOptions.CudaWorkspaceBytes.");
+    }
+
+    private int Best(Cudnn.AlgorithmPerf* results, int count, string direction, int batch) =>
+        Best(results, count, direction, _context.WorkspaceBytes, $"Conv2d {_g} at batch {batch}");
+
+    private Plan For(int batch) => _plans.TryGetValue(batch, out var p) ? p : throw new InvalidOperationException($"Conv2d {_g}: batch {batch} was not prepared.");
+
+    public void Forward(int batch, nint y, nint x, nint weight, nint bias)
+    {
+        float* y_ = (float*)y, x_ = (float*)x, weight_ = (float*)weight, bias_ = (float*)bias;
+        var p = For(batch);
+        float one = 1f, zero = 0f;
+        Cudnn.Check(Cudnn.cudnnConvolutionForward(_context.Dnn, &one, p.X.Value, x_, _filter.Value, weight_, _convolution.Value, p.Forward,
+            _context.Workspace, (nuint)_context.WorkspaceBytes, &zero, p.Y.Value, y_), "cudnnConvolutionForward");
+        if (bias_ != null) // a convolution declared without bias passes 0
+            Cudnn.Check(Cudnn.cudnnAddTensor(_context.Dnn, &one, _bias.Value, bias_, &one, p.Y.Value, y_), "cudnnAddTensor(bias)");
+    }
+
+    /// <summary>dW += conv-backward-filter(x, dy); db += sums of dy per channel.</summary>
+    public void BackwardWeights(int batch, nint weightGradient, nint biasGradient, nint dy, nint x)
+    {
+        float* weightGradient_ = (float*)weightGradient, biasGradient_ = (float*)biasGradient, dy_ = (float*)dy, x_ = (float*)x;
+        var p = For(batch);
+        float one = 1f;
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardFilter(_context.Dnn, &one, p.X.Value, x_, p.Y.Value, dy_, _convolution.Value, p.BackwardFilter,
+            _context.Workspace, (nuint)_context.WorkspaceBytes, &one, _filter.Value, weightGradient_), "cudnnConvolutionBackwardFilter");
+        if (biasGradient_ != null)
+            Cudnn.Check(Cudnn.cudnnConvolutionBackwardBias(_context.Dnn, &one, p.Y.Value, dy_, &one, _bias.Value, biasGradient_), "cudnnConvolutionBackwardBias");
+    }
+
+    public void BackwardData(int batch, nint dx, nint dy, nint weight, bool accumulate)
+    {
+        float* dx_ = (float*)dx, dy_ = (float*)dy, weight_ = (float*)weight;
+        var p = For(batch);
+        float one = 1f, beta = accumulate ? 1f : 0f;
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardData(_context.Dnn, &one, _filter.Value, weight_, p.Y.Value, dy_, _convolution.Value, p.BackwardData,
+            _context.Workspace, (nuint)_context.WorkspaceBytes, &beta, p.X.Value, dx_), "cudnnConvolutionBackwardData");
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _plans.Values) { p.X.Dispose(); p.Y.Dispose(); }
+        _filter.Dispose();
+        _convolution.Dispose();
+        _bias.Dispose();
+    }
+}
+
+/// <summary>Max or average pooling on cuDNN (average counts the padding, as PyTorch's default; max is the deterministic mode).</summary>
+public sealed unsafe class CudaPool2d : IDisposable
+{
+    private readonly CudaContext _context;
+    private readonly Pool2dGeometry _g;
+    private readonly CudnnDescriptor _pooling;
+    private readonly Dictionary<int, (CudnnDescriptor X, CudnnDescriptor Y)> _plans = new();
+
+    public CudaPool2d(CudaContext context, Pool2dGeometry geometry, bool max)
+    {
+        if (geometry.CeilMode && (geometry.OutHeight != (geometry.InHeight + 2 * geometry.Padding - geometry.Kernel) / geometry.Stride + 1 ||
+                                  geometry.OutWidth != (geometry.InWidth + 2 * geometry.Padding - geometry.Kernel) / geometry.Stride + 1))
+            throw new NotSupportedException($"Pooling {geometry}: ceil_mode changes the output size, which cuDNN pooling does not do.");
+        _context = context;
+        _g = geometry;
+        _pooling = CudnnDescriptor.Create(CudnnDescriptor.Kind.Pooling);
+        Cudnn.Check(Cudnn.cudnnSetPooling2dDescriptor(_pooling.Value, max ? Cudnn.PoolingMaxDeterministic : Cudnn.PoolingAverageIncludePadding,
+            Cudnn.PropagateNan, _g.Kernel, _g.Kernel, _g.Padding, _g.Padding, _g.Stride, _g.Stride), "cudnnSetPooling2dDescriptor");
+    }
+
+    /// <summary>Adaptive average pooling whose windows all have one size (input a multiple of the output) is plain average pooling.</summary>
+    public static CudaPool2d Adaptive(CudaContext context, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
+    {
+        if (inHeight % outHeight != 0 || inWidth % outWidth != 0 || inHeight / outHeight != inWidth / outWidth)
+            throw new NotSupportedException($"AdaptiveAvgPool2d {inHeight}x{inWidth} -> {outHeight}x{outWidth}: only equal square windows run on CUDA.");
+        int k = inHeight / outHeight;
+        return new CudaPool2d(context, new Pool2dGeometry(channels, inHeight, inWidth, k, k), max: false);
+    }
+
+    public void Prepare(int batch)
+    {
+        if (!_plans.ContainsKey(batch))
+            _plans[batch] = (CudnnDescriptor.Tensor(batch, _g.Channels, _g.InHeight, _g.InWidth), CudnnDescriptor.Tensor(batch, _g.Channels, _g.OutHeight, _g.OutWidth));
+    }
+
+    public void Forward(int batch, nint y, nint x)
+    {
+        float* y_ = (float*)y, x_ = (float*)x;
+        var (xd, yd) = _plans[batch];
+        float one = 1f, zero = 0f;
+        Cudnn.Check(Cudnn.cudnnPoolingForward(_context.Dnn, _pooling.Value, &one, xd.Value, x_, &zero, yd.Value, y_), "cudnnPoolingForward");
+    }
+
+    public void Backward(int batch, nint dx, nint dy, nint y, nint x, bool accumulate)
+    {
+        float* dx_ = (float*)dx, dy_ = (float*)dy, y_ = (float*)y, x_ = (float*)x;
+        var (xd, yd) = _plans[batch];
+        float one = 1f, beta = accumulate ? 1f : 0f;
+        Cudnn.Check(Cudnn.cudnnPoolingBackward(_context.Dnn, _pooling.Value, &one, yd.Value, y_, yd.Value, dy_, xd.Value, x_, &beta, xd.Value, dx_), "cudnnPoolingBackward");
+    }
+
+    public void Dispose()
+    {
+        foreach (var (x, y) in _plans.Values) { x.Dispose(); y.Dispose(); }
+        _pooling.Dispose();
+    }
+}
+
+/// <summary>
+/// BatchNorm on cuDNN's spatial mode: batch statistics in training (running statistics updated with the momentum as
+/// cuDNN's exponential average factor; cuDNN, like PyTorch and the CPU path, uses the unbiased variance for them),
+/// running statistics in inference.
+/// </summary>
+public sealed unsafe class CudaBatchNorm : IDisposable
+{
+    private readonly CudaContext _context;
+    private readonly int _channels, _spatial;
+    private readonly double _momentum, _epsilon;
+    private readonly Dictionary<int, (CudnnDescriptor X, CudnnDescriptor Parameters)> _plans = new();
+
+    public CudaBatchNorm(CudaContext context, int channels, int spatial, double momentum, double epsilon)
+    {
+        _context = context;
+        _channels = channels;
+        _spatial = spatial;
+        _momentum = momentum;
+        _epsilon = Math.Max(epsilon, 1e-5); // CUDNN_BN_MIN_EPSILON
+    }
+
+    public void Prepare(int batch)
+    {
+        if (_plans.ContainsKey(batch)) return;
+        var x = CudnnDescriptor.Tensor(batch, _channels, _spatial, 1);
+        var p = CudnnDescriptor.Create(CudnnDescriptor.Kind.Tensor);
+        Cudnn.Check(Cudnn.cudnnDeriveBNTensorDescriptor(p.Value, x.Value, Cudnn.BatchNormSpatial), "cudnnDeriveBNTensorDescriptor");
+        _plans[batch] = (x, p);
+    }
+
+    /// <param name="saved">2 x channels: the batch mean, then 1/sqrt(var + eps), kept for backward.</param>
+    public void ForwardTraining(int batch, nint y, nint x, nint gamma, nint beta, nint runningMean, nint runningVariance, nint saved)
+    {
+        float* y_ = (float*)y, x_ = (float*)x, gamma_ = (float*)gamma, beta_ = (float*)beta, runningMean_ = (float*)runningMean, runningVariance_ = (float*)runningVariance, saved_ = (float*)saved;
+        var (xd, pd) = _plans[batch];
+        float one = 1f, zero = 0f;
+        Cudnn.Check(Cudnn.cudnnBatchNormalizationForwardTraining(_context.Dnn, Cudnn.BatchNormSpatial, &one, &zero, xd.Value, x_, xd.Value, y_, pd.Value,
+            gamma_, beta_, _momentum, runningMean_, runningVariance_, _epsilon, saved_, saved_ + _channels), "cudnnBatchNormalizationForwardTraining");
+    }
+
+    public void ForwardInference(int batch, nint y, nint x, nint gamma, nint beta, nint runningMean, nint runningVariance)
+    {
+        float* y_ = (float*)y, x_ = (float*)x, gamma_ = (float*)gamma, beta_ = (float*)beta, runningMean_ = (float*)runningMean, runningVariance_ = (float*)runningVariance;
+        var (xd, pd) = _plans[batch];
+        float one = 1f, zero = 0f;
+        Cudnn.Check(Cudnn.cudnnBatchNormalizationForwardInference(_context.Dnn, Cudnn.BatchNormSpatial, &one, &zero, xd.Value, x_, xd.Value, y_, pd.Value,
+            gamma_, beta_, runningMean_, runningVariance_, _epsilon), "cudnnBatchNormalizationForwardInference");
+    }
+
+    /// <summary>dx (overwritten, or accumulated with <paramref name="accumulate"/>); dgamma and dbeta accumulate unless <paramref name="frozen"/>.</summary>
+    public void Backward(int batch, nint dx, nint dy, nint x, nint gamma, nint gammaGradient, nint betaGradient, nint saved, bool accumulate, bool frozen)
+    {
+        float* dx_ = (float*)dx, dy_ = (float*)dy, x_ = (float*)x, gamma_ = (float*)gamma, gammaGradient_ = (float*)gammaGradient, betaGradient_ = (float*)betaGradient, saved_ = (float*)saved;
+        var (xd, pd) = _plans[batch];
+        float one = 1f, beta = accumulate ? 1f : 0f, alphaParameters = frozen ? 0f : 1f;
+        Cudnn.Check(Cudnn.cudnnBatchNormalizationBackward(_context.Dnn, Cudnn.BatchNormSpatial, &one, &beta, &alphaParameters, &one, xd.Value, x_, xd.Value, dy_, xd.Value, dx_,
+            pd.Value, gamma_, gammaGradient_, betaGradient_, _epsilon, saved_, saved_ + _channels), "cudnnBatchNormalizationBackward");
+    }
+
+    public void Dispose()
+    {
+        foreach (var (x, p) in _plans.Values) { x.Dispose(); p.Dispose(); }
+    }
+}
+
+/// <summary>Dense (fully connected) layers on cuBLAS, with PyTorch's [out, in] row-major weights.</summary>
+public static unsafe class CudaDense
+{
+    /// <summary>y[rows, out] = x[rows, in] W^T (the bias is added by the generated bias kernel).</summary>
+    public static void Forward(CudaContext context, nint y, nint x, nint weight, int rows, int inFeatures, int outFeatures)
+    {
+        float* y_ = (float*)y, x_ = (float*)x, weight_ = (float*)weight;
+        // Row-major y_ = x_ W^T is column-major y_^T = W x_^T: W is stored as W^T (column-major, in x_ out), hence OpT.
+        float one = 1f, zero = 0f;
+        Cublas.Check(Cublas.cublasSgemm(context.Blas, Cublas.OpT, Cublas.OpN, outFeatures, rows, inFeatures, &one, weight_, inFeatures, x_, inFeatures, &zero, y_, outFeatures),
+            $"cublasSgemm(dense forward {rows}x_{inFeatures}->{outFeatures})");
+    }
+
+    /// <summary>dW[out, in] += dy^T x.</summary>
+    public static void BackwardWeights(CudaContext context, nint weightGradient, nint dy, nint x, int rows, int inFeatures, int outFeatures)
+    {
+        float* weightGradient_ = (float*)weightGradient, dy_ = (float*)dy, x_ = (float*)x;
+        // Column-major dW^T (in x_ out) += x_^T (in x_ rows) * dy_ (rows x_ out).
+        float one = 1f;
+        Cublas.Check(Cublas.cublasSgemm(context.Blas, Cublas.OpN, Cublas.OpT, inFeatures, outFeatures, rows, &one, x_, inFeatures, dy_, outFeatures, &one, weightGradient_, inFeatures),
+            $"cublasSgemm(dense weight gradient {rows}x_{inFeatures}->{outFeatures})");
+    }
+
+    /// <summary>dx[rows, in] = (or +=) dy W.</summary>
+    public static void BackwardData(CudaContext context, nint dx, nint dy, nint weight, int rows, int inFeatures, int outFeatures, bool accumulate)
+    {
+        float* dx_ = (float*)dx, dy_ = (float*)dy, weight_ = (float*)weight;
+        // Column-major dx_^T (in x rows) = W^T (in x out) * dy_^T (out x rows).
+        float one = 1f, beta = accumulate ? 1f : 0f;
+        Cublas.Check(Cublas.cublasSgemm(context.Blas, Cublas.OpN, Cublas.OpN, inFeatures, rows, outFeatures, &one, weight_, inFeatures, dy_, outFeatures, &beta, dx_, inFeatures),
+            $"cublasSgemm(dense input gradient {rows}x{inFeatures}->{outFeatures})");
+    }
+}

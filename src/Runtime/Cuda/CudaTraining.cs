@@ -1,0 +1,161 @@
+using System;
+using System.Runtime.CompilerServices;
+using NetGen.Cuda.Native;
+
+namespace NetGen.Cuda;
+
+/// <summary>
+/// The loss and optimizer half of a CUDA training step: label/target and loss buffers, optimizer state on the device,
+/// and the launches of the generator's loss and update kernels. Hyper-parameters live in a small device buffer that
+/// is refreshed before every step, so a captured step graph stays valid when the learning rate changes.
+/// </summary>
+public sealed unsafe class CudaTrainer : IDisposable
+{
+    private const int HyperCount = 8;
+    private readonly CudaContext _context;
+    private readonly int _parameterCount, _outputSize;
+    private readonly DeviceBuffer _targets, _labels, _rowLoss, _loss, _hyper;
+    private readonly float[] _hostHyper = new float[HyperCount];
+    private readonly float[] _hostLoss = new float[1];
+    private Optimizer? _stateOwner;
+    private DeviceBuffer? _state1, _state2;
+
+    public CudaTrainer(CudaContext context, int parameterCount, int capacity, int outputSize)
+    {
+        _context = context;
+        _parameterCount = parameterCount;
+        _outputSize = outputSize;
+        _targets = DeviceBuffer.Allocate((long)capacity * outputSize);
+        _labels = DeviceBuffer.Allocate(capacity);
+        _rowLoss = DeviceBuffer.Allocate(capacity);
+        _loss = DeviceBuffer.Allocate(1);
+        _hyper = DeviceBuffer.Allocate(HyperCount);
+    }
+
+    /// <summary>What a captured step depends on besides the batch and the buffers: the loss kernel and the optimizer kernel (0-5).</summary>
+    public static int Kind(Loss loss, bool labels, Optimizer optimizer) =>
+        2 * (labels ? 0 : ReferenceEquals(loss, Loss.MeanSquaredError) ? 2 : 1) + (optimizer is Adam ? 1 : 0);
+
+    /// <summary>Changes whenever the optimizer state buffers are replaced: graphs captured before hold the old ones.</summary>
+    public int Version { get; private set; }
+
+    /// <summary>Throws NotSupportedException for a loss or optimizer without a CUDA kernel (before anything is queued).</summary>
+    public static void CheckSupported(Loss loss, bool labels, Optimizer optimizer, string network)
+    {
+        bool lossOk = labels ? ReferenceEquals(loss, Loss.SoftmaxCrossEntropy) : ReferenceEquals(loss, Loss.MeanSquaredError) || ReferenceEquals(loss, Loss.SoftmaxCrossEntropy);
+        if (!lossOk)
+            throw new NotSupportedException($"{network} on Backend.Cuda: the {loss.Name} loss with {(labels ? "class labels" : "float targets")} has no CUDA kernel yet " +
+                "(SoftmaxCrossEntropy with labels or targets and MeanSquaredError run on CUDA); train this network on Backend.Cpu. See docs/gpu.md.");
+        if (optimizer is not (Sgd or Adam))
+            throw new NotSupportedException($"{network} on Backend.Cuda: {optimizer.GetType().Name} has no CUDA update kernel (Sgd and Adam do).");
+    }
+
+    /// <summary>Host side of a step, before the step graph is launched: copies labels and hyper-parameters in.</summary>
+    public void Begin(ReadOnlySpan<int> labels, int batch, int classes)
+    {
+        for (int b = 0; b < batch; b++)
+            if ((uint)labels[b] >= (uint)classes)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[b], $"Label at row {b} is {labels[b]}, outside the valid range [0, {classes - 1}] for {classes} classes.");
+        _context.CopyToDevice((int*)_labels.Pointer, labels.Slice(0, batch));
+    }
+
+    public void Begin(ReadOnlySpan<float> targets, int batch) => _context.CopyToDevice(_targets.Pointer, targets.Slice(0, batch * _outputSize));
+
+    /// <summary>Copies the optimizer's hyper-parameters for this step in (Adam advances its step count here).</summary>
+    public void BeginUpdate(Optimizer optimizer)
+    {
+        if (!ReferenceEquals(optimizer, _stateOwner))
+        {
+            // A new optimizer starts from zero state, as a new optimizer object does on the CPU.
+            _state1?.Dispose();
+            _state2?.Dispose();
+            _state1 = _state2 = null;
+            _stateOwner = optimizer;
+            Version++;
+        }
+        switch (optimizer)
+        {
+            case Sgd sgd:
+                _hostHyper[0] = sgd.LearningRate;
+                _hostHyper[1] = sgd.Momentum;
+                _hostHyper[2] = sgd.WeightDecay;
+                if (sgd.Momentum != 0f && _state1 is null) { _state1 = Zeroed(_parameterCount); Version++; }
+                break;
+            case Adam adam:
+                adam.NextDeviceStep(_hostHyper);
+                if (_state1 is null) { _state1 = Zeroed(_parameterCount); _state2 = Zeroed(_parameterCount); Version++; }
+                break;
+        }
+        _context.CopyToDevice(_hyper.Pointer, _hostHyper);
+    }
+
+    private DeviceBuffer Zeroed(int count)
+    {
+        var buffer = DeviceBuffer.Allocate(count);
+        _context.Zero(buffer.Pointer, count);
+        return buffer;
+    }
+
+    /// <summary>Queues the loss kernels: dOutput and the per-row losses, then their mean into the loss scalar.</summary>
+    public void QueueLoss(Loss loss, bool labels, nint outputAddress, nint outputGradientAddress, int batch)
+    {
+        float* output = (float*)outputAddress, outputGradient = (float*)outputGradientAddress;
+        int features = _outputSize;
+        float* targets = _targets.Pointer, rowLoss = _rowLoss.Pointer, lossValue = _loss.Pointer;
+        int* labelPointer = (int*)_labels.Pointer;
+        void** args = stackalloc void*[6];
+        if (labels)
+        {
+            args[0] = &output; args[1] = &labelPointer; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
+            _context.Launch(_context.Kernel("netgen_softmax_xent_labels"), batch, args, "netgen_softmax_xent_labels");
+        }
+        else
+        {
+            string name = ReferenceEquals(loss, Loss.MeanSquaredError) ? "netgen_mse" : "netgen_softmax_xent_targets";
+            args[0] = &output; args[1] = &targets; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
+            _context.Launch(_context.Kernel(name), batch, args, name);
+        }
+        // The mean: per-row sums divided by the batch (cross entropy) or by batch*features (MSE).
+        float scale = 1f / (ReferenceEquals(loss, Loss.MeanSquaredError) ? (float)batch * features : batch);
+        args[0] = &lossValue; args[1] = &rowLoss; args[2] = &batch; args[3] = &scale;
+        _context.Launch(_context.Kernel("netgen_mean_rows"), 1, args, "netgen_mean_rows");
+    }
+
+    /// <summary>Queues the update kernel of the optimizer passed to the last <see cref="BeginUpdate"/>.</summary>
+    public void QueueUpdate(Optimizer optimizer, nint parameterAddress, nint gradientAddress)
+    {
+        float* parameters = (float*)parameterAddress, gradients = (float*)gradientAddress;
+        int n = _parameterCount;
+        float* hyper = _hyper.Pointer;
+        float* s1 = _state1 is null ? null : _state1.Pointer, s2 = _state2 is null ? null : _state2.Pointer;
+        void** args = stackalloc void*[6];
+        if (optimizer is Sgd)
+        {
+            args[0] = &parameters; args[1] = &gradients; args[2] = &s1; args[3] = &hyper; args[4] = &n;
+            _context.Launch(_context.Kernel("netgen_sgd"), n, args, "netgen_sgd");
+        }
+        else
+        {
+            args[0] = &parameters; args[1] = &gradients; args[2] = &s1; args[3] = &s2; args[4] = &hyper; args[5] = &n;
+            _context.Launch(_context.Kernel("netgen_adam"), n, args, "netgen_adam");
+        }
+    }
+
+    /// <summary>Waits for the stream and returns the step's mean loss (the one float a step copies back).</summary>
+    public float ReadLoss()
+    {
+        _context.CopyToHost(_hostLoss, _loss.Pointer);
+        return _hostLoss[0];
+    }
+
+    public void Dispose()
+    {
+        _targets.Dispose();
+        _labels.Dispose();
+        _rowLoss.Dispose();
+        _loss.Dispose();
+        _hyper.Dispose();
+        _state1?.Dispose();
+        _state2?.Dispose();
+    }
+}
