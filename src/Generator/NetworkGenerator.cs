@@ -37,11 +37,21 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             return;
 
         string source;
+        string? cuda = null;
         try
         {
             // A network with errors still gets its layer-member bodies, so the NG diagnostic is not
             // buried under CS8795 "partial method must have an implementation".
-            source = failed ? CpuEmitter.EmitMembersOnly(spec) : CpuEmitter.Emit(Planner.Build(spec));
+            if (failed)
+            {
+                source = CpuEmitter.EmitMembersOnly(spec);
+            }
+            else
+            {
+                var plan = Planner.Build(spec);
+                source = CpuEmitter.Emit(plan);
+                if (CudaEmitter.Unsupported(plan) is null) cuda = CudaEmitter.Emit(plan);
+            }
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {
@@ -50,5 +60,6 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         }
         string hint = (spec.Namespace is null ? "" : spec.Namespace + ".") + string.Concat(spec.ContainingTypes.Select(t => t.Split(' ').Last() + ".")) + spec.ClassName + ".g.cs";
         context.AddSource(hint, source);
+        if (cuda is not null) context.AddSource(hint.Substring(0, hint.Length - ".g.cs".Length) + ".Cuda.g.cs", cuda);
     }
 }

@@ -40,6 +40,12 @@ internal static class GeneratorHarness
     {
         public string GeneratedText => string.Join("\n", Run.GeneratedTrees.Select(t => t.GetText().ToString()));
 
+        /// <summary>The CPU files (NAME.g.cs): everything but the CUDA paths.</summary>
+        public string CpuText => string.Join("\n", Run.GeneratedTrees.Where(t => !t.FilePath.EndsWith(".Cuda.g.cs")).Select(t => t.GetText().ToString()));
+
+        /// <summary>The CUDA paths (NAME.Cuda.g.cs), emitted for networks whose every op runs on CUDA.</summary>
+        public string CudaText => string.Join("\n", Run.GeneratedTrees.Where(t => t.FilePath.EndsWith(".Cuda.g.cs")).Select(t => t.GetText().ToString()));
+
         public IEnumerable<Diagnostic> Errors => CompileDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error);
     }
 

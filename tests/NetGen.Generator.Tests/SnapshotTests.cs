@@ -12,9 +12,18 @@ public class SnapshotTests
         var result = GeneratorHarness.Run(Sources.LeNet5);
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.Errors);
-        Assert.Single(result.Run.GeneratedTrees);
+        Assert.Equal(2, result.Run.GeneratedTrees.Length);
         Assert.EndsWith("NetGen.Examples.LeNet5.LeNet5.g.cs", result.Run.GeneratedTrees[0].FilePath);
-        Snapshot.Match(result.GeneratedText, "LeNet5");
+        Assert.EndsWith("NetGen.Examples.LeNet5.LeNet5.Cuda.g.cs", result.Run.GeneratedTrees[1].FilePath);
+        Snapshot.Match(result.CpuText, "LeNet5");
+    }
+
+    [Fact]
+    public void LeNet5_CUDA_path_matches_snapshot_and_compiles()
+    {
+        var result = GeneratorHarness.Run(Sources.LeNet5);
+        Assert.Empty(result.Errors);
+        Snapshot.Match(result.CudaText, "LeNet5.Cuda");
     }
 
     [Fact]
@@ -23,7 +32,7 @@ public class SnapshotTests
         var result = GeneratorHarness.Run(Sources.TinyDag);
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.Errors);
-        Snapshot.Match(result.GeneratedText, "TinyDag");
+        Snapshot.Match(result.CpuText, "TinyDag");
     }
 
     [Fact]
@@ -76,7 +85,7 @@ public class SnapshotTests
         var result = GeneratorHarness.Run(source);
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.Errors);
-        Assert.Equal(new[] { "GlobalNet.g.cs", "Outer.Inner.Host.Holder.NestedNet.g.cs" },
+        Assert.Equal(new[] { "GlobalNet.Cuda.g.cs", "GlobalNet.g.cs", "Outer.Inner.Host.Holder.NestedNet.Cuda.g.cs", "Outer.Inner.Host.Holder.NestedNet.g.cs" },
             result.Run.GeneratedTrees.Select(t => System.IO.Path.GetFileName(t.FilePath)).OrderBy(x => x));
     }
 

@@ -207,6 +207,11 @@ internal static class CpuEmitter
         w.Line("_outputGradient = new float[_capacity * OutputSize];");
         RecurrentEmitter.EmitAllocations(w, plan);
         w.Line("ResetParameters(options.Seed);");
+        string? unsupported = CudaEmitter.Unsupported(plan);
+        if (unsupported is null)
+            w.Line("if (global::NetGen.Cuda.CudaBackend.Use(options, " + name + ", unsupported: null)) _cuda = new CudaPath(this, options);");
+        else
+            w.Line("global::NetGen.Cuda.CudaBackend.Use(options, " + name + ", unsupported: " + Quote(unsupported) + "); // CPU only: throws for Backend.Cuda, says why for Auto");
         w.Close();
         w.Line();
         w.Line("/// <summary>Re-initialises every parameter and buffer from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases; BatchNorm: ones, zeros, mean 0, variance 1).</summary>");
@@ -237,6 +242,7 @@ internal static class CpuEmitter
         }
         w.Line("_trainedBatch = 0;");
         if (plan.FoldSize > 0) w.Line("_foldedStale = true;");
+        if (HasCuda(plan)) w.Line("_cuda?.ParametersReplaced();");
         if (spec.Nodes.Any(n => n.Op == OpKind.Dropout)) w.Line("_dropoutRng = new global::NetGen.Rng(seed ^ 0x5DEECE66DUL);");
         w.Close();
         w.Line();
@@ -260,6 +266,14 @@ internal static class CpuEmitter
         foreach (var input in spec.Inputs)
             w.Line("global::NetGen.NetworkGuard.NotAliased(\"" + spec.ClassName + "\", " + names.Parameter(input.Name) + ", _activations, \"" + input.Name + "\");");
         w.Line("_trainedBatch = 0;");
+        if (HasCuda(plan))
+        {
+            w.Open("if (_cuda is not null)");
+            w.Line("var result = _cuda.Forward(" + names.Parameter(spec.Inputs[0].Name) + ", batch, training);");
+            w.Line("if (training) _trainedBatch = batch;");
+            w.Line("return result;");
+            w.Close();
+        }
         if (plan.FoldSize > 0) w.Line("if (!training && _foldedStale) FoldBatchNorms();");
         w.Line();
         foreach (var node in spec.Nodes)
@@ -441,6 +455,7 @@ internal static class CpuEmitter
         w.Line("if (batch == 0) throw new global::System.InvalidOperationException(\"" + spec.ClassName + ".Backward needs a preceding Forward(..., training: true); the last Forward was for inference or the parameters were reset.\");");
         for (int i = 0; i < spec.Outputs.Count; i++)
             w.Line("CheckLength(" + gradientParameters[i] + ", batch * " + OutputSizeName(spec, i) + ", \"" + gradientParameters[i] + "\");");
+        if (HasCuda(plan)) w.Line("if (_cuda is not null) return _cuda.Backward(outputGradient, batch, inputGradient);");
         w.Line();
         w.Line("// Activations kept by Forward(training: true).");
         var needed = new HashSet<int>();
@@ -663,6 +678,16 @@ internal static class CpuEmitter
             w.Open("public float TrainStep(" + inputParams + ", " + targetType + " " + targetName + ", int batch, global::NetGen.Loss loss, global::NetGen.Optimizer optimizer)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(loss);");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
+            if (HasCuda(plan))
+            {
+                w.Open("if (_cuda is not null)");
+                w.Line("CheckBatch(batch);");
+                w.Line("CheckLength(" + inputArgs + ", batch * InputSize, \"" + spec.Inputs[0].Name + "\");");
+                w.Line("float loss" + "Value = _cuda.TrainStep(" + inputArgs + ", " + targetName + ", batch, loss, optimizer);");
+                w.Line("_trainedBatch = batch;");
+                w.Line("return lossValue;");
+                w.Close();
+            }
             w.Line("ZeroGradients();");
             w.Line("var output = Forward(" + inputArgs + ", batch, training: true);");
             w.Line("var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);");
@@ -680,22 +705,25 @@ internal static class CpuEmitter
     {
         var spec = plan.Spec;
         bool single = spec.Inputs.Count == 1 && !spec.HasSeveralOutputs;
+        bool cuda = HasCuda(plan);
+        // What a host-side accessor does first: fold staleness on the CPU, download what the device changed.
+        string touch = (plan.FoldSize > 0 ? " _foldedStale = true; /* the caller may write */" : "") + (cuda ? " _cuda?.ParametersChanged();" : "");
         w.Lines($$"""
             /// <summary>Largest batch this instance accepts (the arenas are sized for it).</summary>
             public int Capacity => _capacity;
 
             /// <summary>All trainable parameters, laid out as <see cref="ParameterSchema"/> says. Writes through it are seen.</summary>
-            {{(plan.FoldSize > 0
-                ? "public global::System.Span<float> Parameters { get { _foldedStale = true; /* the caller may write */ return _parameters.AsSpan(0, ParameterCount); } }"
+            {{(touch.Length > 0
+                ? "public global::System.Span<float> Parameters { get {" + touch + " return _parameters.AsSpan(0, ParameterCount); } }"
                 : "public global::System.Span<float> Parameters => _parameters.AsSpan(0, ParameterCount);")}}
 
             /// <summary>Buffers (BatchNorm running statistics), laid out as <see cref="BufferSchema"/> says (offsets minus ParameterCount).</summary>
-            {{(plan.FoldSize > 0
-                ? "public global::System.Span<float> Buffers { get { _foldedStale = true; /* the caller may write */ return _parameters.AsSpan(ParameterCount, BufferCount); } }"
+            {{(touch.Length > 0
+                ? "public global::System.Span<float> Buffers { get {" + touch + " return _parameters.AsSpan(ParameterCount, BufferCount); } }"
                 : "public global::System.Span<float> Buffers => _parameters.AsSpan(ParameterCount, BufferCount);")}}
 
             /// <summary>Accumulated parameter gradients, same layout as <see cref="Parameters"/>.</summary>
-            public global::System.Span<float> Gradients => _gradients;
+            {{(cuda ? "public global::System.Span<float> Gradients { get { _cuda?.GradientsToHost(); return _gradients; } }" : "public global::System.Span<float> Gradients => _gradients;")}}
 
             /// <summary>Bytes held by this instance's arenas and parameters.</summary>
             public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length{{(plan.StatsSize > 0 ? " + _batchStatistics.Length" : "")}}{{(plan.FoldSize > 0 ? " + _folded.Length" : "")}});
@@ -707,17 +735,22 @@ internal static class CpuEmitter
             public bool Frozen { get; set; }
 
             /// <summary>Sets every parameter gradient to zero.</summary>
-            public void ZeroGradients() => global::System.Array.Clear(_gradients);
+            {{(cuda ? "public void ZeroGradients() { global::System.Array.Clear(_gradients); _cuda?.ZeroGradients(); }" : "public void ZeroGradients() => global::System.Array.Clear(_gradients);")}}
 
             /// <summary>Saves the parameters and buffers as safetensors (atomically: temp file, then rename).</summary>
-            public void Save(string path) => global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata);
+            {{(cuda
+                ? "public void Save(string path) { _cuda?.ParametersToHost(); global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata); }"
+                : "public void Save(string path) => global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata);")}}
 
             /// <summary>Loads parameters and buffers saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
             public void Load(string path)
             {
                 global::NetGen.Safetensors.Load(path, s_checkpointSchema, _parameters);
-                _trainedBatch = 0;{{(plan.FoldSize > 0 ? " _foldedStale = true;" : "")}}
+                _trainedBatch = 0;{{(plan.FoldSize > 0 ? " _foldedStale = true;" : "")}}{{(cuda ? " _cuda?.ParametersReplaced();" : "")}}
             }
+
+            /// <summary>Where this instance runs: <see cref="global::NetGen.Backend.Cuda"/> or <see cref="global::NetGen.Backend.Cpu"/> (never Auto).</summary>
+            public global::NetGen.Backend ActiveBackend => {{(cuda ? "_cuda is null ? global::NetGen.Backend.Cpu : global::NetGen.Backend.Cuda" : "global::NetGen.Backend.Cpu")}};
 
             private static readonly global::System.Collections.Generic.Dictionary<string, string> SchemaMetadata = new()
             {
@@ -771,7 +804,7 @@ internal static class CpuEmitter
 
     // ------------------------------------------------------------------ helpers
 
-    private static string Describe(Plan plan, NodeSpec node)
+    internal static string Describe(Plan plan, NodeSpec node)
     {
         var spec = plan.Spec;
         string input = node.Inputs.Count == 0 ? "" : string.Join(" + ", node.Inputs.Select(i => spec.Nodes[i].Shape.ToString())) + " -> ";
@@ -797,9 +830,9 @@ internal static class CpuEmitter
     }
 
     /// <summary>Rows of a per-row op (Dense, Softmax): the batch, or batch x steps for a sequence.</summary>
-    private static string Rows(Shape shape) => shape.Rank == 2 ? "batch * " + Int(shape.Dims[0]) : "batch";
+    internal static string Rows(Shape shape) => shape.Rank == 2 ? "batch * " + Int(shape.Dims[0]) : "batch";
 
-    private static int RowFeatures(Shape shape) => NetGen.Generator.Parsing.NetworkParser.RowFeatures(shape);
+    internal static int RowFeatures(Shape shape) => NetGen.Generator.Parsing.NetworkParser.RowFeatures(shape);
 
     /// <summary>The constant holding output <paramref name="index"/>'s size: OutputSize, or MeanSize, LogVarSize, ...</summary>
     private static string OutputSizeName(NetworkSpec spec, int index) =>
@@ -904,12 +937,15 @@ internal static class CpuEmitter
 
     internal static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
+    /// <summary>True when the network has a generated CUDA path (the nested CudaPath and the _cuda field exist).</summary>
+    private static bool HasCuda(Plan plan) => CudaEmitter.Unsupported(plan) is null;
+
     internal static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     internal static string Ints(params int[] values) => string.Join(", ", values.Select(Int));
 
     /// <summary>Readable, unique C# local names for activations and gradients.</summary>
-    private sealed class LocalNames
+    internal sealed class LocalNames
     {
         private readonly string[] _activation;
         private readonly string[] _gradient;

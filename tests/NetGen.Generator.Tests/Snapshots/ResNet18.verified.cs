@@ -342,6 +342,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         _activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength("ResNet18", _capacity, 2007040, "gradient")];
         _outputGradient = new float[_capacity * OutputSize];
         ResetParameters(options.Seed);
+        if (global::NetGen.Cuda.CudaBackend.Use(options, "ResNet18", unsupported: null)) _cuda = new CudaPath(this, options);
     }
 
     /// <summary>Re-initialises every parameter and buffer from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases; BatchNorm: ones, zeros, mean 0, variance 1).</summary>
@@ -453,6 +454,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         // fc.bias: zeros
         _trainedBatch = 0;
         _foldedStale = true;
+        _cuda?.ParametersReplaced();
     }
 
     /// <summary>
@@ -465,6 +467,12 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         CheckLength(image, batch * 150528, "image");
         global::NetGen.NetworkGuard.NotAliased("ResNet18", image, _activations, "image");
         _trainedBatch = 0;
+        if (_cuda is not null)
+        {
+            var result = _cuda.Forward(image, batch, training);
+            if (training) _trainedBatch = batch;
+            return result;
+        }
         if (!training && _foldedStale) FoldBatchNorms();
 
         // image: Input 3x224x224, line 18
@@ -874,6 +882,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         int batch = _trainedBatch;
         if (batch == 0) throw new global::System.InvalidOperationException("ResNet18.Backward needs a preceding Forward(..., training: true); the last Forward was for inference or the parameters were reset.");
         CheckLength(outputGradient, batch * OutputSize, "outputGradient");
+        if (_cuda is not null) return _cuda.Backward(outputGradient, batch, inputGradient);
 
         // Activations kept by Forward(training: true).
         global::System.ReadOnlySpan<float> imageIn = _activations.AsSpan(_capacity * 0, batch * 150528); // 3x224x224
@@ -1256,6 +1265,14 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     {
         global::System.ArgumentNullException.ThrowIfNull(loss);
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (_cuda is not null)
+        {
+            CheckBatch(batch);
+            CheckLength(image, batch * InputSize, "image");
+            float lossValue = _cuda.TrainStep(image, labels, batch, loss, optimizer);
+            _trainedBatch = batch;
+            return lossValue;
+        }
         ZeroGradients();
         var output = Forward(image, batch, training: true);
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
@@ -1274,6 +1291,14 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     {
         global::System.ArgumentNullException.ThrowIfNull(loss);
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (_cuda is not null)
+        {
+            CheckBatch(batch);
+            CheckLength(image, batch * InputSize, "image");
+            float lossValue = _cuda.TrainStep(image, targets, batch, loss, optimizer);
+            _trainedBatch = batch;
+            return lossValue;
+        }
         ZeroGradients();
         var output = Forward(image, batch, training: true);
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
@@ -1370,13 +1395,13 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     public int Capacity => _capacity;
 
     /// <summary>All trainable parameters, laid out as <see cref="ParameterSchema"/> says. Writes through it are seen.</summary>
-    public global::System.Span<float> Parameters { get { _foldedStale = true; /* the caller may write */ return _parameters.AsSpan(0, ParameterCount); } }
+    public global::System.Span<float> Parameters { get { _foldedStale = true; /* the caller may write */ _cuda?.ParametersChanged(); return _parameters.AsSpan(0, ParameterCount); } }
 
     /// <summary>Buffers (BatchNorm running statistics), laid out as <see cref="BufferSchema"/> says (offsets minus ParameterCount).</summary>
-    public global::System.Span<float> Buffers { get { _foldedStale = true; /* the caller may write */ return _parameters.AsSpan(ParameterCount, BufferCount); } }
+    public global::System.Span<float> Buffers { get { _foldedStale = true; /* the caller may write */ _cuda?.ParametersChanged(); return _parameters.AsSpan(ParameterCount, BufferCount); } }
 
     /// <summary>Accumulated parameter gradients, same layout as <see cref="Parameters"/>.</summary>
-    public global::System.Span<float> Gradients => _gradients;
+    public global::System.Span<float> Gradients { get { _cuda?.GradientsToHost(); return _gradients; } }
 
     /// <summary>Bytes held by this instance's arenas and parameters.</summary>
     public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length + _batchStatistics.Length + _folded.Length);
@@ -1388,17 +1413,20 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
     public bool Frozen { get; set; }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
-    public void ZeroGradients() => global::System.Array.Clear(_gradients);
+    public void ZeroGradients() { global::System.Array.Clear(_gradients); _cuda?.ZeroGradients(); }
 
     /// <summary>Saves the parameters and buffers as safetensors (atomically: temp file, then rename).</summary>
-    public void Save(string path) => global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata);
+    public void Save(string path) { _cuda?.ParametersToHost(); global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata); }
 
     /// <summary>Loads parameters and buffers saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
     public void Load(string path)
     {
         global::NetGen.Safetensors.Load(path, s_checkpointSchema, _parameters);
-        _trainedBatch = 0; _foldedStale = true;
+        _trainedBatch = 0; _foldedStale = true; _cuda?.ParametersReplaced();
     }
+
+    /// <summary>Where this instance runs: <see cref="global::NetGen.Backend.Cuda"/> or <see cref="global::NetGen.Backend.Cpu"/> (never Auto).</summary>
+    public global::NetGen.Backend ActiveBackend => _cuda is null ? global::NetGen.Backend.Cpu : global::NetGen.Backend.Cuda;
 
     private static readonly global::System.Collections.Generic.Dictionary<string, string> SchemaMetadata = new()
     {

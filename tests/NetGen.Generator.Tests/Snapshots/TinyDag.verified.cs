@@ -132,6 +132,7 @@ partial class TinyDag : global::NetGen.INetwork
         _activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength("TinyDag", _capacity, 944, "gradient")];
         _outputGradient = new float[_capacity * OutputSize];
         ResetParameters(options.Seed);
+        global::NetGen.Cuda.CudaBackend.Use(options, "TinyDag", unsupported: "it has 2 inputs (the CUDA path takes one)"); // CPU only: throws for Backend.Cuda, says why for Auto
     }
 
     /// <summary>Re-initialises every parameter and buffer from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases; BatchNorm: ones, zeros, mean 0, variance 1).</summary>
@@ -468,6 +469,9 @@ partial class TinyDag : global::NetGen.INetwork
         global::NetGen.Safetensors.Load(path, s_checkpointSchema, _parameters);
         _trainedBatch = 0;
     }
+
+    /// <summary>Where this instance runs: <see cref="global::NetGen.Backend.Cuda"/> or <see cref="global::NetGen.Backend.Cpu"/> (never Auto).</summary>
+    public global::NetGen.Backend ActiveBackend => global::NetGen.Backend.Cpu;
 
     private static readonly global::System.Collections.Generic.Dictionary<string, string> SchemaMetadata = new()
     {
