@@ -87,7 +87,8 @@ public sealed class Sgd : Optimizer
                 var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
                 for (int k = 0; k < pv.Length; k++)
                 {
-                    vv[k] = vmu * vv[k] + gv[k] + vwd * pv[k];
+                    // torch.optim.SGD's order (and the scalar tail's): grad = g + wd p, then v = mu v + grad
+                    vv[k] = vmu * vv[k] + (gv[k] + vwd * pv[k]);
                     pv[k] -= vlr * vv[k];
                 }
             }

@@ -1,0 +1,111 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Runtime.InteropServices;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>
+/// Runs the generator's CUDA C on the CPU: g++ compiles the very source NVRTC would get, behind a shim that defines
+/// <c>__global__</c> away and makes blockIdx / threadIdx / blockDim / gridDim plain variables. Every generated kernel is
+/// a grid-stride loop over independent indices, so running the threads of a launch one after another computes what
+/// the GPU computes; a launch of several blocks of several threads exercises the stride arithmetic.
+/// <c>-ffp-contract=off</c> keeps g++ from fusing multiply-adds, as NVRTC is told with <c>--fmad=false</c>.
+/// </summary>
+internal sealed unsafe class CudaKernelEmulator : IDisposable
+{
+    private const string Shim = """
+        // NetGen test shim: CUDA's launch coordinates as ordinary variables, one thread at a time.
+        #include <math.h>
+        struct netgen_dim3 { unsigned int x, y, z; };
+        static netgen_dim3 blockIdx, threadIdx, blockDim, gridDim;
+        extern "C" void netgen_emulator_set_thread(unsigned int block, unsigned int thread, unsigned int blocks, unsigned int threads)
+        {
+            blockIdx.x = block; threadIdx.x = thread; gridDim.x = blocks; blockDim.x = threads;
+            blockIdx.y = blockIdx.z = threadIdx.y = threadIdx.z = 0;
+            gridDim.y = gridDim.z = blockDim.y = blockDim.z = 1;
+        }
+        #define __global__
+        #include "kernels.cu"
+        """;
+
+    private readonly nint _library;
+    private readonly string _directory;
+    private readonly delegate* unmanaged<uint, uint, uint, uint, void> _setThread;
+
+    private CudaKernelEmulator(nint library, string directory)
+    {
+        _library = library;
+        _directory = directory;
+        _setThread = (delegate* unmanaged<uint, uint, uint, uint, void>)NativeLibrary.GetExport(library, "netgen_emulator_set_thread");
+    }
+
+    /// <summary>The g++ the tests use, or null (with the reason) when this machine has none.</summary>
+    public static string? FindCompiler(out string reason)
+    {
+        foreach (string folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            if (folder.Length == 0) continue;
+            string candidate = Path.Combine(folder, "g++");
+            if (File.Exists(candidate))
+            {
+                reason = "";
+                return candidate;
+            }
+        }
+        reason = "skipped: no g++ on PATH to compile the generated CUDA C for the CPU";
+        return null;
+    }
+
+    /// <summary>Compiles <paramref name="kernelSource"/>; a compile error fails the test with g++'s own message.</summary>
+    public static CudaKernelEmulator Build(string compiler, string kernelSource)
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "netgen-cuda-emulator-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "kernels.cu"), kernelSource);
+        File.WriteAllText(Path.Combine(directory, "shim.cpp"), Shim);
+        string library = Path.Combine(directory, "libkernels.so");
+        var start = new ProcessStartInfo(compiler)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            WorkingDirectory = directory,
+        };
+        foreach (string argument in new[] { "-std=c++17", "-O1", "-ffp-contract=off", "-fno-fast-math", "-Wall", "-Werror", "-shared", "-fPIC", "shim.cpp", "-o", library })
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        string errors = process.StandardError.ReadToEnd() + process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"g++ rejected the generated CUDA C (exit {process.ExitCode}):\n{errors}\n--- source ---\n{kernelSource}");
+        return new CudaKernelEmulator(NativeLibrary.Load(library), directory);
+    }
+
+    /// <summary>The address of an <c>extern "C"</c> kernel.</summary>
+    public nint Kernel(string name) => NativeLibrary.GetExport(_library, name);
+
+    /// <summary>
+    /// Enumerates the threads of a launch of <paramref name="blocks"/> x <paramref name="threads"/>, setting the launch
+    /// coordinates before each: call the kernel once per item.
+    /// </summary>
+    public IEnumerable<(uint Block, uint Thread)> Launch(uint blocks, uint threads)
+    {
+        for (uint b = 0; b < blocks; b++)
+        {
+            for (uint t = 0; t < threads; t++)
+            {
+                SetThread(b, t, blocks, threads);
+                yield return (b, t);
+            }
+        }
+    }
+
+    private void SetThread(uint block, uint thread, uint blocks, uint threads) => _setThread(block, thread, blocks, threads);
+
+    public void Dispose()
+    {
+        NativeLibrary.Free(_library);
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,294 @@
+using System;
+using System.Linq;
+using System.Text.RegularExpressions;
+using NetGen.Cpu;
+using NetGen.Generator.Emit;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>
+/// The generator's CUDA C kernels, compiled by g++ and run on the CPU (<see cref="CudaKernelEmulator"/>), against the
+/// CPU runtime's kernels: the elementwise half of the CUDA path is checked on every machine, GPU or not. What only a
+/// GPU can check (NVRTC, cuDNN, the graphs) is in examples/GpuCheck and the skipped device tests.
+/// </summary>
+public sealed unsafe class CudaKernelTests : IDisposable
+{
+    // 37 elements over 3 blocks of 4 threads: every thread strides several times and the last stride is partial.
+    // 2 x 32 threads: more threads than elements, so the bound check matters.
+    private static readonly (uint Blocks, uint Threads)[] Launches = { (3, 4), (2, 32) };
+    private const int N = 37;
+
+    private readonly ITestOutputHelper _output;
+    private readonly CudaKernelEmulator? _emulator;
+    private readonly string _skip;
+
+    public CudaKernelTests(ITestOutputHelper output)
+    {
+        _output = output;
+        string? compiler = CudaKernelEmulator.FindCompiler(out _skip);
+        if (compiler is not null)
+            _emulator = CudaKernelEmulator.Build(compiler, CudaKernels.Source("AllKernels", CudaKernels.All));
+    }
+
+    public void Dispose() => _emulator?.Dispose();
+
+    private CudaKernelEmulator Emulator()
+    {
+        Skip.If(_emulator is null, _skip);
+        return _emulator!;
+    }
+
+    private static float[] Random(int seed, int n, float low = -3f, float high = 3f)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => low + (high - low) * (float)rng.NextDouble()).ToArray();
+    }
+
+    private void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(expected[i] - actual[i]) / Math.Max(1.0, Math.Abs(expected[i]));
+            Assert.True(error <= tolerance, $"{what}[{i}]: CPU {expected[i]:R}, CUDA C {actual[i]:R} (error {error:E2} > {tolerance:E0})");
+            worst = Math.Max(worst, error);
+        }
+        _output.WriteLine($"{what}: worst relative error {worst:E2} (tolerance {tolerance:E0})");
+    }
+
+    [Fact]
+    public void Every_kernel_of_every_snapshot_network_is_in_the_catalogue_and_launched_by_name()
+    {
+        // The per-network source is a subset of the catalogue, so compiling the catalogue compile-checks every network's.
+        foreach (string network in new[] { Sources.LeNet5, Sources.ResNet18 })
+        {
+            string cuda = GeneratorHarness.Run(network).CudaText;
+            var defined = Regex.Matches(cuda, @"__global__ void (netgen_\w+)\(").Select(m => m.Groups[1].Value).ToArray();
+            Assert.NotEmpty(defined);
+            Assert.Subset(CudaKernels.All.ToHashSet(), defined.ToHashSet());
+            foreach (string kernel in defined.Except(CudaKernels.Training))
+                Assert.Contains("\"" + kernel + "\"", cuda);
+        }
+    }
+
+    [SkippableFact]
+    public void Activation_kernels_match_the_CPU_activations_forward_and_backward()
+    {
+        var emulator = Emulator();
+        const float slope = 0.2f;
+        float[] x = Random(1, N), dy = Random(2, N), start = Random(3, N);
+        foreach (var (blocks, threads) in Launches)
+        {
+            foreach (string name in new[] { "tanh", "relu", "sigmoid", "leaky_relu" })
+            {
+                float[] y = new float[N], expectedY = new float[N];
+                var forward = emulator.Kernel($"netgen_{name}_forward");
+                fixed (float* py = y, px = x)
+                {
+                    foreach (var _ in emulator.Launch(blocks, threads))
+                    {
+                        if (name == "leaky_relu") ((delegate* unmanaged<float*, float*, int, float, void>)forward)(py, px, N, slope);
+                        else ((delegate* unmanaged<float*, float*, int, void>)forward)(py, px, N);
+                    }
+                }
+                switch (name)
+                {
+                    case "tanh": Activations.TanhForward(expectedY, x); break;
+                    case "relu": Activations.ReluForward(expectedY, x); break;
+                    case "sigmoid": Activations.SigmoidForward(expectedY, x); break;
+                    default: Activations.LeakyReluForward(expectedY, x, slope); break;
+                }
+                // tanhf / expf (glibc here, CUDA's on the GPU) and the CPU's vector approximations agree to a few ulps.
+                double tolerance = name is "tanh" or "sigmoid" ? 1e-6 : 0;
+                Close(expectedY, y, tolerance, $"{name} forward {blocks}x{threads}");
+
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                    // leaky ReLU's backward reads the input, the others read the output.
+                    float[] saved = name == "leaky_relu" ? x : expectedY;
+                    var backward = emulator.Kernel($"netgen_{name}_backward");
+                    fixed (float* pdx = dx, pdy = dy, ps = saved)
+                    {
+                        foreach (var _ in emulator.Launch(blocks, threads))
+                        {
+                            if (name == "leaky_relu") ((delegate* unmanaged<float*, float*, float*, int, float, int, void>)backward)(pdx, pdy, ps, N, slope, accumulate ? 1 : 0);
+                            else ((delegate* unmanaged<float*, float*, float*, int, int, void>)backward)(pdx, pdy, ps, N, accumulate ? 1 : 0);
+                        }
+                    }
+                    switch (name)
+                    {
+                        case "tanh": Activations.TanhBackward(expectedDx, dy, saved, accumulate); break;
+                        case "relu": Activations.ReluBackward(expectedDx, dy, saved, accumulate); break;
+                        case "sigmoid": Activations.SigmoidBackward(expectedDx, dy, saved, accumulate); break;
+                        default: Activations.LeakyReluBackward(expectedDx, dy, saved, slope, accumulate); break;
+                    }
+                    Close(expectedDx, dx, 0, $"{name} backward{(accumulate ? " accumulate" : "")} {blocks}x{threads}");
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Add_copy_and_bias_kernels_match_the_CPU()
+    {
+        var emulator = Emulator();
+        const int rows = 5, features = 7; // 35 elements
+        float[] a = Random(4, N), b = Random(5, N), start = Random(6, N), bias = Random(7, features);
+        foreach (var (blocks, threads) in Launches)
+        {
+            float[] sum = new float[N], expected = new float[N];
+            fixed (float* ps = sum, pa = a, pb = b)
+            {
+                var add = (delegate* unmanaged<float*, float*, float*, int, void>)emulator.Kernel("netgen_add_forward");
+                foreach (var _ in emulator.Launch(blocks, threads)) add(ps, pa, pb, N);
+            }
+            Elementwise.Add(expected, a, b);
+            Close(expected, sum, 0, $"add {blocks}x{threads}");
+
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] destination = (float[])start.Clone(), expectedDestination = (float[])start.Clone();
+                fixed (float* pd = destination, pa = a)
+                {
+                    var copy = (delegate* unmanaged<float*, float*, int, int, void>)emulator.Kernel("netgen_copy_or_add");
+                    foreach (var _ in emulator.Launch(blocks, threads)) copy(pd, pa, N, accumulate ? 1 : 0);
+                }
+                Elementwise.CopyOrAdd(expectedDestination, a, accumulate);
+                Close(expectedDestination, destination, 0, $"copy_or_add{(accumulate ? " accumulate" : "")} {blocks}x{threads}");
+            }
+
+            // bias forward: y[r, j] += bias[j]; the CPU's Dense adds the bias the same way (one rounding per element).
+            float[] y = a.Take(rows * features).ToArray(), expectedY = new float[rows * features];
+            fixed (float* py = y, pbias = bias)
+            {
+                var forward = (delegate* unmanaged<float*, float*, int, int, void>)emulator.Kernel("netgen_bias_forward");
+                foreach (var _ in emulator.Launch(blocks, threads)) forward(py, pbias, rows, features);
+            }
+            for (int i = 0; i < rows * features; i++) expectedY[i] = a[i] + bias[i % features];
+            Close(expectedY, y, 0, $"bias forward {blocks}x{threads}");
+
+            // bias backward accumulates column sums into the gradient: compare with the CPU Dense layer's dBias.
+            float[] dBias = (float[])bias.Clone(), expectedDBias = (float[])bias.Clone();
+            float[] dy = b.Take(rows * features).ToArray();
+            fixed (float* pdb = dBias, pdy = dy)
+            {
+                var backward = (delegate* unmanaged<float*, float*, int, int, void>)emulator.Kernel("netgen_bias_backward");
+                foreach (var _ in emulator.Launch(blocks, threads)) backward(pdb, pdy, rows, features);
+            }
+            float[] input = Random(8, rows * 3), dWeight = new float[features * 3];
+            Dense.BackwardWeights(dWeight, expectedDBias, dy, input, rows, 3, features);
+            Close(expectedDBias, dBias, 1e-6, $"bias backward {blocks}x{threads}");
+        }
+    }
+
+    [SkippableFact]
+    public void Loss_kernels_match_the_CPU_losses_and_their_gradients()
+    {
+        var emulator = Emulator();
+        const int batch = 6, classes = 5;
+        float[] logits = Random(9, batch * classes, -6f, 6f);
+        int[] labels = { 0, 4, 2, 2, 1, 3 };
+        float[] targets = Random(10, batch * classes, 0f, 1f);
+        for (int r = 0; r < batch; r++)
+        {
+            // probabilities: rows of targets sum to one
+            float s = 0;
+            for (int c = 0; c < classes; c++) s += targets[r * classes + c];
+            for (int c = 0; c < classes; c++) targets[r * classes + c] /= s;
+        }
+        var meanRows = (delegate* unmanaged<float*, float*, int, float, void>)emulator.Kernel("netgen_mean_rows");
+
+        foreach (var (blocks, threads) in Launches)
+        {
+            foreach (string kind in new[] { "labels", "targets", "mse" })
+            {
+                float[] gradient = new float[batch * classes], rowLoss = new float[batch], loss = new float[1];
+                float[] expectedGradient = new float[batch * classes];
+                float expectedLoss;
+                float scale;
+                fixed (float* pl = logits, pt = targets, pg = gradient, pr = rowLoss, ploss = loss)
+                fixed (int* plab = labels)
+                {
+                    if (kind == "labels")
+                    {
+                        var k = (delegate* unmanaged<float*, int*, float*, float*, int, int, void>)emulator.Kernel("netgen_softmax_xent_labels");
+                        foreach (var _ in emulator.Launch(blocks, threads)) k(pl, plab, pg, pr, batch, classes);
+                        expectedLoss = Losses.SoftmaxCrossEntropy(logits, labels, batch, classes, expectedGradient);
+                        scale = 1f / batch;
+                    }
+                    else if (kind == "targets")
+                    {
+                        var k = (delegate* unmanaged<float*, float*, float*, float*, int, int, void>)emulator.Kernel("netgen_softmax_xent_targets");
+                        foreach (var _ in emulator.Launch(blocks, threads)) k(pl, pt, pg, pr, batch, classes);
+                        expectedLoss = Losses.SoftmaxCrossEntropy(logits, targets, batch, classes, expectedGradient);
+                        scale = 1f / batch;
+                    }
+                    else
+                    {
+                        var k = (delegate* unmanaged<float*, float*, float*, float*, int, int, void>)emulator.Kernel("netgen_mse");
+                        foreach (var _ in emulator.Launch(blocks, threads)) k(pl, pt, pg, pr, batch, classes);
+                        expectedLoss = Losses.MeanSquaredError(logits, targets, batch, classes, expectedGradient);
+                        scale = 1f / (batch * classes);
+                    }
+                    // the mean is one thread's work whatever the launch: the others must leave it alone
+                    foreach (var _ in emulator.Launch(blocks, threads)) meanRows(ploss, pr, batch, scale);
+                }
+                Close(new[] { expectedLoss }, loss, 1e-6, $"{kind} loss {blocks}x{threads}");
+                Close(expectedGradient, gradient, 1e-6, $"{kind} gradient {blocks}x{threads}");
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Sgd_kernel_matches_the_CPU_optimizer_over_several_steps()
+    {
+        var emulator = Emulator();
+        var sgd = (delegate* unmanaged<float*, float*, float*, float*, int, void>)emulator.Kernel("netgen_sgd");
+        foreach (var (momentum, weightDecay) in new[] { (0f, 0f), (0.9f, 0f), (0.9f, 1e-2f) })
+        {
+            var cpu = new Sgd(0.05f, momentum, weightDecay);
+            float[] expected = Random(11, N), actual = (float[])expected.Clone(), velocity = new float[N];
+            float[] hyper = { 0.05f, momentum, weightDecay };
+            for (int step = 0; step < 3; step++)
+            {
+                float[] gradient = Random(20 + step, N);
+                cpu.Step(expected, gradient);
+                fixed (float* pp = actual, pg = gradient, pv = velocity, ph = hyper)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) sgd(pp, pg, pv, ph, N);
+                }
+            }
+            Close(expected, actual, 0, $"sgd momentum {momentum} weight decay {weightDecay}");
+        }
+    }
+
+    [SkippableFact]
+    public void Adam_kernel_matches_the_CPU_optimizer_over_several_steps()
+    {
+        var emulator = Emulator();
+        var adam = (delegate* unmanaged<float*, float*, float*, float*, float*, int, void>)emulator.Kernel("netgen_adam");
+        foreach (var (weightDecay, decoupled) in new[] { (0f, false), (1e-2f, false), (1e-2f, true) })
+        {
+            var cpu = new Adam(1e-2f, weightDecay: weightDecay, decoupled: decoupled);
+            var device = new Adam(1e-2f, weightDecay: weightDecay, decoupled: decoupled);
+            float[] expected = Random(12, N), actual = (float[])expected.Clone(), m = new float[N], v = new float[N];
+            float[] hyper = new float[8];
+            for (int step = 0; step < 4; step++)
+            {
+                float[] gradient = Random(30 + step, N);
+                cpu.Step(expected, gradient);
+                device.NextDeviceStep(hyper);
+                fixed (float* pp = actual, pg = gradient, pm = m, pv = v, ph = hyper)
+                {
+                    foreach (var _ in emulator.Launch(2, 32)) adam(pp, pg, pm, pv, ph, N);
+                }
+            }
+            Assert.Equal(cpu.StepCount, device.StepCount);
+            Close(expected, actual, 0, $"adam weight decay {weightDecay}{(decoupled ? " decoupled" : "")}");
+        }
+    }
+}
