@@ -1,0 +1,76 @@
+using System.Runtime.InteropServices;
+using NetGen.Cuda.Native;
+using Xunit;
+
+namespace NetGen.Runtime.Tests;
+
+/// <summary>
+/// The raw bindings' constants and struct layouts against the values the NVIDIA headers document (cuDNN 9
+/// cudnn_graph.h / cudnn_ops.h / cudnn_cnn.h, CUDA 12/13 driver_types.h, cublas_api.h). A wrong value here would not
+/// fail to load: it would silently ask cuDNN for another algorithm or layout, so each is pinned.
+/// </summary>
+public class CudaBindingLayoutTests
+{
+    [Fact]
+    public unsafe void Algorithm_perf_struct_matches_cudnnConvolutionFwdAlgoPerf_t()
+    {
+        // typedef struct { cudnnConvolutionFwdAlgo_t algo; cudnnStatus_t status; float time; size_t memory;
+        //                  cudnnDeterminism_t determinism; cudnnMathType_t mathType; int reserved[3]; } (64-bit: 48 bytes)
+        Assert.Equal(48, sizeof(Cudnn.AlgorithmPerf));
+        Assert.Equal(48, Marshal.SizeOf<Cudnn.AlgorithmPerf>());
+        (string Field, int Offset)[] expected =
+        {
+            ("Algorithm", 0), ("Status", 4), ("Milliseconds", 8), ("Memory", 16), ("Determinism", 24), ("MathType", 28),
+            ("Reserved0", 32), ("Reserved1", 36), ("Reserved2", 40),
+        };
+        foreach (var (field, offset) in expected)
+            Assert.True(offset == (int)Marshal.OffsetOf<Cudnn.AlgorithmPerf>(field), $"{field} at {Marshal.OffsetOf<Cudnn.AlgorithmPerf>(field)}, header says {offset}");
+    }
+
+    [Fact]
+    public void CuDNN_enum_values_match_the_headers()
+    {
+        // cudnnDataType_t
+        Assert.Equal((0, 1, 2, 4), (Cudnn.DataFloat, Cudnn.DataDouble, Cudnn.DataHalf, Cudnn.DataInt32));
+        // cudnnTensorFormat_t
+        Assert.Equal((0, 1), (Cudnn.TensorNchw, Cudnn.TensorNhwc));
+        // cudnnConvolutionMode_t
+        Assert.Equal((0, 1), (Cudnn.Convolution, Cudnn.CrossCorrelation));
+        // cudnnMathType_t
+        Assert.Equal((0, 1, 2, 3), (Cudnn.DefaultMath, Cudnn.TensorOpMath, Cudnn.TensorOpMathAllowConversion, Cudnn.FmaMath));
+        // cudnnDeterminism_t
+        Assert.Equal((0, 1), (Cudnn.NonDeterministic, Cudnn.Deterministic));
+        // cudnnPoolingMode_t
+        Assert.Equal((0, 1, 2, 3), (Cudnn.PoolingMax, Cudnn.PoolingAverageIncludePadding, Cudnn.PoolingAverageExcludePadding, Cudnn.PoolingMaxDeterministic));
+        // cudnnNanPropagation_t
+        Assert.Equal((0, 1), (Cudnn.NotPropagateNan, Cudnn.PropagateNan));
+        // cudnnActivationMode_t
+        Assert.Equal((0, 1, 2, 3, 4, 5), (Cudnn.ActivationSigmoid, Cudnn.ActivationRelu, Cudnn.ActivationTanh, Cudnn.ActivationClippedRelu, Cudnn.ActivationElu, Cudnn.ActivationIdentity));
+        // cudnnSoftmaxAlgorithm_t, cudnnSoftmaxMode_t
+        Assert.Equal((0, 1, 2), (Cudnn.SoftmaxFast, Cudnn.SoftmaxAccurate, Cudnn.SoftmaxLog));
+        Assert.Equal((0, 1), (Cudnn.SoftmaxModeInstance, Cudnn.SoftmaxModeChannel));
+        // cudnnBatchNormMode_t
+        Assert.Equal((0, 1, 2), (Cudnn.BatchNormPerActivation, Cudnn.BatchNormSpatial, Cudnn.BatchNormSpatialPersistent));
+        // cudnnLRNMode_t
+        Assert.Equal(0, Cudnn.LrnCrossChannelDim1);
+        // CUDNN_CONVOLUTION_FWD_ALGO_COUNT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT
+        Assert.Equal((8, 6, 7), (Cudnn.ForwardAlgorithmCount, Cudnn.BackwardDataAlgorithmCount, Cudnn.BackwardFilterAlgorithmCount));
+    }
+
+    [Fact]
+    public void CUDA_runtime_and_cuBLAS_enum_values_match_the_headers()
+    {
+        // cudaMemcpyKind
+        Assert.Equal((1, 2, 3), (CudaRuntime.MemcpyHostToDevice, CudaRuntime.MemcpyDeviceToHost, CudaRuntime.MemcpyDeviceToDevice));
+        // cudaDeviceAttr
+        Assert.Equal((16, 75, 76), (CudaRuntime.AttributeMultiProcessorCount, CudaRuntime.AttributeComputeCapabilityMajor, CudaRuntime.AttributeComputeCapabilityMinor));
+        // cudaStreamCaptureMode
+        Assert.Equal((0, 1, 2), (CudaRuntime.StreamCaptureModeGlobal, CudaRuntime.StreamCaptureModeThreadLocal, CudaRuntime.StreamCaptureModeRelaxed));
+        // cudaStreamNonBlocking
+        Assert.Equal(1u, CudaRuntime.StreamNonBlocking);
+        // cublasOperation_t
+        Assert.Equal((0, 1), (Cublas.OpN, Cublas.OpT));
+        // cublasMath_t: CUBLAS_DEFAULT_MATH, CUBLAS_PEDANTIC_MATH, CUBLAS_TF32_TENSOR_OP_MATH
+        Assert.Equal((0, 2, 3), (Cublas.DefaultMath, Cublas.PedanticMath, Cublas.Tf32TensorOpMath));
+    }
+}
