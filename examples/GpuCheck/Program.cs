@@ -1,13 +1,37 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using NetGen;
 using NetGen.Cpu;
 using NetGen.Cuda;
 using NetGen.Cuda.Native;
+using NetGen.Examples.GpuCheck;
+using NetGen.Examples.LeNet5;
+using NetGen.Examples.Zoo;
 
-// netgen-gpucheck: what NetGen finds of CUDA on this machine, then cuBLAS SGEMM against NetGen's CPU GEMM (the
-// oracle) on layer-sized products. Exit codes: 0 all checks passed, 1 a check failed, 3 no CUDA device (the output
-// says "skipped: no CUDA device" and why). Later CUDA work adds its ops here, each against the CPU path.
+// netgen-gpucheck: what NetGen finds of CUDA on this machine; cuBLAS SGEMM against the CPU GEMM; then every op
+// network (OpNetworks.cs) and every example network with a CUDA path run forward, backward and through training steps
+// on CUDA and on the CPU (the oracle) and compared; then timings. Exit codes: 0 all checks passed, 1 a check failed,
+// 3 no CUDA device (the output says "skipped: no CUDA device" and why). docs/gpu.md explains the tolerances.
+//
+//   netgen-gpucheck                 everything
+//   netgen-gpucheck --quick         op networks and LeNet-5 only, no ResNet, no benchmarks
+//   netgen-gpucheck --cpu-vs-cpu    the comparison itself, with both sides on the CPU: every error must be exactly 0
+//                                   (CI runs this with --quick, so the harness is tested on machines without a GPU)
+
+bool quick = args.Contains("--quick");
+if (args.Contains("--cpu-vs-cpu"))
+{
+    ParityCase.Oracle = Backend.Cpu;
+    Console.WriteLine("NetGen GPU self-check harness, both sides on the CPU (errors must be exactly 0)");
+    Console.WriteLine(ParityCase.Header);
+    int mismatches = 0;
+    foreach (var c in ParityCase.All(quick))
+        mismatches += c.Run(allowTf32: false);
+    Console.WriteLine(mismatches == 0 ? "harness ok" : $"{mismatches} harness check(s) FAILED");
+    return mismatches == 0 ? 0 : 1;
+}
 
 Console.WriteLine("NetGen GPU self-check");
 foreach (CudaLibrary library in Enum.GetValues<CudaLibrary>())
@@ -15,30 +39,230 @@ foreach (CudaLibrary library in Enum.GetValues<CudaLibrary>())
 CudaProbe probe = CudaDevice.Probe();
 Console.WriteLine("device: " + probe);
 if (!probe.Available) return 3;
-
-int failures = 0;
-var rng = new Rng(1);
-foreach (var (m, n, k, what) in new[]
+if (CudaBackend.Unavailable() is { } unavailable)
 {
-    (6, 784, 25, "LeNet C1"), (64, 3136, 576, "ResNet conv2_x"), (512, 49, 4608, "ResNet conv5_x"), (1024, 1024, 1024, "square 1024"),
-})
-{
-    var a = new float[m * k];
-    var b = new float[k * n];
-    for (int i = 0; i < a.Length; i++) a[i] = rng.NextUniform(-1f, 1f);
-    for (int i = 0; i < b.Length; i++) b[i] = rng.NextUniform(-1f, 1f);
-    var cpu = new float[m * n];
-    var gpu = new float[m * n];
-    Gemm.Multiply(false, false, m, n, k, a, b, cpu, accumulate: false);
-    var clock = Stopwatch.StartNew();
-    CudaDevice.Sgemm(m, n, k, a, b, gpu);
-    double ms = clock.Elapsed.TotalMilliseconds;
-    double worst = 0;
-    for (int i = 0; i < cpu.Length; i++)
-        worst = Math.Max(worst, Math.Abs(cpu[i] - gpu[i]) / (1e-5 + 2e-7 * k + 1e-5 * Math.Abs(cpu[i])));
-    bool ok = worst <= 1;
-    if (!ok) failures++;
-    Console.WriteLine($"  cuBLAS SGEMM {what,-15} {m}x{n}x{k}: {(ok ? "ok" : "FAILED")}  worst error {worst:F3} of the tolerance  ({ms:F1} ms with copies)");
+    Console.WriteLine("skipped: no CUDA device (" + unavailable.Message + ")");
+    return 3;
 }
+
+int failures = GemmCheck.Run();
+
+var cases = ParityCase.All(quick);
+
+Console.WriteLine();
+Console.WriteLine("CUDA against the CPU (error = max |CUDA - CPU| / max |CPU| per tensor; fp32 = TF32 off)");
+Console.WriteLine(ParityCase.Header);
+foreach (var c in cases)
+    failures += c.Run(allowTf32: false);
+foreach (var c in cases.Where(c => c.Name is "LeNet-5" or "ResNet-18"))
+    failures += c.Run(allowTf32: true);
+
+if (!quick)
+{
+    Console.WriteLine();
+    Console.WriteLine("Timings (median over the timed runs; CUDA graphs replayed; compare with benchmarks/gpu/torch_reference.py on the same machine)");
+    Bench.TrainStep("LeNet-5", o => new LeNet5(o), 64, allowTf32: false);
+    Bench.TrainStep("ResNet-18", o => new ResNet18(o), 64, allowTf32: true);
+    Bench.TrainStep("ResNet-50", o => new ResNet50(o), 64, allowTf32: true);
+    Bench.Inference("ResNet-50", o => new ResNet50(o), 1, allowTf32: true);
+    Bench.Inference("ResNet-50", o => new ResNet50(o), 64, allowTf32: true);
+}
+
+Console.WriteLine();
 Console.WriteLine(failures == 0 ? "all checks passed" : $"{failures} check(s) FAILED");
 return failures == 0 ? 0 : 1;
+
+/// <summary>cuBLAS SGEMM against NetGen's CPU GEMM on layer-sized products.</summary>
+internal static class GemmCheck
+{
+    public static int Run()
+    {
+        int failures = 0;
+        var rng = new Rng(1);
+        foreach (var (m, n, k, what) in new[]
+        {
+            (6, 784, 25, "LeNet C1"), (64, 3136, 576, "ResNet conv2_x"), (512, 49, 4608, "ResNet conv5_x"), (1024, 1024, 1024, "square 1024"),
+        })
+        {
+            var a = new float[m * k];
+            var b = new float[k * n];
+            for (int i = 0; i < a.Length; i++) a[i] = rng.NextUniform(-1f, 1f);
+            for (int i = 0; i < b.Length; i++) b[i] = rng.NextUniform(-1f, 1f);
+            var cpu = new float[m * n];
+            var gpu = new float[m * n];
+            Gemm.Multiply(false, false, m, n, k, a, b, cpu, accumulate: false);
+            var clock = Stopwatch.StartNew();
+            CudaDevice.Sgemm(m, n, k, a, b, gpu);
+            double ms = clock.Elapsed.TotalMilliseconds;
+            double worst = 0;
+            for (int i = 0; i < cpu.Length; i++)
+                worst = Math.Max(worst, Math.Abs(cpu[i] - gpu[i]) / (1e-5 + 2e-7 * k + 1e-5 * Math.Abs(cpu[i])));
+            bool ok = worst <= 1;
+            if (!ok) failures++;
+            Console.WriteLine($"  cuBLAS SGEMM {what,-15} {m}x{n}x{k}: {(ok ? "ok" : "FAILED")}  worst error {worst:F3} of the tolerance  ({ms:F1} ms with copies)");
+        }
+        return failures;
+    }
+}
+
+/// <summary>
+/// One network on CUDA against the same network (same initial parameters) on the CPU: inference forward, training
+/// forward, backward (input and parameter gradients), then three SGD-with-momentum steps (losses and parameters).
+/// </summary>
+/// <param name="Depth">Tolerance multiplier: rounding differences grow with the layers they pass through.</param>
+internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInputNetwork> Create, int Batch, Loss Loss, double Depth)
+{
+    // Base tolerances, as a fraction of the tensor's largest CPU value. fp32: cuDNN and cuBLAS sum in other orders
+    // than the CPU (and cuDNN's FFT / Winograd algorithms round differently). TF32: 10-bit mantissas in the products.
+    private const double Fp32Forward = 1e-4, Fp32Gradient = 1e-3, Tf32Forward = 1e-2, Tf32Gradient = 5e-2;
+    private const int Steps = 3;
+
+    /// <summary>The backend of the instance checked against the CPU: CUDA, or the CPU itself to test this harness.</summary>
+    public static Backend Oracle { get; set; } = Backend.Cuda;
+
+    public static List<ParityCase> All(bool quick)
+    {
+        var cases = new List<ParityCase>
+        {
+            new("Conv2d + bias", o => new ConvCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("Conv2d stride 2, ReLU", o => new StridedConvCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("Dense, tanh, leaky ReLU, sigmoid", o => new DenseActivationsCheck(o), 8, Loss.MeanSquaredError, 1),
+            new("MaxPool2d", o => new MaxPoolCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("AvgPool2d, AdaptiveAvgPool2d", o => new AvgPoolCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("BatchNorm2d, GlobalAvgPool", o => new BatchNorm2dCheck(o), 6, Loss.MeanSquaredError, 1),
+            new("BatchNorm1d", o => new BatchNorm1dCheck(o), 6, Loss.MeanSquaredError, 1),
+            new("Residual add, Reshape", o => new ResidualCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("LeNet-5", o => new LeNet5(o), 16, Loss.SoftmaxCrossEntropy, 2),
+        };
+        if (!quick)
+        {
+            cases.Add(new("ResNet-18", o => new ResNet18(o), 2, Loss.SoftmaxCrossEntropy, 10));
+            cases.Add(new("ResNet-50", o => new ResNet50(o), 2, Loss.SoftmaxCrossEntropy, 20));
+        }
+        return cases;
+    }
+
+    public const string Header = "  network                            math  batch  forward   train fwd  input grad  param grad  3 steps   result";
+
+    public int Run(bool allowTf32)
+    {
+        bool harness = Oracle == Backend.Cpu;
+        double forwardTolerance = harness ? 0 : (allowTf32 ? Tf32Forward : Fp32Forward) * Depth;
+        double gradientTolerance = harness ? 0 : (allowTf32 ? Tf32Gradient : Fp32Gradient) * Depth;
+        var errors = new List<(string What, double Error, double Tolerance)>();
+        string? crash = null;
+        try
+        {
+            var cpu = Create(new NetworkOptions { Capacity = Batch });
+            var gpu = Create(new NetworkOptions { Capacity = Batch, Backend = Oracle, AllowTf32 = allowTf32 });
+            if (gpu.ActiveBackend != Oracle) throw new InvalidOperationException($"the {Oracle} instance runs on {gpu.ActiveBackend}");
+            cpu.Parameters.CopyTo(gpu.Parameters);
+
+            var rng = new Rng(7);
+            float[] input = Random(ref rng, Batch * cpu.InputSize, 0f, 1f);
+            float[] outputGradient = Random(ref rng, Batch * cpu.OutputSize, -1f, 1f);
+            errors.Add(("forward", Error(cpu.Forward(input, Batch), gpu.Forward(input, Batch)), forwardTolerance));
+            errors.Add(("train forward", Error(cpu.Forward(input, Batch, training: true), gpu.Forward(input, Batch, training: true)), forwardTolerance));
+            cpu.ZeroGradients();
+            gpu.ZeroGradients();
+            errors.Add(("input gradient", Error(cpu.Backward(outputGradient), gpu.Backward(outputGradient)), gradientTolerance));
+            errors.Add(("parameter gradient", Error(cpu.Gradients, gpu.Gradients), gradientTolerance));
+
+            int[] labels = Enumerable.Range(0, Batch).Select(i => i % cpu.OutputSize).ToArray();
+            float[] targets = Random(ref rng, Batch * cpu.OutputSize, 0f, 1f);
+            var cpuOptimizer = new Sgd(0.01f, momentum: 0.9f);
+            var gpuOptimizer = new Sgd(0.01f, momentum: 0.9f);
+            double lossError = 0;
+            for (int step = 0; step < Steps; step++)
+            {
+                float cpuLoss = Loss == Loss.SoftmaxCrossEntropy ? cpu.TrainStep(input, labels, Batch, Loss, cpuOptimizer) : cpu.TrainStep(input, targets, Batch, Loss, cpuOptimizer);
+                float gpuLoss = Loss == Loss.SoftmaxCrossEntropy ? gpu.TrainStep(input, labels, Batch, Loss, gpuOptimizer) : gpu.TrainStep(input, targets, Batch, Loss, gpuOptimizer);
+                lossError = Math.Max(lossError, Math.Abs(cpuLoss - gpuLoss) / Math.Max(1e-6, Math.Abs(cpuLoss)));
+            }
+            errors.Add(("loss", lossError, gradientTolerance));
+            errors.Add(("parameters", Error(cpu.Parameters, gpu.Parameters), gradientTolerance));
+            if (!allowTf32 && !harness && Name == "LeNet-5")
+                Console.WriteLine("  cuDNN algorithms for LeNet-5, batch " + Batch + ":\n" + Indent(((LeNet5)gpu).CudaAlgorithms(Batch)));
+        }
+        catch (Exception e)
+        {
+            crash = e.GetType().Name + ": " + e.Message;
+        }
+
+        bool ok = crash is null && errors.All(e => e.Error <= e.Tolerance);
+        string Cell(int i) => i < errors.Count ? $"{errors[i].Error,8:E1}{(errors[i].Error <= errors[i].Tolerance ? " " : "!")}" : "       - ";
+        string steps = errors.Count > 5 ? $"{Math.Max(errors[4].Error, errors[5].Error),8:E1}{(errors[4].Error <= errors[4].Tolerance && errors[5].Error <= errors[5].Tolerance ? " " : "!")}" : "       - ";
+        Console.WriteLine($"  {Name,-34} {(allowTf32 ? "TF32" : "fp32")}  {Batch,5}  {Cell(0)}  {Cell(1)}   {Cell(2)}   {Cell(3)}  {steps}  {(ok ? "ok" : "FAILED")}");
+        if (!ok)
+        {
+            if (crash is not null) Console.WriteLine("    " + crash);
+            foreach (var (what, error, tolerance) in errors.Where(e => e.Error > e.Tolerance))
+                Console.WriteLine($"    {what}: error {error:E2} > tolerance {tolerance:E1}");
+        }
+        return ok ? 0 : 1;
+    }
+
+    private static string Indent(string text) => string.Join("\n", text.TrimEnd('\n').Split('\n').Select(l => "    " + l));
+
+    internal static float[] Random(ref Rng rng, int count, float low, float high)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = rng.NextUniform(low, high);
+        return values;
+    }
+
+    /// <summary>max |actual - expected| / max |expected| (NaN anywhere counts as infinitely wrong).</summary>
+    private static double Error(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        if (expected.Length != actual.Length) return double.PositiveInfinity;
+        double scale = 1e-12, worst = 0;
+        foreach (float v in expected) scale = Math.Max(scale, Math.Abs(v));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double d = Math.Abs(expected[i] - actual[i]);
+            if (double.IsNaN(d)) return double.PositiveInfinity;
+            worst = Math.Max(worst, d);
+        }
+        return worst / scale;
+    }
+}
+
+/// <summary>Wall-clock timings of whole passes; each TrainStep reads its loss back, so each timed call ends synchronised.</summary>
+internal static class Bench
+{
+    private const int Warmup = 5, Runs = 30;
+
+    public static void TrainStep(string name, Func<NetworkOptions, ISingleInputNetwork> create, int batch, bool allowTf32)
+    {
+        var network = create(new NetworkOptions { Capacity = batch, Backend = Backend.Cuda, AllowTf32 = allowTf32 });
+        var rng = new Rng(3);
+        float[] input = ParityCase.Random(ref rng, batch * network.InputSize, 0f, 1f);
+        int[] labels = Enumerable.Range(0, batch).Select(i => i % network.OutputSize).ToArray();
+        var optimizer = new Sgd(0.01f, momentum: 0.9f);
+        double ms = Median(() => network.TrainStep(input, labels, batch, Loss.SoftmaxCrossEntropy, optimizer));
+        Console.WriteLine($"  {name,-10} train step  batch {batch,3} {(allowTf32 ? "TF32" : "fp32")}: {ms,8:F3} ms  {batch * 1000 / ms,10:F0} images/s");
+    }
+
+    public static void Inference(string name, Func<NetworkOptions, ISingleInputNetwork> create, int batch, bool allowTf32)
+    {
+        var network = create(new NetworkOptions { Capacity = batch, Backend = Backend.Cuda, AllowTf32 = allowTf32 });
+        var rng = new Rng(4);
+        float[] input = ParityCase.Random(ref rng, batch * network.InputSize, 0f, 1f);
+        double ms = Median(() => network.Forward(input, batch));
+        Console.WriteLine($"  {name,-10} inference   batch {batch,3} {(allowTf32 ? "TF32" : "fp32")}: {ms,8:F3} ms  {batch * 1000 / ms,10:F0} images/s");
+    }
+
+    private static double Median(Action run)
+    {
+        for (int i = 0; i < Warmup; i++) run();
+        var times = new double[Runs];
+        for (int i = 0; i < Runs; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[Runs / 2];
+    }
+}

@@ -70,6 +70,9 @@ public interface INetwork
     /// <summary>The compile-time summary table.</summary>
     string Summary { get; }
 
+    /// <summary>Where this instance runs: <see cref="Backend.Cpu"/>, or <see cref="Backend.Cuda"/> when the options asked for it and it could.</summary>
+    Backend ActiveBackend { get; }
+
     /// <summary>Sets every gradient to zero.</summary>
     void ZeroGradients();
 

@@ -98,6 +98,9 @@ internal static class CudaEmitter
         w.Line();
         w.Line("private CudaPath? _cuda; // set when the network runs on Backend.Cuda");
         w.Line();
+        w.Line("/// <summary>The convolution algorithms cuDNN chose for <paramref name=\"batch\"/>, one line per layer; empty on the CPU.</summary>");
+        w.Line("public string CudaAlgorithms(int batch) => _cuda?.Algorithms(batch) ?? \"\";");
+        w.Line();
 
         EmitPath(w, plan, names);
 

@@ -162,6 +162,9 @@ partial class ResNet18
 
     private CudaPath? _cuda; // set when the network runs on Backend.Cuda
 
+    /// <summary>The convolution algorithms cuDNN chose for <paramref name="batch"/>, one line per layer; empty on the CPU.</summary>
+    public string CudaAlgorithms(int batch) => _cuda?.Algorithms(batch) ?? "";
+
     /// <summary>
     /// ResNet18 on device 0. Device arenas mirror the host ones (training layout for every pass); parameters and
     /// gradients move between host and device only when one side asks for what the other changed.

@@ -1,0 +1,68 @@
+using NetGen;
+using static NetGen.Layers;
+
+namespace NetGen.Examples.GpuCheck;
+
+// One small network per op (or per op variant) that has a CUDA path, sized so cuDNN has real choices to make. The
+// self-check runs each forward, backward and through training steps on CUDA and on the CPU and compares them.
+
+/// <summary>Convolution with bias, padding 1, then Flatten.</summary>
+[Network]
+public partial class ConvCheck
+{
+    Tensor Forward([Shape(3, 16, 16)] Tensor x) => Flatten(Conv2d(x, 8, 3, padding: 1));
+}
+
+/// <summary>Strided 5x5 convolution without bias, then ReLU.</summary>
+[Network]
+public partial class StridedConvCheck
+{
+    Tensor Forward([Shape(4, 15, 15)] Tensor x) => Flatten(Relu(Conv2d(x, 6, 5, stride: 2, bias: false)));
+}
+
+/// <summary>Dense without bias into Dense with bias, with tanh, sigmoid and leaky ReLU between.</summary>
+[Network]
+public partial class DenseActivationsCheck
+{
+    Tensor Forward([Shape(40)] Tensor x) => Sigmoid(Dense(LeakyRelu(Tanh(Dense(x, 24, bias: false)), slope: 0.1), 10));
+}
+
+/// <summary>Max pooling 2x2 and overlapping 3x3 stride 2 padding 1 (ResNet's stem pool).</summary>
+[Network]
+public partial class MaxPoolCheck
+{
+    Tensor Forward([Shape(2, 12, 12)] Tensor x) => Flatten(MaxPool2d(MaxPool2d(Conv2d(x, 4, 1), 2), 3, stride: 2, padding: 1));
+}
+
+/// <summary>Average pooling (LeNet's subsampling) and adaptive average pooling to 2x2 with equal windows.</summary>
+[Network]
+public partial class AvgPoolCheck
+{
+    Tensor Forward([Shape(3, 16, 16)] Tensor x) => Flatten(AdaptiveAvgPool2d(AvgPool2d(Conv2d(x, 4, 3, padding: 1), 2), 2, 2));
+}
+
+/// <summary>Spatial batch normalization after a convolution, global average pooling after it.</summary>
+[Network]
+public partial class BatchNorm2dCheck
+{
+    Tensor Forward([Shape(3, 10, 10)] Tensor x) => Flatten(GlobalAvgPool(Relu(BatchNorm(Conv2d(x, 8, 3, padding: 1, bias: false)))));
+}
+
+/// <summary>Batch normalization over features.</summary>
+[Network]
+public partial class BatchNorm1dCheck
+{
+    Tensor Forward([Shape(12)] Tensor x) => Tanh(BatchNorm(Dense(x, 16)));
+}
+
+/// <summary>A residual sum with a fan-out (x feeds the branch and the shortcut) and a Reshape.</summary>
+[Network]
+public partial class ResidualCheck
+{
+    Tensor Forward([Shape(48)] Tensor x)
+    {
+        var image = Reshape(x, 3, 4, 4);
+        var y = Conv2d(Relu(Conv2d(image, 3, 3, padding: 1)), 3, 3, padding: 1);
+        return Flatten(Relu(y + image));
+    }
+}
