@@ -186,6 +186,47 @@ public sealed unsafe class CudaKernelTests : IDisposable
     }
 
     [SkippableFact]
+    public void Dropout_kernels_draw_the_CPU_mask_bit_for_bit_and_multiply_by_it_backward()
+    {
+        var emulator = Emulator();
+        var forward = (delegate* unmanaged<float*, float*, float*, ulong*, int, int, float, void>)emulator.Kernel("netgen_dropout_forward");
+        var backward = (delegate* unmanaged<float*, float*, float*, int, int, void>)emulator.Kernel("netgen_multiply_backward");
+        const int n = 1000;
+        float[] x = Random(13, n), dy = Random(14, n), start = Random(15, n);
+        ulong[] keys = { 0x0123_4567_89AB_CDEFUL, 0xFEDC_BA98_7654_3210UL };
+        foreach (var (blocks, threads) in Launches)
+        {
+            foreach (float p in new[] { 0f, 0.2f, 0.5f })
+            {
+                for (int k = 0; k < keys.Length; k++)
+                {
+                    float[] y = new float[n], mask = new float[n], expectedY = new float[n], expectedMask = new float[n];
+                    fixed (float* py = y, pm = mask, px = x)
+                    fixed (ulong* pk = keys)
+                    {
+                        foreach (var _ in emulator.Launch(blocks, threads)) forward(py, pm, px, pk, k, n, p);
+                    }
+                    Dropout.Forward(expectedY, expectedMask, x, p, keys[k]);
+                    Close(expectedMask, mask, 0, $"dropout mask p {p} key {k} {blocks}x{threads}");
+                    Close(expectedY, y, 0, $"dropout output p {p} key {k} {blocks}x{threads}");
+
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                        fixed (float* pdx = dx, pdy = dy, pm = mask)
+                        {
+                            foreach (var _ in emulator.Launch(blocks, threads)) backward(pdx, pdy, pm, n, accumulate ? 1 : 0);
+                        }
+                        Elementwise.MultiplyBackward(expectedDx, dy, expectedMask, accumulate);
+                        // accumulating, the CPU's vector path fuses the multiply-add (one rounding, not two)
+                        Close(expectedDx, dx, accumulate ? 1e-6 : 0, $"dropout backward{(accumulate ? " accumulate" : "")} p {p} {blocks}x{threads}");
+                    }
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
     public void Loss_kernels_match_the_CPU_losses_and_their_gradients()
     {
         var emulator = Emulator();

@@ -43,6 +43,27 @@ public class ZooTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AlexNet_CUDA_path_with_Dropout_matches_snapshot_and_compiles()
+    {
+        var result = GeneratorHarness.Run(Sources.AlexNet);
+        Assert.Empty(result.Errors);
+        // two Dropouts: two keys, drawn per training pass in forward order, and each backward multiplies by its mask
+        Assert.Contains("new ulong[2]", result.CudaText);
+        Assert.Contains("_dropoutForward.Run(", result.CudaText);
+        Assert.Contains("_multiplyBackward.Run(", result.CudaText);
+        Snapshot.Match(result.CudaText, "AlexNet.Cuda");
+    }
+
+    [Fact]
+    public void GoogLeNet_has_no_CUDA_path_yet_and_says_which_op_is_missing()
+    {
+        var result = GeneratorHarness.Run(Sources.GoogLeNet);
+        Assert.Empty(result.Errors);
+        Assert.Equal("", result.CudaText);
+        Assert.Contains("CudaBackend.Use(options, \"GoogLeNet\", unsupported: \"maxpool1 (MaxPool2d, line 20): ceil_mode that changes the output size\")", result.CpuText);
+    }
+
+    [Fact]
     public void Editing_ResNet50_reruns_the_generator_for_that_network_only()
     {
         var compilation = GeneratorHarness.Compile(Sources.AlexNet, Sources.GoogLeNet, Sources.ResNet18, Sources.ResNet50);

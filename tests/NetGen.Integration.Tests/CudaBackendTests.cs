@@ -28,7 +28,7 @@ public class CudaBackendTests(ITestOutputHelper output)
         Assert.Contains("SoftmaxNet cannot run on Backend.Cuda yet", e.Message);
         Assert.Contains("Softmax", e.Message.Substring("SoftmaxNet".Length));
         Assert.Contains("docs/gpu.md", e.Message);
-        Assert.Throws<NotSupportedException>(() => new DropoutNet(Cuda));
+        Assert.Throws<NotSupportedException>(() => new LocalResponseNormNet(Cuda));
         Assert.Throws<NotSupportedException>(() => new TinyDag(Cuda));
     }
 
@@ -62,11 +62,11 @@ public class CudaBackendTests(ITestOutputHelper output)
         TextWriter before = Console.Error;
         var captured = new StringWriter();
         Console.SetError(captured);
-        DropoutNet first, second;
+        LocalResponseNormNet first, second;
         try
         {
-            first = new DropoutNet(auto);
-            second = new DropoutNet(auto);
+            first = new LocalResponseNormNet(auto);
+            second = new LocalResponseNormNet(auto);
         }
         finally
         {
@@ -76,10 +76,10 @@ public class CudaBackendTests(ITestOutputHelper output)
         Assert.Equal(Backend.Cpu, first.ActiveBackend);
         Assert.Equal(Backend.Cpu, second.ActiveBackend);
         string text = captured.ToString();
-        const string message = "NetGen: Backend.Auto runs DropoutNet on the CPU: ";
+        const string message = "NetGen: Backend.Auto runs LocalResponseNormNet on the CPU: ";
         int at = text.IndexOf(message, StringComparison.Ordinal);
         Assert.True(at >= 0, "no fallback message:\n" + text);
-        Assert.Contains("dropout1 (Dropout, line", text);
+        Assert.Contains("(LocalResponseNorm, line", text);
         Assert.Equal(-1, text.IndexOf(message, at + message.Length, StringComparison.Ordinal));
 
         // a supported network falls back only when this machine has no CUDA, and then computes what the CPU computes

@@ -29,7 +29,7 @@ internal static class CudaEmitter
             string? why = node.Op switch
             {
                 OpKind.Input or OpKind.Conv2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
-                    or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm => null,
+                    or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout => null,
                 OpKind.AvgPool2d or OpKind.MaxPool2d => node.CeilMode && CeilChangesSize(plan, node) ? "ceil_mode that changes the output size" : null,
                 OpKind.AdaptiveAvgPool2d => EqualWindows(plan, node) ? null : "windows of unequal size",
                 _ => "no CUDA kernel yet",
@@ -66,6 +66,7 @@ internal static class CudaEmitter
                 case OpKind.LeakyRelu: used.AddRange(new[] { "netgen_leaky_relu_forward", "netgen_leaky_relu_backward" }); break;
                 case OpKind.Add: used.AddRange(new[] { "netgen_add_forward", "netgen_copy_or_add" }); break;
                 case OpKind.Flatten or OpKind.Reshape: used.Add("netgen_copy_or_add"); break;
+                case OpKind.Dropout: used.AddRange(new[] { "netgen_dropout_forward", "netgen_copy_or_add", "netgen_multiply_backward" }); break;
                 case OpKind.Dense: used.AddRange(node.Bias >= 0 ? new[] { "netgen_bias_forward", "netgen_bias_backward" } : Array.Empty<string>()); break;
             }
         }
@@ -132,6 +133,12 @@ internal static class CudaEmitter
         w.Line("private readonly " + Cuda + ".DeviceBuffer _outputGradient;      // [capacity x OutputSize]");
         w.Line("private readonly " + Cuda + ".DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std");
         w.Line("private readonly " + Cuda + ".CudaTrainer _trainer;");
+        int dropouts = DropoutCount(plan);
+        if (dropouts > 0)
+        {
+            w.Line("private readonly " + Cuda + ".DeviceBuffer _dropoutKeys;         // one 64-bit mask key per Dropout, drawn on the host per training pass");
+            w.Line("private readonly ulong[] _hostDropoutKeys = new ulong[" + Int(dropouts) + "];");
+        }
         foreach (var node in layers)
             w.Line("private readonly " + LayerType(node) + " " + Field(node) + "; // " + node.Name);
         foreach (var k in kernels)
@@ -156,6 +163,7 @@ internal static class CudaEmitter
         w.Line("_outputGradient = " + Cuda + ".DeviceBuffer.Allocate((long)_capacity * OutputSize);");
         w.Line("_statistics = " + Cuda + ".DeviceBuffer.Allocate(" + Int(Math.Max(1, plan.StatsSize)) + ");");
         w.Line("_trainer = new " + Cuda + ".CudaTrainer(_context, ParameterCount, _capacity, OutputSize);");
+        if (dropouts > 0) w.Line("_dropoutKeys = " + Cuda + ".DeviceBuffer.Allocate(" + Int(2 * dropouts) + ");");
         foreach (var node in layers)
             w.Line(Field(node) + " = " + LayerConstruction(plan, node) + ";");
         foreach (var k in kernels)
@@ -242,7 +250,7 @@ internal static class CudaEmitter
                 }, "{{spec.ClassName}} training step"),
             };
 
-            private void ToDevice()
+            {{(DropoutCount(plan) > 0 ? DrawKeysMethod : "")}}private void ToDevice()
             {
                 if (!_deviceParametersStale) return;
                 _context.CopyToDevice(_parameters.At(0), _net._parameters.AsSpan(0, ParameterCount + BufferCount));
@@ -290,7 +298,7 @@ internal static class CudaEmitter
                 ToDevice();
                 Prepare(batch);
                 _context.CopyToDevice(A({{Int(inputOffset)}}), {{inputName}}.Slice(0, batch * {{Int(input.Shape.Size)}}));
-                Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
+                {{(DropoutCount(plan) > 0 ? "if (training) DrawDropoutKeys();\n    " : "")}}Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
                 var output = _net._activations.AsSpan(_capacity * {{Int(outputOffset)}}, batch * OutputSize);
                 _context.CopyToHost(output, A({{Int(outputOffset)}}));
                 if (training) _hostParametersStale |= BufferCount > 0; // BatchNorm running statistics moved
@@ -335,7 +343,7 @@ internal static class CudaEmitter
                     if (!frozen) _trainer.BeginUpdate(optimizer);
                     if (_trainer.Version != _trainerVersion) { ForgetGraphs(); _trainerVersion = _trainer.Version; } // new optimizer state buffers
                     int flags = (frozen ? 1 : 0) | global::NetGen.Cuda.CudaTrainer.Kind(loss, labels: {{(labels ? "true" : "false")}}, optimizer) << 1;
-                    Replay(Key(3, batch, flags), batch, {{(labels ? "true" : "false")}}, frozen, loss, optimizer);
+                    {{(DropoutCount(plan) > 0 ? "DrawDropoutKeys();\n    " : "")}}Replay(Key(3, batch, flags), batch, {{(labels ? "true" : "false")}}, frozen, loss, optimizer);
                     _hostParametersStale = true;
                     _hostGradientsStale = true;
                     return _trainer.ReadLoss();
@@ -364,6 +372,17 @@ internal static class CudaEmitter
             """);
         w.Close();
     }
+
+    private const string DrawKeysMethod = """
+        /// <summary>Draws this pass's Dropout keys from the network's generator, in the order the CPU path draws them.</summary>
+        private void DrawDropoutKeys()
+        {
+            for (int k = 0; k < _hostDropoutKeys.Length; k++) _hostDropoutKeys[k] = global::NetGen.Cpu.Dropout.NextKey(ref _net._dropoutRng);
+            _context.CopyToDevice(_dropoutKeys.At(0), global::System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, float>(_hostDropoutKeys));
+        }
+
+
+        """;
 
     private static string OutputGradientAddress(Plan plan)
     {
@@ -412,6 +431,13 @@ internal static class CudaEmitter
 
     private static string Count(NodeSpec node) => "batch * " + Int(node.Shape.Size);
 
+    private static string Mask(Plan plan, NodeSpec node) => "A(" + Int(plan.MaskOffset[node.Id]) + ")";
+
+    /// <summary>The Dropout's place among the network's Dropouts, in forward order: the order the CPU draws their keys in.</summary>
+    private static int DropoutIndex(Plan plan, NodeSpec node) => plan.Spec.Nodes.Count(n => n.Op == OpKind.Dropout && n.Id < node.Id);
+
+    private static int DropoutCount(Plan plan) => plan.Spec.Nodes.Count(n => n.Op == OpKind.Dropout);
+
     private static IEnumerable<string> ForwardLines(Plan plan, NodeSpec node)
     {
         string y = Act(plan, node.Id);
@@ -452,6 +478,12 @@ internal static class CudaEmitter
                 break;
             case OpKind.Add:
                 yield return "_addForward.Run(" + n + ", " + y + ", " + x + ", " + Act(plan, node.Inputs[1]) + ", " + n + ");";
+                break;
+            case OpKind.Dropout:
+                // Training: a fresh mask from this call's key (drawn on the host, as the CPU draws it). Inference: the identity.
+                yield return "if (training) _dropoutForward.Run(" + n + ", " + y + ", " + Mask(plan, node) + ", " + x + ", _dropoutKeys.At(0), " +
+                    Int(DropoutIndex(plan, node)) + ", " + n + ", " + Real(node.Real(0)) + ");";
+                yield return "else _copyOrAdd.Run(" + n + ", " + y + ", " + x + ", " + n + ", 0);";
                 break;
             default:
                 throw new InvalidOperationException("no CUDA forward for " + node.Op);
@@ -494,6 +526,7 @@ internal static class CudaEmitter
                 OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid => "_" + node.Op.ToString().ToLowerInvariant() + "Backward.Run(" + n + ", " + dx + ", " + dy + ", " + y + ", " + n + ", " + accInt + ")",
                 OpKind.LeakyRelu => "_leakyReluBackward.Run(" + n + ", " + dx + ", " + dy + ", " + x + ", " + n + ", " + Real(node.Real(0)) + ", " + accInt + ")",
                 OpKind.Flatten or OpKind.Reshape or OpKind.Add => "_copyOrAdd.Run(" + n + ", " + dx + ", " + dy + ", " + n + ", " + accInt + ")",
+                OpKind.Dropout => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Mask(plan, node) + " /* mask */, " + n + ", " + accInt + ")",
                 _ => throw new InvalidOperationException("no CUDA backward for " + node.Op),
             };
             yield return plan.NeedsParamGrad[input] ? call + ";" : "if (inputGradient) " + call + ";";

@@ -97,6 +97,37 @@ internal static class CudaKernels
                 NETGEN_LOOP(i, n) destination[i] = accumulate ? destination[i] + source[i] : source[i];
             }
             """,
+        ["netgen_dropout_forward"] = """
+            // Inverted dropout with NetGen.Cpu.Dropout's counter-based mask: element i is kept when the top 24 bits of
+            // SplitMix64's finalizer of key + (i + 1) * golden gamma, as a float in [0, 1), are >= p; keys[k] is this call's key.
+            extern "C" __global__ void netgen_dropout_forward(float* y, float* mask, const float* x, const unsigned long long* keys, int k, int n, float p)
+            {
+                unsigned long long key = keys[k];
+                float scale = 1.0f / (1.0f - p);
+                NETGEN_LOOP(i, n)
+                {
+                    unsigned long long z = key + (unsigned long long)(unsigned int)(i + 1) * 0x9E3779B97F4A7C15ULL;
+                    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+                    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+                    z ^= z >> 31;
+                    float u = (float)(unsigned int)(z >> 40) * (1.0f / 16777216.0f);
+                    float m = u >= p ? scale : 0.0f;
+                    mask[i] = m;
+                    y[i] = x[i] * m;
+                }
+            }
+            """,
+        ["netgen_multiply_backward"] = """
+            // dx (=|+=) dy * other: Dropout's backward with other = its mask.
+            extern "C" __global__ void netgen_multiply_backward(float* dx, const float* dy, const float* other, int n, int accumulate)
+            {
+                NETGEN_LOOP(i, n)
+                {
+                    float g = dy[i] * other[i];
+                    dx[i] = accumulate ? dx[i] + g : g;
+                }
+            }
+            """,
         ["netgen_bias_forward"] = """
             // y[rows, features] += bias[features]
             extern "C" __global__ void netgen_bias_forward(float* y, const float* bias, int rows, int features)

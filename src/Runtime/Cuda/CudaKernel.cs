@@ -61,6 +61,14 @@ public readonly unsafe struct CudaKernel
         _context.Launch(_function, count, args, Name);
     }
 
+    /// <summary>(y, mask, x, keys, key index, n, p): Dropout in training.</summary>
+    public void Run(long count, nint a, nint b, nint c, nint d, int i0, int i1, float f0)
+    {
+        void** args = stackalloc void*[7];
+        args[0] = &a; args[1] = &b; args[2] = &c; args[3] = &d; args[4] = &i0; args[5] = &i1; args[6] = &f0;
+        _context.Launch(_function, count, args, Name);
+    }
+
     /// <summary>(dx, dy, x, n, slope, accumulate): LeakyReLU gradients.</summary>
     public void Run(long count, nint a, nint b, nint c, int i0, float f0, int i1)
     {

@@ -48,9 +48,18 @@ public class DropoutTests
         Assert.Equal(y1, y2);
         Assert.Equal(a.NextUInt(), b.NextUInt());   // both generators advanced alike
 
-        // exactly one NextFloat per element, in order
+        // one 64-bit key per call (two NextUInt), then element i from (key, i) alone: what the CUDA kernel computes
         var reference = new Rng(7);
-        for (int i = 0; i < n; i++) Assert.Equal(reference.NextFloat() >= p ? 1f / (1f - p) : 0f, m1[i]);
+        ulong key = ((ulong)reference.NextUInt() << 32) | reference.NextUInt();
+        var fresh = new Rng(7);
+        float[] small = new float[3];
+        Dropout.Forward(small, new float[3], small, 0.5f, ref fresh);
+        Assert.Equal(reference.NextUInt(), fresh.NextUInt()); // a call draws exactly its key, whatever its length
+        for (int i = 0; i < n; i++) Assert.Equal(Dropout.Uniform(key, i) >= p ? 1f / (1f - p) : 0f, m1[i]);
+        float[] y3 = new float[n], m4 = new float[n];
+        Dropout.Forward(y3, m4, x, p, key);
+        Assert.Equal(m1, m4);
+        Assert.Equal(y1, y3);
 
         // the next call draws a fresh mask; another seed gives another mask
         Dropout.Forward(y2, m3, x, p, ref b);
@@ -58,6 +67,25 @@ public class DropoutTests
         var c = new Rng(8);
         Dropout.Forward(y2, m3, x, p, ref c);
         Assert.NotEqual(m1, m3);
+    }
+
+    [Fact]
+    public void Uniform_is_the_SplitMix64_finalizer_of_the_key_and_index()
+    {
+        // Known values of SplitMix64's output function, z = key + (index + 1) * 0x9E3779B97F4A7C15: for key 0 these are
+        // the first outputs of the reference SplitMix64 generator seeded with 0 (0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4,
+        // 0x06C45D188009454F), whose top 24 bits make the uniform.
+        Assert.Equal((0xE220A8397B1DCDAFUL >> 40) / 16777216f, Dropout.Uniform(0, 0));
+        Assert.Equal((0x6E789E6AA1B965F4UL >> 40) / 16777216f, Dropout.Uniform(0, 1));
+        Assert.Equal((0x06C45D188009454FUL >> 40) / 16777216f, Dropout.Uniform(0, 2));
+        // another key, another stream
+        Assert.NotEqual(Dropout.Uniform(1, 0), Dropout.Uniform(0, 0));
+        // mean and variance of a uniform over many indices
+        double sum = 0, squares = 0;
+        const int n = 100_000;
+        for (int i = 0; i < n; i++) { double u = Dropout.Uniform(0x1234_5678_9ABC_DEF0UL, i); sum += u; squares += u * u; }
+        Assert.InRange(sum / n, 0.5 - 0.005, 0.5 + 0.005);
+        Assert.InRange(squares / n - (sum / n) * (sum / n), 1.0 / 12 - 0.003, 1.0 / 12 + 0.003);
     }
 
     [Fact]
