@@ -66,3 +66,10 @@ public partial class ResidualCheck
         return Flatten(Relu(y + image));
     }
 }
+
+/// <summary>Dropout between two Dense layers: the mask comes from the same counter-based draw on both sides.</summary>
+[Network]
+public partial class DropoutCheck
+{
+    Tensor Forward([Shape(32)] Tensor x) => Dense(Dropout(Relu(Dense(x, 64)), 0.3), 8);
+}

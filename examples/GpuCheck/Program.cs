@@ -132,10 +132,13 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("BatchNorm2d, GlobalAvgPool", o => new BatchNorm2dCheck(o), 6, Loss.MeanSquaredError, 1),
             new("BatchNorm1d", o => new BatchNorm1dCheck(o), 6, Loss.MeanSquaredError, 1),
             new("Residual add, Reshape", o => new ResidualCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("Dropout", o => new DropoutCheck(o), 8, Loss.MeanSquaredError, 1),
             new("LeNet-5", o => new LeNet5(o), 16, Loss.SoftmaxCrossEntropy, 2),
         };
         if (!quick)
         {
+            cases.Add(new("AlexNet", o => new AlexNet(o), 2, Loss.SoftmaxCrossEntropy, 10));
+            cases.Add(new("VGG-16", o => new Vgg16(o), 2, Loss.SoftmaxCrossEntropy, 10));
             cases.Add(new("ResNet-18", o => new ResNet18(o), 2, Loss.SoftmaxCrossEntropy, 10));
             cases.Add(new("ResNet-50", o => new ResNet50(o), 2, Loss.SoftmaxCrossEntropy, 20));
         }
@@ -151,10 +154,11 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
         double gradientTolerance = harness ? 0 : (allowTf32 ? Tf32Gradient : Fp32Gradient) * Depth;
         var errors = new List<(string What, double Error, double Tolerance)>();
         string? crash = null;
+        ISingleInputNetwork? gpuNetwork = null;
         try
         {
             var cpu = Create(new NetworkOptions { Capacity = Batch });
-            var gpu = Create(new NetworkOptions { Capacity = Batch, Backend = Oracle, AllowTf32 = allowTf32 });
+            var gpu = gpuNetwork = Create(new NetworkOptions { Capacity = Batch, Backend = Oracle, AllowTf32 = allowTf32 });
             if (gpu.ActiveBackend != Oracle) throw new InvalidOperationException($"the {Oracle} instance runs on {gpu.ActiveBackend}");
             cpu.Parameters.CopyTo(gpu.Parameters);
 
@@ -187,6 +191,10 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
         catch (Exception e)
         {
             crash = e.GetType().Name + ": " + e.Message;
+        }
+        finally
+        {
+            (gpuNetwork as IDisposable)?.Dispose(); // the GPU memory goes back now, not when the collector finds it
         }
 
         bool ok = crash is null && errors.All(e => e.Error <= e.Tolerance);
@@ -240,6 +248,7 @@ internal static class Bench
         int[] labels = Enumerable.Range(0, batch).Select(i => i % network.OutputSize).ToArray();
         var optimizer = new Sgd(0.01f, momentum: 0.9f);
         double ms = Median(() => network.TrainStep(input, labels, batch, Loss.SoftmaxCrossEntropy, optimizer));
+        (network as IDisposable)?.Dispose();
         Console.WriteLine($"  {name,-10} train step  batch {batch,3} {(allowTf32 ? "TF32" : "fp32")}: {ms,8:F3} ms  {batch * 1000 / ms,10:F0} images/s");
     }
 
@@ -249,6 +258,7 @@ internal static class Bench
         var rng = new Rng(4);
         float[] input = ParityCase.Random(ref rng, batch * network.InputSize, 0f, 1f);
         double ms = Median(() => network.Forward(input, batch));
+        (network as IDisposable)?.Dispose();
         Console.WriteLine($"  {name,-10} inference   batch {batch,3} {(allowTf32 ? "TF32" : "fp32")}: {ms,8:F3} ms  {batch * 1000 / ms,10:F0} images/s");
     }
 

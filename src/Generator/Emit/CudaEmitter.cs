@@ -90,7 +90,7 @@ internal static class CudaEmitter
         w.Line();
         if (spec.Namespace is not null) w.Line("namespace " + spec.Namespace + ";").Line();
         foreach (var containing in spec.ContainingTypes) w.Open("partial " + containing);
-        w.Open("partial class " + spec.ClassName);
+        w.Open("partial class " + spec.ClassName + " : global::System.IDisposable");
 
         w.Line("/// <summary>The CUDA C of this network's elementwise kernels (compiled once per machine by NVRTC, cached by hash).</summary>");
         w.Line("internal const string CudaKernelSource = \"\"\"");
@@ -101,6 +101,16 @@ internal static class CudaEmitter
         w.Line();
         w.Line("/// <summary>The convolution algorithms cuDNN chose for <paramref name=\"batch\"/>, one line per layer; empty on the CPU.</summary>");
         w.Line("public string CudaAlgorithms(int batch) => _cuda?.Algorithms(batch) ?? \"\";");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Frees the GPU memory, cuDNN objects and CUDA graphs of this instance after copying its parameters and gradients");
+        w.Line("/// back; it runs on the CPU from then on (<see cref=\"ActiveBackend\"/>). Nothing to free on the CPU.");
+        w.Line("/// </summary>");
+        w.Line("public void Dispose()");
+        w.Line("{");
+        w.Line("    _cuda?.Dispose();");
+        w.Line("    _cuda = null;");
+        w.Line("}");
         w.Line();
 
         EmitPath(w, plan, names);
@@ -144,6 +154,7 @@ internal static class CudaEmitter
         foreach (var k in kernels)
             w.Line("private readonly " + Cuda + ".CudaKernel " + KernelField(k) + ";");
         w.Line("private readonly global::System.Collections.Generic.Dictionary<long, " + Cuda + ".CudaGraph> _graphs = new();");
+        w.Line("private readonly global::System.Collections.Generic.HashSet<long> _warmed = new(); // passes run once eagerly, captured on their second run");
         w.Line("private readonly global::System.Collections.Generic.HashSet<int> _prepared = new();");
         w.Line("private int _trainerVersion;");
         w.Line("private bool _deviceParametersStale = true; // the host changed the parameters: upload before the next pass");
@@ -228,27 +239,36 @@ internal static class CudaEmitter
             // Graph keys: what a captured pass depends on besides the device pointers, which never change.
             private static long Key(int kind, int batch, int flags) => ((long)kind << 40) | ((long)flags << 32) | (uint)batch;
 
-            /// <summary>Replays the graph of <paramref name="key"/>, capturing it first (the capture runs nothing).</summary>
+            /// <summary>
+            /// Runs the pass of <paramref name="key"/>: the first time eagerly (cuBLAS, cuDNN and the kernels initialise
+            /// outside any capture), the second time captured as a CUDA graph and launched, from then on the graph replayed.
+            /// </summary>
             private void Replay(long key, int batch, bool flag, bool frozen, global::NetGen.Loss? loss = null, global::NetGen.Optimizer? optimizer = null)
             {
-                if (!_graphs.TryGetValue(key, out var graph))
-                    _graphs.Add(key, graph = Capture((int)(key >> 40), batch, flag, frozen, loss, optimizer));
+                if (_graphs.TryGetValue(key, out var graph)) { _context.Launch(graph); return; }
+                int kind = (int)(key >> 40);
+                if (_warmed.Add(key)) { Queue(kind, batch, flag, frozen, loss, optimizer); return; }
+                string what = kind switch { 1 => "{{spec.ClassName}} forward", 2 => "{{spec.ClassName}} backward", _ => "{{spec.ClassName}} training step" };
+                _graphs.Add(key, graph = _context.Capture(() => Queue(kind, batch, flag, frozen, loss, optimizer), what));
                 _context.Launch(graph);
             }
 
-            private global::NetGen.Cuda.CudaGraph Capture(int kind, int batch, bool flag, bool frozen, global::NetGen.Loss? loss, global::NetGen.Optimizer? optimizer) => kind switch
+            /// <summary>Queues one whole pass: 1 forward, 2 backward, 3 training step (zero the gradients, forward, loss, backward, update).</summary>
+            private void Queue(int kind, int batch, bool flag, bool frozen, global::NetGen.Loss? loss, global::NetGen.Optimizer? optimizer)
             {
-                1 => _context.Capture(() => QueueForward(batch, training: flag), "{{spec.ClassName}} forward"),
-                2 => _context.Capture(() => QueueBackward(batch, inputGradient: flag, frozen), "{{spec.ClassName}} backward"),
-                _ => _context.Capture(() =>
+                switch (kind)
                 {
-                    _context.Zero(G(0), ParameterCount);
-                    QueueForward(batch, training: true);
-                    _trainer.QueueLoss(loss!, labels: flag, A({{Int(outputOffset)}}), {{OutputGradientAddress(plan)}}, batch);
-                    QueueBackward(batch, inputGradient: false, frozen);
-                    if (!frozen) _trainer.QueueUpdate(optimizer!, P(0), G(0));
-                }, "{{spec.ClassName}} training step"),
-            };
+                    case 1: QueueForward(batch, training: flag); break;
+                    case 2: QueueBackward(batch, inputGradient: flag, frozen); break;
+                    default:
+                        _context.Zero(G(0), ParameterCount);
+                        QueueForward(batch, training: true);
+                        _trainer.QueueLoss(loss!, labels: flag, A({{Int(outputOffset)}}), {{OutputGradientAddress(plan)}}, batch);
+                        QueueBackward(batch, inputGradient: false, frozen);
+                        if (!frozen) _trainer.QueueUpdate(optimizer!, P(0), G(0));
+                        break;
+                }
+            }
 
             {{(DropoutCount(plan) > 0 ? DrawKeysMethod : "")}}private void ToDevice()
             {
@@ -311,7 +331,7 @@ internal static class CudaEmitter
                 _context.CopyToDevice({{OutputGradientAddress(plan)}}, outputGradient.Slice(0, batch * OutputSize));
                 bool frozen = _net.Frozen;
                 Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
-                _hostGradientsStale = !frozen;
+                _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
             """);
         if (inputGradOffset >= 0)
             w.Lines($$"""
@@ -350,12 +370,29 @@ internal static class CudaEmitter
                 }
                 """);
         }
-        w.Lines("""
+        w.Lines($$"""
 
             private void ForgetGraphs()
             {
                 foreach (var graph in _graphs.Values) graph.Dispose();
                 _graphs.Clear();
+            }
+
+            /// <summary>Parameters and gradients to the host, then every device resource freed (graphs first: they use the rest).</summary>
+            public void Dispose()
+            {
+                ParametersToHost();
+                if (_hostGradientsStale) _context.CopyToHost(_net._gradients, _gradients.At(0));
+                _hostGradientsStale = false;
+                ForgetGraphs();{{string.Concat(plan.Spec.Nodes.Where(n => LayerType(n) is not null).Select(n => "\n    " + Field(n) + ".Dispose();"))}}
+                _trainer.Dispose();{{(DropoutCount(plan) > 0 ? "\n    _dropoutKeys.Dispose();" : "")}}
+                _statistics.Dispose();
+                _outputGradient.Dispose();
+                _activationGradients.Dispose();
+                _activations.Dispose();
+                _gradients.Dispose();
+                _parameters.Dispose();
+                _context.Dispose();
             }
 
             /// <summary>The convolution algorithms cuDNN chose for a batch size, per layer (for logs and the GPU self-check).</summary>

@@ -131,8 +131,8 @@ public sealed unsafe class CudaContext : IDisposable
     {
         _module.Dispose();
         _workspace.Dispose();
+        _blas.Dispose();          // before its workspace
         _blasWorkspace.Dispose();
-        _blas.Dispose();
         _dnn.Dispose();
         _stream.Dispose();
     }
@@ -272,7 +272,7 @@ public sealed unsafe class CudnnDescriptor : SafeHandle
 public sealed unsafe class CudaModule : IDisposable
 {
     private static readonly ConcurrentDictionary<string, byte[]> s_compiled = new();
-    private readonly IntPtr _module;
+    private IntPtr _module;
     private readonly ConcurrentDictionary<string, IntPtr> _functions = new();
 
     private CudaModule(IntPtr module) => _module = module;
@@ -379,5 +379,19 @@ public sealed unsafe class CudaModule : IDisposable
         return cubin;
     }
 
-    public void Dispose() => CudaDriver.cuModuleUnload(_module);
+    ~CudaModule() => Unload();
+
+    public void Dispose()
+    {
+        Unload();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Unload()
+    {
+        IntPtr module = System.Threading.Interlocked.Exchange(ref _module, IntPtr.Zero);
+        if (module == IntPtr.Zero) return;
+        CudaRuntime.cudaFree(null); // binds the primary context to this thread (a finalizer runs on its own thread)
+        CudaDriver.cuModuleUnload(module);
+    }
 }

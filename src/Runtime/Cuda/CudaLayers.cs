@@ -21,8 +21,13 @@ public sealed unsafe class CudaConv2d : IDisposable
     private sealed class Plan
     {
         public required CudnnDescriptor X, Y;
-        public int Forward, BackwardData, BackwardFilter;
+        public Choice Forward, BackwardData, BackwardFilter;
     }
+
+    /// <summary>A direction's algorithm and the math type it was measured with (cuDNN 7.4+ needs both).</summary>
+    internal readonly record struct Choice(int Algorithm, int MathType);
+
+    private int _mathType; // what the convolution descriptor is set to now
 
     public CudaConv2d(CudaContext context, Conv2dGeometry geometry)
     {
@@ -32,12 +37,25 @@ public sealed unsafe class CudaConv2d : IDisposable
         Cudnn.Check(Cudnn.cudnnSetFilter4dDescriptor(_filter.Value, Cudnn.DataFloat, Cudnn.TensorNchw, _g.OutChannels, _g.InChannels, _g.Kernel, _g.Kernel), "cudnnSetFilter4dDescriptor");
         _convolution = CudnnDescriptor.Create(CudnnDescriptor.Kind.Convolution);
         Cudnn.Check(Cudnn.cudnnSetConvolution2dDescriptor(_convolution.Value, _g.Padding, _g.Padding, _g.Stride, _g.Stride, 1, 1, Cudnn.CrossCorrelation, Cudnn.DataFloat), "cudnnSetConvolution2dDescriptor");
-        Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(_convolution.Value, context.ConvolutionMathType), "cudnnSetConvolutionMathType");
+        _mathType = -1;
+        UseMathType(context.ConvolutionMathType);
         _bias = CudnnDescriptor.Tensor(1, _g.OutChannels, 1, 1);
     }
 
     /// <summary>The algorithms chosen for a prepared batch size, for logs: "fwd 1, bwd-data 1, bwd-filter 0".</summary>
-    public string Algorithms(int batch) => _plans.TryGetValue(batch, out var p) ? $"fwd {p.Forward}, bwd-data {p.BackwardData}, bwd-filter {p.BackwardFilter}" : "not prepared";
+    public string Algorithms(int batch) => _plans.TryGetValue(batch, out var p)
+        ? $"fwd {Describe(p.Forward)}, bwd-data {Describe(p.BackwardData)}, bwd-filter {Describe(p.BackwardFilter)}"
+        : "not prepared";
+
+    private static string Describe(Choice c) => c.Algorithm + (c.MathType == Cudnn.FmaMath ? "" : c.MathType == Cudnn.DefaultMath ? " (default math)" : " (tensor op math)");
+
+    /// <summary>Sets the descriptor's math type (host-side only, so also legal while a graph is being captured).</summary>
+    private void UseMathType(int mathType)
+    {
+        if (mathType == _mathType) return;
+        Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(_convolution.Value, mathType), "cudnnSetConvolutionMathType");
+        _mathType = mathType;
+    }
 
     /// <summary>
     /// Descriptors for <paramref name="batch"/> and the fastest algorithm of each direction whose workspace fits the
@@ -61,6 +79,7 @@ public sealed unsafe class CudaConv2d : IDisposable
         _context.Zero(x.Pointer, x.Count);
         _context.Zero(y.Pointer, y.Count);
         _context.Zero(wt.Pointer, wt.Count);
+        UseMathType(_context.ConvolutionMathType); // every search under the math the options allow
         var results = stackalloc Cudnn.AlgorithmPerf[8];
         int returned;
         nuint limit = (nuint)_context.WorkspaceBytes;
@@ -77,16 +96,20 @@ public sealed unsafe class CudaConv2d : IDisposable
         _plans[batch] = plan;
     }
 
-    /// <summary>cudnnFind returns results fastest first; the first that succeeded within the workspace wins.</summary>
-    internal static int Best(Cudnn.AlgorithmPerf* results, int count, string direction, long workspaceBytes, string layer)
+    /// <summary>
+    /// cudnnFind returns results fastest first; the first that succeeded within the workspace wins, with the math type
+    /// cuDNN reports for it when TF32 is allowed (as PyTorch does), and FMA math (exact fp32) when it is not.
+    /// </summary>
+    internal static Choice Best(Cudnn.AlgorithmPerf* results, int count, string direction, long workspaceBytes, string layer, bool allowTf32)
     {
         for (int i = 0; i < count; i++)
-            if (results[i].Status == 0 && (long)results[i].Memory <= workspaceBytes) return results[i].Algorithm;
+            if (results[i].Status == 0 && (long)results[i].Memory <= workspaceBytes)
+                return new Choice(results[i].Algorithm, allowTf32 ? results[i].MathType : Cudnn.FmaMath);
         throw new InvalidOperationException($"cuDNN found no {direction} algorithm for {layer} within a {workspaceBytes}-byte workspace; raise NetworkOptions.CudaWorkspaceBytes.");
     }
 
-    private int Best(Cudnn.AlgorithmPerf* results, int count, string direction, int batch) =>
-        Best(results, count, direction, _context.WorkspaceBytes, $"Conv2d {_g} at batch {batch}");
+    private Choice Best(Cudnn.AlgorithmPerf* results, int count, string direction, int batch) =>
+        Best(results, count, direction, _context.WorkspaceBytes, $"Conv2d {_g} at batch {batch}", _context.AllowTf32);
 
     private Plan For(int batch) => _plans.TryGetValue(batch, out var p) ? p : throw new InvalidOperationException($"Conv2d {_g}: batch {batch} was not prepared.");
 
@@ -95,7 +118,8 @@ public sealed unsafe class CudaConv2d : IDisposable
         float* y_ = (float*)y, x_ = (float*)x, weight_ = (float*)weight, bias_ = (float*)bias;
         var p = For(batch);
         float one = 1f, zero = 0f;
-        Cudnn.Check(Cudnn.cudnnConvolutionForward(_context.Dnn, &one, p.X.Value, x_, _filter.Value, weight_, _convolution.Value, p.Forward,
+        UseMathType(p.Forward.MathType);
+        Cudnn.Check(Cudnn.cudnnConvolutionForward(_context.Dnn, &one, p.X.Value, x_, _filter.Value, weight_, _convolution.Value, p.Forward.Algorithm,
             _context.Workspace, (nuint)_context.WorkspaceBytes, &zero, p.Y.Value, y_), "cudnnConvolutionForward");
         if (bias_ != null) // a convolution declared without bias passes 0
             Cudnn.Check(Cudnn.cudnnAddTensor(_context.Dnn, &one, _bias.Value, bias_, &one, p.Y.Value, y_), "cudnnAddTensor(bias)");
@@ -107,7 +131,8 @@ public sealed unsafe class CudaConv2d : IDisposable
         float* weightGradient_ = (float*)weightGradient, biasGradient_ = (float*)biasGradient, dy_ = (float*)dy, x_ = (float*)x;
         var p = For(batch);
         float one = 1f;
-        Cudnn.Check(Cudnn.cudnnConvolutionBackwardFilter(_context.Dnn, &one, p.X.Value, x_, p.Y.Value, dy_, _convolution.Value, p.BackwardFilter,
+        UseMathType(p.BackwardFilter.MathType);
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardFilter(_context.Dnn, &one, p.X.Value, x_, p.Y.Value, dy_, _convolution.Value, p.BackwardFilter.Algorithm,
             _context.Workspace, (nuint)_context.WorkspaceBytes, &one, _filter.Value, weightGradient_), "cudnnConvolutionBackwardFilter");
         if (biasGradient_ != null)
             Cudnn.Check(Cudnn.cudnnConvolutionBackwardBias(_context.Dnn, &one, p.Y.Value, dy_, &one, _bias.Value, biasGradient_), "cudnnConvolutionBackwardBias");
@@ -118,7 +143,8 @@ public sealed unsafe class CudaConv2d : IDisposable
         float* dx_ = (float*)dx, dy_ = (float*)dy, weight_ = (float*)weight;
         var p = For(batch);
         float one = 1f, beta = accumulate ? 1f : 0f;
-        Cudnn.Check(Cudnn.cudnnConvolutionBackwardData(_context.Dnn, &one, _filter.Value, weight_, p.Y.Value, dy_, _convolution.Value, p.BackwardData,
+        UseMathType(p.BackwardData.MathType);
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardData(_context.Dnn, &one, _filter.Value, weight_, p.Y.Value, dy_, _convolution.Value, p.BackwardData.Algorithm,
             _context.Workspace, (nuint)_context.WorkspaceBytes, &beta, p.X.Value, dx_), "cudnnConvolutionBackwardData");
     }
 
@@ -207,7 +233,7 @@ public sealed unsafe class CudaBatchNorm : IDisposable
         _channels = channels;
         _spatial = spatial;
         _momentum = momentum;
-        _epsilon = Math.Max(epsilon, 1e-5); // CUDNN_BN_MIN_EPSILON
+        _epsilon = epsilon; // as declared: CUDNN_BN_MIN_EPSILON is 0.0 since cuDNN 8 (it was 1e-5 up to cuDNN 7)
     }
 
     public void Prepare(int batch)

@@ -19,6 +19,9 @@ public sealed unsafe class CudaTrainer : IDisposable
     private readonly float[] _hostLoss = new float[1];
     private Optimizer? _stateOwner;
     private DeviceBuffer? _state1, _state2;
+    // Looked up here, not while a step is being captured: with lazy module loading (CUDA 12.2+) the lookup loads the
+    // kernel, which drivers before 12.3 do not allow during a capture.
+    private readonly IntPtr _xentLabels, _xentTargets, _mse, _meanRows, _sgd, _adam;
 
     public CudaTrainer(CudaContext context, int parameterCount, int capacity, int outputSize)
     {
@@ -30,6 +33,12 @@ public sealed unsafe class CudaTrainer : IDisposable
         _rowLoss = DeviceBuffer.Allocate(capacity);
         _loss = DeviceBuffer.Allocate(1);
         _hyper = DeviceBuffer.Allocate(HyperCount);
+        _xentLabels = context.Kernel("netgen_softmax_xent_labels");
+        _xentTargets = context.Kernel("netgen_softmax_xent_targets");
+        _mse = context.Kernel("netgen_mse");
+        _meanRows = context.Kernel("netgen_mean_rows");
+        _sgd = context.Kernel("netgen_sgd");
+        _adam = context.Kernel("netgen_adam");
     }
 
     /// <summary>What a captured step depends on besides the batch and the buffers: the loss kernel and the optimizer kernel (0-5).</summary>
@@ -107,18 +116,18 @@ public sealed unsafe class CudaTrainer : IDisposable
         if (labels)
         {
             args[0] = &output; args[1] = &labelPointer; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
-            _context.Launch(_context.Kernel("netgen_softmax_xent_labels"), batch, args, "netgen_softmax_xent_labels");
+            _context.Launch(_xentLabels, batch, args, "netgen_softmax_xent_labels");
         }
         else
         {
-            string name = ReferenceEquals(loss, Loss.MeanSquaredError) ? "netgen_mse" : "netgen_softmax_xent_targets";
+            bool mse = ReferenceEquals(loss, Loss.MeanSquaredError);
             args[0] = &output; args[1] = &targets; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
-            _context.Launch(_context.Kernel(name), batch, args, name);
+            _context.Launch(mse ? _mse : _xentTargets, batch, args, mse ? "netgen_mse" : "netgen_softmax_xent_targets");
         }
         // The mean: per-row sums divided by the batch (cross entropy) or by batch*features (MSE).
         float scale = 1f / (ReferenceEquals(loss, Loss.MeanSquaredError) ? (float)batch * features : batch);
         args[0] = &lossValue; args[1] = &rowLoss; args[2] = &batch; args[3] = &scale;
-        _context.Launch(_context.Kernel("netgen_mean_rows"), 1, args, "netgen_mean_rows");
+        _context.Launch(_meanRows, 1, args, "netgen_mean_rows");
     }
 
     /// <summary>Queues the update kernel of the optimizer passed to the last <see cref="BeginUpdate"/>.</summary>
@@ -132,12 +141,12 @@ public sealed unsafe class CudaTrainer : IDisposable
         if (optimizer is Sgd)
         {
             args[0] = &parameters; args[1] = &gradients; args[2] = &s1; args[3] = &hyper; args[4] = &n;
-            _context.Launch(_context.Kernel("netgen_sgd"), n, args, "netgen_sgd");
+            _context.Launch(_sgd, n, args, "netgen_sgd");
         }
         else
         {
             args[0] = &parameters; args[1] = &gradients; args[2] = &s1; args[3] = &s2; args[4] = &hyper; args[5] = &n;
-            _context.Launch(_context.Kernel("netgen_adam"), n, args, "netgen_adam");
+            _context.Launch(_adam, n, args, "netgen_adam");
         }
     }
 

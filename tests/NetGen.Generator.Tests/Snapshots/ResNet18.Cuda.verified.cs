@@ -9,7 +9,7 @@ using System; // MemoryExtensions.AsSpan; every type below is global::-qualified
 
 namespace NetGen.Examples.Zoo;
 
-partial class ResNet18
+partial class ResNet18 : global::System.IDisposable
 {
     /// <summary>The CUDA C of this network's elementwise kernels (compiled once per machine by NVRTC, cached by hash).</summary>
     internal const string CudaKernelSource = """
@@ -166,6 +166,16 @@ partial class ResNet18
     public string CudaAlgorithms(int batch) => _cuda?.Algorithms(batch) ?? "";
 
     /// <summary>
+    /// Frees the GPU memory, cuDNN objects and CUDA graphs of this instance after copying its parameters and gradients
+    /// back; it runs on the CPU from then on (<see cref="ActiveBackend"/>). Nothing to free on the CPU.
+    /// </summary>
+    public void Dispose()
+    {
+        _cuda?.Dispose();
+        _cuda = null;
+    }
+
+    /// <summary>
     /// ResNet18 on device 0. Device arenas mirror the host ones (training layout for every pass); parameters and
     /// gradients move between host and device only when one side asks for what the other changed.
     /// </summary>
@@ -230,6 +240,7 @@ partial class ResNet18
         private readonly global::NetGen.Cuda.CudaKernel _biasForward;
         private readonly global::NetGen.Cuda.CudaKernel _biasBackward;
         private readonly global::System.Collections.Generic.Dictionary<long, global::NetGen.Cuda.CudaGraph> _graphs = new();
+        private readonly global::System.Collections.Generic.HashSet<long> _warmed = new(); // passes run once eagerly, captured on their second run
         private readonly global::System.Collections.Generic.HashSet<int> _prepared = new();
         private int _trainerVersion;
         private bool _deviceParametersStale = true; // the host changed the parameters: upload before the next pass
@@ -693,27 +704,36 @@ partial class ResNet18
         // Graph keys: what a captured pass depends on besides the device pointers, which never change.
         private static long Key(int kind, int batch, int flags) => ((long)kind << 40) | ((long)flags << 32) | (uint)batch;
 
-        /// <summary>Replays the graph of <paramref name="key"/>, capturing it first (the capture runs nothing).</summary>
+        /// <summary>
+        /// Runs the pass of <paramref name="key"/>: the first time eagerly (cuBLAS, cuDNN and the kernels initialise
+        /// outside any capture), the second time captured as a CUDA graph and launched, from then on the graph replayed.
+        /// </summary>
         private void Replay(long key, int batch, bool flag, bool frozen, global::NetGen.Loss? loss = null, global::NetGen.Optimizer? optimizer = null)
         {
-            if (!_graphs.TryGetValue(key, out var graph))
-                _graphs.Add(key, graph = Capture((int)(key >> 40), batch, flag, frozen, loss, optimizer));
+            if (_graphs.TryGetValue(key, out var graph)) { _context.Launch(graph); return; }
+            int kind = (int)(key >> 40);
+            if (_warmed.Add(key)) { Queue(kind, batch, flag, frozen, loss, optimizer); return; }
+            string what = kind switch { 1 => "ResNet18 forward", 2 => "ResNet18 backward", _ => "ResNet18 training step" };
+            _graphs.Add(key, graph = _context.Capture(() => Queue(kind, batch, flag, frozen, loss, optimizer), what));
             _context.Launch(graph);
         }
 
-        private global::NetGen.Cuda.CudaGraph Capture(int kind, int batch, bool flag, bool frozen, global::NetGen.Loss? loss, global::NetGen.Optimizer? optimizer) => kind switch
+        /// <summary>Queues one whole pass: 1 forward, 2 backward, 3 training step (zero the gradients, forward, loss, backward, update).</summary>
+        private void Queue(int kind, int batch, bool flag, bool frozen, global::NetGen.Loss? loss, global::NetGen.Optimizer? optimizer)
         {
-            1 => _context.Capture(() => QueueForward(batch, training: flag), "ResNet18 forward"),
-            2 => _context.Capture(() => QueueBackward(batch, inputGradient: flag, frozen), "ResNet18 backward"),
-            _ => _context.Capture(() =>
+            switch (kind)
             {
-                _context.Zero(G(0), ParameterCount);
-                QueueForward(batch, training: true);
-                _trainer.QueueLoss(loss!, labels: flag, A(8379904), _outputGradient.At(0), batch);
-                QueueBackward(batch, inputGradient: false, frozen);
-                if (!frozen) _trainer.QueueUpdate(optimizer!, P(0), G(0));
-            }, "ResNet18 training step"),
-        };
+                case 1: QueueForward(batch, training: flag); break;
+                case 2: QueueBackward(batch, inputGradient: flag, frozen); break;
+                default:
+                    _context.Zero(G(0), ParameterCount);
+                    QueueForward(batch, training: true);
+                    _trainer.QueueLoss(loss!, labels: flag, A(8379904), _outputGradient.At(0), batch);
+                    QueueBackward(batch, inputGradient: false, frozen);
+                    if (!frozen) _trainer.QueueUpdate(optimizer!, P(0), G(0));
+                    break;
+            }
+        }
 
         private void ToDevice()
         {
@@ -776,7 +796,7 @@ partial class ResNet18
             _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * OutputSize));
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
-            _hostGradientsStale = !frozen;
+            _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
             if (!inputGradient) { _context.Synchronize(); return default; }
             var result = _net._activationGradients.AsSpan(_capacity * 802816, batch * InputSize);
             _context.CopyToHost(result, D(802816));
@@ -823,6 +843,65 @@ partial class ResNet18
         {
             foreach (var graph in _graphs.Values) graph.Dispose();
             _graphs.Clear();
+        }
+
+        /// <summary>Parameters and gradients to the host, then every device resource freed (graphs first: they use the rest).</summary>
+        public void Dispose()
+        {
+            ParametersToHost();
+            if (_hostGradientsStale) _context.CopyToHost(_net._gradients, _gradients.At(0));
+            _hostGradientsStale = false;
+            ForgetGraphs();
+            _conv1.Dispose();
+            _bn1.Dispose();
+            _maxpool1.Dispose();
+            _layer1_0_conv1.Dispose();
+            _layer1_0_bn1.Dispose();
+            _layer1_0_conv2.Dispose();
+            _layer1_0_bn2.Dispose();
+            _layer1_1_conv1.Dispose();
+            _layer1_1_bn1.Dispose();
+            _layer1_1_conv2.Dispose();
+            _layer1_1_bn2.Dispose();
+            _layer2_0_conv1.Dispose();
+            _layer2_0_bn1.Dispose();
+            _layer2_0_conv2.Dispose();
+            _layer2_0_bn2.Dispose();
+            _layer2_0_downsample_0.Dispose();
+            _layer2_0_downsample_1.Dispose();
+            _layer2_1_conv1.Dispose();
+            _layer2_1_bn1.Dispose();
+            _layer2_1_conv2.Dispose();
+            _layer2_1_bn2.Dispose();
+            _layer3_0_conv1.Dispose();
+            _layer3_0_bn1.Dispose();
+            _layer3_0_conv2.Dispose();
+            _layer3_0_bn2.Dispose();
+            _layer3_0_downsample_0.Dispose();
+            _layer3_0_downsample_1.Dispose();
+            _layer3_1_conv1.Dispose();
+            _layer3_1_bn1.Dispose();
+            _layer3_1_conv2.Dispose();
+            _layer3_1_bn2.Dispose();
+            _layer4_0_conv1.Dispose();
+            _layer4_0_bn1.Dispose();
+            _layer4_0_conv2.Dispose();
+            _layer4_0_bn2.Dispose();
+            _layer4_0_downsample_0.Dispose();
+            _layer4_0_downsample_1.Dispose();
+            _layer4_1_conv1.Dispose();
+            _layer4_1_bn1.Dispose();
+            _layer4_1_conv2.Dispose();
+            _layer4_1_bn2.Dispose();
+            _gap1.Dispose();
+            _trainer.Dispose();
+            _statistics.Dispose();
+            _outputGradient.Dispose();
+            _activationGradients.Dispose();
+            _activations.Dispose();
+            _gradients.Dispose();
+            _parameters.Dispose();
+            _context.Dispose();
         }
 
         /// <summary>The convolution algorithms cuDNN chose for a batch size, per layer (for logs and the GPU self-check).</summary>

@@ -1,4 +1,6 @@
+using System;
 using System.Runtime.InteropServices;
+using NetGen.Cuda;
 using NetGen.Cuda.Native;
 using Xunit;
 
@@ -72,5 +74,50 @@ public class CudaBindingLayoutTests
         Assert.Equal((0, 1), (Cublas.OpN, Cublas.OpT));
         // cublasMath_t: CUBLAS_DEFAULT_MATH, CUBLAS_PEDANTIC_MATH, CUBLAS_TF32_TENSOR_OP_MATH
         Assert.Equal((0, 2, 3), (Cublas.DefaultMath, Cublas.PedanticMath, Cublas.Tf32TensorOpMath));
+    }
+}
+
+/// <summary>How a convolution's algorithm is picked from cudnnFind's results (no GPU needed: the results are made up).</summary>
+public class CudaAlgorithmChoiceTests
+{
+    private static unsafe CudaConv2d.Choice Pick(Cudnn.AlgorithmPerf[] results, long workspace, bool allowTf32)
+    {
+        fixed (Cudnn.AlgorithmPerf* p = results)
+            return CudaConv2d.Best(p, results.Length, "forward", workspace, "Conv2d test", allowTf32);
+    }
+
+    private static Cudnn.AlgorithmPerf Result(int algorithm, int status, ulong memory, int mathType) =>
+        new() { Algorithm = algorithm, Status = status, Memory = (nuint)memory, MathType = mathType };
+
+    [Fact]
+    public void The_fastest_algorithm_that_succeeded_within_the_workspace_wins()
+    {
+        var results = new[]
+        {
+            Result(6, status: 0, memory: 1 << 30, Cudnn.FmaMath),  // fastest, but needs 1 GiB
+            Result(7, status: 3, memory: 0, Cudnn.FmaMath),        // failed
+            Result(1, status: 0, memory: 4096, Cudnn.FmaMath),
+            Result(0, status: 0, memory: 0, Cudnn.FmaMath),
+        };
+        Assert.Equal(1, Pick(results, 1 << 20, allowTf32: false).Algorithm);
+        Assert.Equal(6, Pick(results, 1L << 31, allowTf32: false).Algorithm);
+        Assert.Equal(0, Pick(results, 0, allowTf32: false).Algorithm);
+    }
+
+    [Fact]
+    public void Strict_fp32_keeps_FMA_math_and_TF32_takes_the_math_cuDNN_measured()
+    {
+        var results = new[] { Result(1, 0, 0, Cudnn.TensorOpMath) };
+        Assert.Equal(Cudnn.FmaMath, Pick(results, 0, allowTf32: false).MathType);
+        Assert.Equal(Cudnn.TensorOpMath, Pick(results, 0, allowTf32: true).MathType);
+    }
+
+    [Fact]
+    public void No_algorithm_within_the_workspace_says_which_option_to_raise()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Pick(new[] { Result(0, 0, 1 << 20, Cudnn.FmaMath) }, 1024, allowTf32: false));
+        Assert.Contains("Conv2d test", e.Message);
+        Assert.Contains("1024-byte workspace", e.Message);
+        Assert.Contains("NetworkOptions.CudaWorkspaceBytes", e.Message);
     }
 }
