@@ -34,11 +34,23 @@ public partial class MaxPoolCheck
     Tensor Forward([Shape(2, 12, 12)] Tensor x) => Flatten(MaxPool2d(MaxPool2d(Conv2d(x, 4, 1), 2), 3, stride: 2, padding: 1));
 }
 
-/// <summary>Average pooling (LeNet's subsampling) and adaptive average pooling to 2x2 with equal windows.</summary>
+/// <summary>Average pooling (LeNet's subsampling), then adaptive average pooling 8x8 -> 3x3 (unequal, overlapping bins).</summary>
 [Network]
 public partial class AvgPoolCheck
 {
-    Tensor Forward([Shape(3, 16, 16)] Tensor x) => Flatten(AdaptiveAvgPool2d(AvgPool2d(Conv2d(x, 4, 3, padding: 1), 2), 2, 2));
+    Tensor Forward([Shape(3, 16, 16)] Tensor x) => Flatten(AdaptiveAvgPool2d(AvgPool2d(Conv2d(x, 4, 3, padding: 1), 2), 3, 3));
+}
+
+/// <summary>GoogLeNet's pieces: ceil-mode max pooling whose last window is clipped, and a Concat of two branches.</summary>
+[Network]
+public partial class CeilPoolConcatCheck
+{
+    Tensor Forward([Shape(3, 14, 14)] Tensor x)
+    {
+        var pooled = MaxPool2d(Conv2d(x, 4, 3, padding: 1), 3, stride: 2, ceilMode: true);                 // 4x7x7
+        var branch = MaxPool2d(pooled, 3, stride: 1, padding: 1, ceilMode: true);                         // 4x7x7
+        return Flatten(Concat(Relu(Conv2d(pooled, 3, 1)), Conv2d(branch, 2, 3, padding: 1)));           // 5x7x7
+    }
 }
 
 /// <summary>Spatial batch normalization after a convolution, global average pooling after it.</summary>

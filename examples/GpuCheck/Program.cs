@@ -129,6 +129,7 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("Dense, tanh, leaky ReLU, sigmoid", o => new DenseActivationsCheck(o), 8, Loss.MeanSquaredError, 1),
             new("MaxPool2d", o => new MaxPoolCheck(o), 4, Loss.MeanSquaredError, 1),
             new("AvgPool2d, AdaptiveAvgPool2d", o => new AvgPoolCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("MaxPool2d ceil mode, Concat", o => new CeilPoolConcatCheck(o), 4, Loss.MeanSquaredError, 1),
             new("BatchNorm2d, GlobalAvgPool", o => new BatchNorm2dCheck(o), 6, Loss.MeanSquaredError, 1),
             new("BatchNorm1d", o => new BatchNorm1dCheck(o), 6, Loss.MeanSquaredError, 1),
             new("Residual add, Reshape", o => new ResidualCheck(o), 4, Loss.MeanSquaredError, 1),
@@ -139,6 +140,7 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
         {
             cases.Add(new("AlexNet", o => new AlexNet(o), 2, Loss.SoftmaxCrossEntropy, 10));
             cases.Add(new("VGG-16", o => new Vgg16(o), 2, Loss.SoftmaxCrossEntropy, 10));
+            cases.Add(new("GoogLeNet", o => new GoogLeNet(o), 2, Loss.SoftmaxCrossEntropy, 10));
             cases.Add(new("ResNet-18", o => new ResNet18(o), 2, Loss.SoftmaxCrossEntropy, 10));
             cases.Add(new("ResNet-50", o => new ResNet50(o), 2, Loss.SoftmaxCrossEntropy, 20));
         }

@@ -226,6 +226,147 @@ public sealed unsafe class CudaKernelTests : IDisposable
         }
     }
 
+    // (channels, inH, inW, kernel, stride, padding, ceil mode): LeNet's 2x2, AlexNet's overlapping 3/2, ResNet's padded
+    // stem pool, GoogLeNet's ceil-mode pools (whose last window is clipped) and its 3/1/1 inception-branch pool.
+    public static readonly TheoryData<int, int, int, int, int, int, bool> PoolGeometries = new()
+    {
+        { 3, 8, 8, 2, 2, 0, false },
+        { 2, 13, 13, 3, 2, 0, false },
+        { 2, 12, 12, 3, 2, 1, false },
+        { 2, 14, 14, 3, 2, 0, true },
+        { 2, 9, 11, 3, 2, 1, true },
+        { 2, 7, 7, 3, 1, 1, true },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(PoolGeometries))]
+    public void Max_pooling_kernels_match_the_CPU_bit_for_bit_ties_included(int channels, int inH, int inW, int k, int s, int pad, bool ceil)
+    {
+        var emulator = Emulator();
+        const int batch = 2;
+        var g = new Pool2dGeometry(channels, inH, inW, k, s, pad, ceil);
+        int planes = batch * channels, inputSize = batch * g.InputSize, outputSize = batch * g.OutputSize;
+        // values from a small set, so windows hold ties: the first maximum must win on both sides
+        float[] x = Random(16, inputSize).Select(v => MathF.Round(v)).ToArray();
+        float[] dy = Random(17, outputSize), start = Random(18, inputSize);
+        var forward = (delegate* unmanaged<float*, float*, int, int, int, int, int, int, int, int, void>)emulator.Kernel("netgen_max_pool_forward");
+        var backward = (delegate* unmanaged<float*, float*, float*, int, int, int, int, int, int, int, int, int, void>)emulator.Kernel("netgen_max_pool_backward");
+        foreach (var (blocks, threads) in Launches)
+        {
+            float[] y = new float[outputSize], expectedY = new float[outputSize];
+            fixed (float* py = y, px = x)
+            {
+                foreach (var _ in emulator.Launch(blocks, threads)) forward(py, px, planes, inH, inW, g.OutHeight, g.OutWidth, k, s, pad);
+            }
+            Pool2d.MaxForward(expectedY, x, batch, g);
+            Close(expectedY, y, 0, $"max pool forward {g} {blocks}x{threads}");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy, px = x)
+                {
+                    foreach (var _ in emulator.Launch(blocks, threads)) backward(pdx, pdy, px, planes, inH, inW, g.OutHeight, g.OutWidth, k, s, pad, accumulate ? 1 : 0);
+                }
+                Pool2d.MaxBackward(expectedDx, dy, x, batch, g, accumulate);
+                Close(expectedDx, dx, 0, $"max pool backward{(accumulate ? " accumulate" : "")} {g} {blocks}x{threads}");
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Average_and_adaptive_pooling_kernels_match_the_CPU()
+    {
+        var emulator = Emulator();
+        const int batch = 2;
+        var avgForward = (delegate* unmanaged<float*, float*, int, int, int, int, int, int, int, void>)emulator.Kernel("netgen_avg_pool_forward");
+        var avgBackward = (delegate* unmanaged<float*, float*, int, int, int, int, int, int, int, int, void>)emulator.Kernel("netgen_avg_pool_backward");
+        var adaptiveForward = (delegate* unmanaged<float*, float*, int, int, int, int, int, void>)emulator.Kernel("netgen_adaptive_avg_pool_forward");
+        var adaptiveBackward = (delegate* unmanaged<float*, float*, int, int, int, int, int, int, void>)emulator.Kernel("netgen_adaptive_avg_pool_backward");
+        foreach (var (channels, inH, inW, k, s) in new[] { (6, 28, 28, 2, 2), (2, 9, 9, 3, 3), (2, 9, 10, 3, 2) })
+        {
+            var g = new Pool2dGeometry(channels, inH, inW, k, s);
+            int planes = batch * channels, inputSize = batch * g.InputSize, outputSize = batch * g.OutputSize;
+            float[] x = Random(19, inputSize), dy = Random(20, outputSize), start = Random(21, inputSize);
+            float[] y = new float[outputSize], expectedY = new float[outputSize];
+            fixed (float* py = y, px = x)
+            {
+                foreach (var _ in emulator.Launch(3, 4)) avgForward(py, px, planes, inH, inW, g.OutHeight, g.OutWidth, k, s);
+            }
+            Pool2d.AvgForward(expectedY, x, batch, g);
+            Close(expectedY, y, 0, $"avg pool forward {g}");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) avgBackward(pdx, pdy, planes, inH, inW, g.OutHeight, g.OutWidth, k, s, accumulate ? 1 : 0);
+                }
+                Pool2d.AvgBackward(expectedDx, dy, batch, g, accumulate);
+                Close(expectedDx, dx, 0, $"avg pool backward{(accumulate ? " accumulate" : "")} {g}");
+            }
+        }
+
+        // adaptive: equal bins (AlexNet's 6x6 -> 6x6 identity, 8 -> 4), unequal overlapping bins (7 -> 3, 5 -> 3), global (7x7 -> 1)
+        foreach (var (channels, inH, inW, outH, outW) in new[] { (2, 6, 6, 6, 6), (2, 8, 8, 4, 4), (2, 7, 5, 3, 3), (3, 7, 7, 1, 1) })
+        {
+            int planes = batch * channels, inputSize = planes * inH * inW, outputSize = planes * outH * outW;
+            float[] x = Random(22, inputSize), dy = Random(23, outputSize), start = Random(24, inputSize);
+            float[] y = new float[outputSize], expectedY = new float[outputSize];
+            fixed (float* py = y, px = x)
+            {
+                foreach (var _ in emulator.Launch(3, 4)) adaptiveForward(py, px, planes, inH, inW, outH, outW);
+            }
+            AdaptivePool2d.AvgForward(expectedY, x, batch, channels, inH, inW, outH, outW);
+            // global pooling: the CPU sums a plane with vectors (another order); every other case is the same arithmetic
+            Close(expectedY, y, outH * outW == 1 ? 1e-6 : 0, $"adaptive pool forward {inH}x{inW} -> {outH}x{outW}");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) adaptiveBackward(pdx, pdy, planes, inH, inW, outH, outW, accumulate ? 1 : 0);
+                }
+                AdaptivePool2d.AvgBackward(expectedDx, dy, batch, channels, inH, inW, outH, outW, accumulate);
+                Close(expectedDx, dx, 0, $"adaptive pool backward{(accumulate ? " accumulate" : "")} {inH}x{inW} -> {outH}x{outW}");
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Concat_kernels_place_and_slice_each_operand_like_the_CPU()
+    {
+        var emulator = Emulator();
+        var forward = (delegate* unmanaged<float*, float*, int, int, int, int, void>)emulator.Kernel("netgen_concat_forward");
+        var backward = (delegate* unmanaged<float*, float*, int, int, int, int, int, void>)emulator.Kernel("netgen_concat_backward");
+        const int batch = 3;
+        int[] sizes = { 5, 2, 7 };
+        int total = sizes.Sum();
+        float[] y = new float[batch * total], expectedY = new float[batch * total];
+        float[] dy = Random(25, batch * total);
+        int offset = 0;
+        foreach (int size in sizes)
+        {
+            float[] x = Random(26 + size, batch * size), start = Random(30 + size, batch * size);
+            fixed (float* py = y, px = x)
+            {
+                foreach (var _ in emulator.Launch(3, 4)) forward(py, px, batch, size, total, offset);
+            }
+            Concat.Forward(expectedY, x, batch, size, total, offset);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) backward(pdx, pdy, batch, size, total, offset, accumulate ? 1 : 0);
+                }
+                Concat.Backward(expectedDx, dy, batch, size, total, offset, accumulate);
+                Close(expectedDx, dx, 0, $"concat backward{(accumulate ? " accumulate" : "")} operand of {size} at {offset}");
+            }
+            offset += size;
+        }
+        Close(expectedY, y, 0, "concat forward");
+    }
+
     [SkippableFact]
     public void Loss_kernels_match_the_CPU_losses_and_their_gradients()
     {

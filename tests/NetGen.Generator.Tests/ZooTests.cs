@@ -55,12 +55,36 @@ public class ZooTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void GoogLeNet_has_no_CUDA_path_yet_and_says_which_op_is_missing()
+    public void GoogLeNet_gets_a_CUDA_path_with_Concat_and_ceil_mode_pooling()
     {
         var result = GeneratorHarness.Run(Sources.GoogLeNet);
         Assert.Empty(result.Errors);
+        Assert.Contains("CudaBackend.Use(options, \"GoogLeNet\", unsupported: null)", result.CpuText);
+        // each inception block concatenates four branches: four copies forward, four slices backward
+        Assert.Equal(9 * 4, System.Text.RegularExpressions.Regex.Matches(result.CudaText, "_concatForward.Run\\(").Count);
+        Assert.Equal(9 * 4, System.Text.RegularExpressions.Regex.Matches(result.CudaText, "_concatBackward.Run\\(").Count);
+        // maxpool1: 64x112x112 -> 64x56x56, kernel 3, stride 2, no padding, ceil mode (the size the CPU plans)
+        Assert.Contains("_maxPoolForward.Run(batch * 200704, A(", result.CudaText);
+        Assert.Contains("batch * 64, 112, 112, 56, 56, 3, 2, 0);", result.CudaText);
+    }
+
+    [Fact]
+    public void A_network_with_an_op_without_a_CUDA_path_says_which_and_gets_no_CUDA_file()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+            namespace Demo;
+            [Network]
+            public partial class Classifier
+            {
+                Tensor Forward([Shape(8)] Tensor x) => Softmax(Dense(x, 4));
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.Errors);
         Assert.Equal("", result.CudaText);
-        Assert.Contains("CudaBackend.Use(options, \"GoogLeNet\", unsupported: \"maxpool1 (MaxPool2d, line 20): ceil_mode that changes the output size\")", result.CpuText);
+        Assert.Contains("CudaBackend.Use(options, \"Classifier\", unsupported: \"softmax1 (Softmax, line 7): no CUDA kernel yet\")", result.CpuText);
     }
 
     [Fact]

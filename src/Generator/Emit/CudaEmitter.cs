@@ -29,27 +29,13 @@ internal static class CudaEmitter
             string? why = node.Op switch
             {
                 OpKind.Input or OpKind.Conv2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
-                    or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout => null,
-                OpKind.AvgPool2d or OpKind.MaxPool2d => node.CeilMode && CeilChangesSize(plan, node) ? "ceil_mode that changes the output size" : null,
-                OpKind.AdaptiveAvgPool2d => EqualWindows(plan, node) ? null : "windows of unequal size",
+                    or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout
+                    or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat => null,
                 _ => "no CUDA kernel yet",
             };
             if (why is not null) return node.Name + " (" + node.Op + ", line " + node.Line + "): " + why;
         }
         return null;
-    }
-
-    private static bool CeilChangesSize(Plan plan, NodeSpec node)
-    {
-        var input = plan.Node(node.Inputs[0]).Shape;
-        int Floor(int size) => (size + 2 * node.Padding - node.Kernel) / node.Stride + 1;
-        return Floor(input.H) != node.Shape.H || Floor(input.W) != node.Shape.W;
-    }
-
-    private static bool EqualWindows(Plan plan, NodeSpec node)
-    {
-        var input = plan.Node(node.Inputs[0]).Shape;
-        return input.H % node.Shape.H == 0 && input.W % node.Shape.W == 0 && input.H / node.Shape.H == input.W / node.Shape.W;
     }
 
     /// <summary>The kernels a network launches, in a fixed order.</summary>
@@ -67,6 +53,10 @@ internal static class CudaEmitter
                 case OpKind.Add: used.AddRange(new[] { "netgen_add_forward", "netgen_copy_or_add" }); break;
                 case OpKind.Flatten or OpKind.Reshape: used.Add("netgen_copy_or_add"); break;
                 case OpKind.Dropout: used.AddRange(new[] { "netgen_dropout_forward", "netgen_copy_or_add", "netgen_multiply_backward" }); break;
+                case OpKind.MaxPool2d: used.AddRange(new[] { "netgen_max_pool_forward", "netgen_max_pool_backward" }); break;
+                case OpKind.AvgPool2d: used.AddRange(new[] { "netgen_avg_pool_forward", "netgen_avg_pool_backward" }); break;
+                case OpKind.AdaptiveAvgPool2d: used.AddRange(new[] { "netgen_adaptive_avg_pool_forward", "netgen_adaptive_avg_pool_backward" }); break;
+                case OpKind.Concat: used.AddRange(new[] { "netgen_concat_forward", "netgen_concat_backward" }); break;
                 case OpKind.Dense: used.AddRange(node.Bias >= 0 ? new[] { "netgen_bias_forward", "netgen_bias_backward" } : Array.Empty<string>()); break;
             }
         }
@@ -432,7 +422,6 @@ internal static class CudaEmitter
     private static string? LayerType(NodeSpec node) => node.Op switch
     {
         OpKind.Conv2d => Cuda + ".CudaConv2d",
-        OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d => Cuda + ".CudaPool2d",
         OpKind.BatchNorm => Cuda + ".CudaBatchNorm",
         _ => null,
     };
@@ -448,9 +437,6 @@ internal static class CudaEmitter
         return node.Op switch
         {
             OpKind.Conv2d => "new(_context, new global::NetGen.Cpu.Conv2dGeometry(" + Ints(input.C, input.H, input.W, node.Shape.C, node.Kernel, node.Stride, node.Padding) + "))",
-            OpKind.AvgPool2d or OpKind.MaxPool2d => "new(_context, new global::NetGen.Cpu.Pool2dGeometry(" + Ints(input.C, input.H, input.W, node.Kernel, node.Stride, node.Padding) +
-                ", " + (node.CeilMode ? "true" : "false") + "), max: " + (node.Op == OpKind.MaxPool2d ? "true" : "false") + ")",
-            OpKind.AdaptiveAvgPool2d => Cuda + ".CudaPool2d.Adaptive(_context, " + Ints(input.C, input.H, input.W, node.Shape.H, node.Shape.W) + ")",
             OpKind.BatchNorm => "new(_context, " + Ints(node.Shape.Dims[0], node.Shape.Rank == 3 ? node.Shape.H * node.Shape.W : 1) +
                 ", momentum: " + Real(node.Real(0)) + ", epsilon: " + Real(node.Real(1)) + ")",
             _ => throw new InvalidOperationException(node.Op.ToString()),
@@ -467,6 +453,30 @@ internal static class CudaEmitter
     private static string ParamGrad(Plan plan, int index) => "G(" + Int(plan.ParamOffset[index]) + ")";
 
     private static string Count(NodeSpec node) => "batch * " + Int(node.Shape.Size);
+
+    private static string PoolKernel(NodeSpec node) => node.Op switch
+    {
+        OpKind.MaxPool2d => "netgen_max_pool",
+        OpKind.AvgPool2d => "netgen_avg_pool",
+        _ => "netgen_adaptive_avg_pool",
+    };
+
+    /// <summary>planes, inH, inW, outH, outW, then kernel, stride (and padding for max pooling): the pooling kernels' geometry arguments.</summary>
+    private static string PoolGeometry(Plan plan, NodeSpec node)
+    {
+        var input = plan.Node(node.Inputs[0]).Shape;
+        string sizes = "batch * " + Int(input.C) + ", " + Ints(input.H, input.W, node.Shape.H, node.Shape.W);
+        return node.Op switch
+        {
+            OpKind.MaxPool2d => sizes + ", " + Ints(node.Kernel, node.Stride, node.Padding),
+            OpKind.AvgPool2d => sizes + ", " + Ints(node.Kernel, node.Stride),
+            _ => sizes,
+        };
+    }
+
+    /// <summary>Where operand <paramref name="operand"/> of a Concat starts in each output row.</summary>
+    private static int ConcatOffset(Plan plan, NodeSpec node, int operand) =>
+        node.Inputs.Take(operand).Sum(i => plan.Spec.Nodes[i].Shape.Size);
 
     private static string Mask(Plan plan, NodeSpec node) => "A(" + Int(plan.MaskOffset[node.Id]) + ")";
 
@@ -495,7 +505,15 @@ internal static class CudaEmitter
                 break;
             }
             case OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d:
-                yield return Field(node) + ".Forward(batch, " + y + ", " + x + ");";
+                yield return KernelField(PoolKernel(node) + "_forward") + ".Run(" + n + ", " + y + ", " + x + ", " + PoolGeometry(plan, node) + ");";
+                break;
+            case OpKind.Concat:
+                for (int k = 0; k < node.Inputs.Count; k++)
+                {
+                    var operand = plan.Node(node.Inputs[k]).Shape;
+                    yield return "_concatForward.Run(batch * " + Int(operand.Size) + ", " + y + ", " + Act(plan, node.Inputs[k]) + ", batch, " +
+                        Ints(operand.Size, node.Shape.Size, ConcatOffset(plan, node, k)) + ");";
+                }
                 break;
             case OpKind.BatchNorm:
             {
@@ -557,7 +575,10 @@ internal static class CudaEmitter
                 OpKind.Conv2d => Field(node) + ".BackwardData(batch, " + dx + ", " + dy + ", " + Param(plan, node.Weight) + ", accumulate: " + acc + ")",
                 OpKind.Dense => Cuda + ".CudaDense.BackwardData(_context, " + dx + ", " + dy + ", " + Param(plan, node.Weight) + ", " + Rows(plan.Node(input).Shape) + ", " +
                                 Int(RowFeatures(plan.Node(input).Shape)) + ", " + Int(RowFeatures(node.Shape)) + ", accumulate: " + acc + ")",
-                OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d => Field(node) + ".Backward(batch, " + dx + ", " + dy + ", " + y + ", " + x + ", accumulate: " + acc + ")",
+                OpKind.MaxPool2d => "_maxPoolBackward.Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", " + x + ", " + PoolGeometry(plan, node) + ", " + accInt + ")",
+                OpKind.AvgPool2d or OpKind.AdaptiveAvgPool2d => KernelField(PoolKernel(node) + "_backward") + ".Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", " + PoolGeometry(plan, node) + ", " + accInt + ")",
+                OpKind.Concat => "_concatBackward.Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", batch, " +
+                                 Ints(plan.Node(input).Shape.Size, node.Shape.Size, ConcatOffset(plan, node, k)) + ", " + accInt + ")",
                 OpKind.BatchNorm => Field(node) + ".Backward(batch, " + dx + ", " + dy + ", " + x + ", " + Param(plan, node.Weight) + ", " + ParamGrad(plan, node.Weight) + ", " +
                                     ParamGrad(plan, node.Bias) + ", S(" + Int(plan.StatsOffset[node.Id]) + "), accumulate: " + acc + ", frozen)",
                 OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid => "_" + node.Op.ToString().ToLowerInvariant() + "Backward.Run(" + n + ", " + dx + ", " + dy + ", " + y + ", " + n + ", " + accInt + ")",

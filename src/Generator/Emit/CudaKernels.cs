@@ -128,6 +128,172 @@ internal static class CudaKernels
                 }
             }
             """,
+        ["netgen_max_pool_forward"] = """
+            // y[p, oy, ox] = the maximum of the window clipped to the input (padding and ceil mode); "v > m" keeps the
+            // first maximum, as NetGen.Cpu.Pool2d.
+            extern "C" __global__ void netgen_max_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad)
+            {
+                NETGEN_LOOP(i, planes * outH * outW)
+                {
+                    int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+                    const float* plane = x + (long long)p * inH * inW;
+                    int y0 = oy * s - pad, x0 = ox * s - pad;
+                    int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
+                    y0 = y0 > 0 ? y0 : 0;
+                    x0 = x0 > 0 ? x0 : 0;
+                    float m = plane[y0 * inW + x0];
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++)
+                        {
+                            float v = plane[iy * inW + ix];
+                            m = v > m ? v : m;
+                        }
+                    y[i] = m;
+                }
+            }
+            """,
+        ["netgen_max_pool_backward"] = """
+            // dx (=|+=) the dy of every window whose first maximum is this element, windows in row-major order: one
+            // thread per input element gathers what NetGen.Cpu.Pool2d.MaxBackward scatters, adding in the same order.
+            extern "C" __global__ void netgen_max_pool_backward(float* dx, const float* dy, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad, int accumulate)
+            {
+                NETGEN_LOOP(i, planes * inH * inW)
+                {
+                    int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+                    const float* plane = x + (long long)p * inH * inW;
+                    const float* g = dy + (long long)p * outH * outW;
+                    int self = iy * inW + ix;
+                    float acc = accumulate ? dx[i] : 0.0f;
+                    // the windows that hold (iy, ix): oy * s - pad <= iy < oy * s - pad + k
+                    int oy0 = iy + pad - k + 1, ox0 = ix + pad - k + 1;
+                    oy0 = oy0 <= 0 ? 0 : (oy0 + s - 1) / s;
+                    ox0 = ox0 <= 0 ? 0 : (ox0 + s - 1) / s;
+                    int oy1 = (iy + pad) / s, ox1 = (ix + pad) / s;
+                    oy1 = oy1 < outH - 1 ? oy1 : outH - 1;
+                    ox1 = ox1 < outW - 1 ? ox1 : outW - 1;
+                    for (int oy = oy0; oy <= oy1; oy++)
+                        for (int ox = ox0; ox <= ox1; ox++)
+                        {
+                            int y0 = oy * s - pad, x0 = ox * s - pad;
+                            int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
+                            y0 = y0 > 0 ? y0 : 0;
+                            x0 = x0 > 0 ? x0 : 0;
+                            int best = y0 * inW + x0;
+                            float m = plane[best];
+                            for (int wy = y0; wy < y1; wy++)
+                                for (int wx = x0; wx < x1; wx++)
+                                {
+                                    float v = plane[wy * inW + wx];
+                                    if (v > m) { m = v; best = wy * inW + wx; }
+                                }
+                            if (best == self) acc += g[oy * outW + ox];
+                        }
+                    dx[i] = acc;
+                }
+            }
+            """,
+        ["netgen_avg_pool_forward"] = """
+            // y[p, oy, ox] = (sum of the k x k window, row by row from 0) * (1 / k^2), as NetGen.Cpu.Pool2d (no padding).
+            extern "C" __global__ void netgen_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s)
+            {
+                float scale = 1.0f / (k * k);
+                NETGEN_LOOP(i, planes * outH * outW)
+                {
+                    int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+                    const float* row = x + (long long)p * inH * inW + (oy * s) * inW + ox * s;
+                    float sum = 0.0f;
+                    for (int ky = 0; ky < k; ky++, row += inW)
+                        for (int kx = 0; kx < k; kx++) sum += row[kx];
+                    y[i] = sum * scale;
+                }
+            }
+            """,
+        ["netgen_avg_pool_backward"] = """
+            // dx (=|+=) dy * (1 / k^2) of every window that holds this element, windows in row-major order.
+            extern "C" __global__ void netgen_avg_pool_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int k, int s, int accumulate)
+            {
+                float scale = 1.0f / (k * k);
+                NETGEN_LOOP(i, planes * inH * inW)
+                {
+                    int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+                    const float* g = dy + (long long)p * outH * outW;
+                    float acc = accumulate ? dx[i] : 0.0f;
+                    int oy0 = iy - k + 1, ox0 = ix - k + 1;
+                    oy0 = oy0 <= 0 ? 0 : (oy0 + s - 1) / s;
+                    ox0 = ox0 <= 0 ? 0 : (ox0 + s - 1) / s;
+                    int oy1 = iy / s < outH - 1 ? iy / s : outH - 1, ox1 = ix / s < outW - 1 ? ix / s : outW - 1;
+                    for (int oy = oy0; oy <= oy1; oy++)
+                        for (int ox = ox0; ox <= ox1; ox++) acc += g[oy * outW + ox] * scale;
+                    dx[i] = acc;
+                }
+            }
+            """,
+        ["netgen_adaptive_avg_pool_forward"] = """
+            // PyTorch's AdaptiveAvgPool2d bins [floor(o*in/out), ceil((o+1)*in/out)), as NetGen.Cpu.AdaptivePool2d: the bin's
+            // sum divided by its area; a 1x1 output (global pooling) multiplies by 1/(inH*inW) instead.
+            extern "C" __global__ void netgen_adaptive_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
+            {
+                NETGEN_LOOP(i, planes * outH * outW)
+                {
+                    int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+                    const float* plane = x + (long long)p * inH * inW;
+                    int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+                    int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                    float sum = 0.0f;
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++) sum += plane[iy * inW + ix];
+                    y[i] = outH * outW == 1 ? sum * (1.0f / (inH * inW)) : sum / (float)((y1 - y0) * (x1 - x0));
+                }
+            }
+            """,
+        ["netgen_adaptive_avg_pool_backward"] = """
+            // dx (=|+=) dy / (bin area) of every bin that holds this element, bins in row-major order.
+            extern "C" __global__ void netgen_adaptive_avg_pool_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int accumulate)
+            {
+                NETGEN_LOOP(i, planes * inH * inW)
+                {
+                    int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+                    const float* g = dy + (long long)p * outH * outW;
+                    float acc = accumulate ? dx[i] : 0.0f;
+                    if (outH * outW == 1)
+                    {
+                        acc += g[0] * (1.0f / (inH * inW));
+                    }
+                    else
+                    {
+                        for (int oy = 0; oy < outH; oy++)
+                        {
+                            int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+                            if (iy < y0 || iy >= y1) continue;
+                            for (int ox = 0; ox < outW; ox++)
+                            {
+                                int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                                if (ix >= x0 && ix < x1) acc += g[oy * outW + ox] / (float)((y1 - y0) * (x1 - x0));
+                            }
+                        }
+                    }
+                    dx[i] = acc;
+                }
+            }
+            """,
+        ["netgen_concat_forward"] = """
+            // y[b, offset + j] = x[b, j]: one operand of a Concat into its place in each row of the output.
+            extern "C" __global__ void netgen_concat_forward(float* y, const float* x, int batch, int size, int total, int offset)
+            {
+                NETGEN_LOOP(i, batch * size) y[(long long)(i / size) * total + offset + i % size] = x[i];
+            }
+            """,
+        ["netgen_concat_backward"] = """
+            // dx[b, j] (=|+=) dy[b, offset + j]: an operand's slice of the Concat's gradient.
+            extern "C" __global__ void netgen_concat_backward(float* dx, const float* dy, int batch, int size, int total, int offset, int accumulate)
+            {
+                NETGEN_LOOP(i, batch * size)
+                {
+                    float g = dy[(long long)(i / size) * total + offset + i % size];
+                    dx[i] = accumulate ? dx[i] + g : g;
+                }
+            }
+            """,
         ["netgen_bias_forward"] = """
             // y[rows, features] += bias[features]
             extern "C" __global__ void netgen_bias_forward(float* y, const float* bias, int rows, int features)

@@ -69,6 +69,24 @@ public readonly unsafe struct CudaKernel
         _context.Launch(_function, count, args, Name);
     }
 
+    /// <summary>(a, b, then ints): pooling forward and backward, Concat.</summary>
+    public void Run(long count, nint a, nint b, params ReadOnlySpan<int> ints) => Run(count, a, b, 0, 2, ints);
+
+    /// <summary>(a, b, c, then ints): max pooling backward.</summary>
+    public void Run(long count, nint a, nint b, nint c, params ReadOnlySpan<int> ints) => Run(count, a, b, c, 3, ints);
+
+    private void Run(long count, nint a, nint b, nint c, int pointers, ReadOnlySpan<int> ints)
+    {
+        int n = ints.Length;
+        int* values = stackalloc int[n];
+        ints.CopyTo(new Span<int>(values, n));
+        void** args = stackalloc void*[pointers + n];
+        args[0] = &a; args[1] = &b;
+        if (pointers == 3) args[2] = &c;
+        for (int i = 0; i < n; i++) args[pointers + i] = values + i;
+        _context.Launch(_function, count, args, Name);
+    }
+
     /// <summary>(dx, dy, x, n, slope, accumulate): LeakyReLU gradients.</summary>
     public void Run(long count, nint a, nint b, nint c, int i0, float f0, int i1)
     {

@@ -157,64 +157,6 @@ public sealed unsafe class CudaConv2d : IDisposable
     }
 }
 
-/// <summary>Max or average pooling on cuDNN (average counts the padding, as PyTorch's default; max is the deterministic mode).</summary>
-public sealed unsafe class CudaPool2d : IDisposable
-{
-    private readonly CudaContext _context;
-    private readonly Pool2dGeometry _g;
-    private readonly CudnnDescriptor _pooling;
-    private readonly Dictionary<int, (CudnnDescriptor X, CudnnDescriptor Y)> _plans = new();
-
-    public CudaPool2d(CudaContext context, Pool2dGeometry geometry, bool max)
-    {
-        if (geometry.CeilMode && (geometry.OutHeight != (geometry.InHeight + 2 * geometry.Padding - geometry.Kernel) / geometry.Stride + 1 ||
-                                  geometry.OutWidth != (geometry.InWidth + 2 * geometry.Padding - geometry.Kernel) / geometry.Stride + 1))
-            throw new NotSupportedException($"Pooling {geometry}: ceil_mode changes the output size, which cuDNN pooling does not do.");
-        _context = context;
-        _g = geometry;
-        _pooling = CudnnDescriptor.Create(CudnnDescriptor.Kind.Pooling);
-        Cudnn.Check(Cudnn.cudnnSetPooling2dDescriptor(_pooling.Value, max ? Cudnn.PoolingMaxDeterministic : Cudnn.PoolingAverageIncludePadding,
-            Cudnn.PropagateNan, _g.Kernel, _g.Kernel, _g.Padding, _g.Padding, _g.Stride, _g.Stride), "cudnnSetPooling2dDescriptor");
-    }
-
-    /// <summary>Adaptive average pooling whose windows all have one size (input a multiple of the output) is plain average pooling.</summary>
-    public static CudaPool2d Adaptive(CudaContext context, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
-    {
-        if (inHeight % outHeight != 0 || inWidth % outWidth != 0 || inHeight / outHeight != inWidth / outWidth)
-            throw new NotSupportedException($"AdaptiveAvgPool2d {inHeight}x{inWidth} -> {outHeight}x{outWidth}: only equal square windows run on CUDA.");
-        int k = inHeight / outHeight;
-        return new CudaPool2d(context, new Pool2dGeometry(channels, inHeight, inWidth, k, k), max: false);
-    }
-
-    public void Prepare(int batch)
-    {
-        if (!_plans.ContainsKey(batch))
-            _plans[batch] = (CudnnDescriptor.Tensor(batch, _g.Channels, _g.InHeight, _g.InWidth), CudnnDescriptor.Tensor(batch, _g.Channels, _g.OutHeight, _g.OutWidth));
-    }
-
-    public void Forward(int batch, nint y, nint x)
-    {
-        float* y_ = (float*)y, x_ = (float*)x;
-        var (xd, yd) = _plans[batch];
-        float one = 1f, zero = 0f;
-        Cudnn.Check(Cudnn.cudnnPoolingForward(_context.Dnn, _pooling.Value, &one, xd.Value, x_, &zero, yd.Value, y_), "cudnnPoolingForward");
-    }
-
-    public void Backward(int batch, nint dx, nint dy, nint y, nint x, bool accumulate)
-    {
-        float* dx_ = (float*)dx, dy_ = (float*)dy, y_ = (float*)y, x_ = (float*)x;
-        var (xd, yd) = _plans[batch];
-        float one = 1f, beta = accumulate ? 1f : 0f;
-        Cudnn.Check(Cudnn.cudnnPoolingBackward(_context.Dnn, _pooling.Value, &one, yd.Value, y_, yd.Value, dy_, xd.Value, x_, &beta, xd.Value, dx_), "cudnnPoolingBackward");
-    }
-
-    public void Dispose()
-    {
-        foreach (var (x, y) in _plans.Values) { x.Dispose(); y.Dispose(); }
-        _pooling.Dispose();
-    }
-}
-
 /// <summary>
 /// BatchNorm on cuDNN's spatial mode: batch statistics in training (running statistics updated with the momentum as
 /// cuDNN's exponential average factor; cuDNN, like PyTorch and the CPU path, uses the unbiased variance for them),

@@ -31,6 +31,114 @@ partial class AlexNet : global::System.IDisposable
         }
     }
 
+    // y[p, oy, ox] = the maximum of the window clipped to the input (padding and ceil mode); "v > m" keeps the
+    // first maximum, as NetGen.Cpu.Pool2d.
+    extern "C" __global__ void netgen_max_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad)
+    {
+        NETGEN_LOOP(i, planes * outH * outW)
+        {
+            int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+            const float* plane = x + (long long)p * inH * inW;
+            int y0 = oy * s - pad, x0 = ox * s - pad;
+            int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
+            y0 = y0 > 0 ? y0 : 0;
+            x0 = x0 > 0 ? x0 : 0;
+            float m = plane[y0 * inW + x0];
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++)
+                {
+                    float v = plane[iy * inW + ix];
+                    m = v > m ? v : m;
+                }
+            y[i] = m;
+        }
+    }
+
+    // dx (=|+=) the dy of every window whose first maximum is this element, windows in row-major order: one
+    // thread per input element gathers what NetGen.Cpu.Pool2d.MaxBackward scatters, adding in the same order.
+    extern "C" __global__ void netgen_max_pool_backward(float* dx, const float* dy, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad, int accumulate)
+    {
+        NETGEN_LOOP(i, planes * inH * inW)
+        {
+            int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+            const float* plane = x + (long long)p * inH * inW;
+            const float* g = dy + (long long)p * outH * outW;
+            int self = iy * inW + ix;
+            float acc = accumulate ? dx[i] : 0.0f;
+            // the windows that hold (iy, ix): oy * s - pad <= iy < oy * s - pad + k
+            int oy0 = iy + pad - k + 1, ox0 = ix + pad - k + 1;
+            oy0 = oy0 <= 0 ? 0 : (oy0 + s - 1) / s;
+            ox0 = ox0 <= 0 ? 0 : (ox0 + s - 1) / s;
+            int oy1 = (iy + pad) / s, ox1 = (ix + pad) / s;
+            oy1 = oy1 < outH - 1 ? oy1 : outH - 1;
+            ox1 = ox1 < outW - 1 ? ox1 : outW - 1;
+            for (int oy = oy0; oy <= oy1; oy++)
+                for (int ox = ox0; ox <= ox1; ox++)
+                {
+                    int y0 = oy * s - pad, x0 = ox * s - pad;
+                    int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
+                    y0 = y0 > 0 ? y0 : 0;
+                    x0 = x0 > 0 ? x0 : 0;
+                    int best = y0 * inW + x0;
+                    float m = plane[best];
+                    for (int wy = y0; wy < y1; wy++)
+                        for (int wx = x0; wx < x1; wx++)
+                        {
+                            float v = plane[wy * inW + wx];
+                            if (v > m) { m = v; best = wy * inW + wx; }
+                        }
+                    if (best == self) acc += g[oy * outW + ox];
+                }
+            dx[i] = acc;
+        }
+    }
+
+    // PyTorch's AdaptiveAvgPool2d bins [floor(o*in/out), ceil((o+1)*in/out)), as NetGen.Cpu.AdaptivePool2d: the bin's
+    // sum divided by its area; a 1x1 output (global pooling) multiplies by 1/(inH*inW) instead.
+    extern "C" __global__ void netgen_adaptive_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
+    {
+        NETGEN_LOOP(i, planes * outH * outW)
+        {
+            int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+            const float* plane = x + (long long)p * inH * inW;
+            int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+            int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+            float sum = 0.0f;
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++) sum += plane[iy * inW + ix];
+            y[i] = outH * outW == 1 ? sum * (1.0f / (inH * inW)) : sum / (float)((y1 - y0) * (x1 - x0));
+        }
+    }
+
+    // dx (=|+=) dy / (bin area) of every bin that holds this element, bins in row-major order.
+    extern "C" __global__ void netgen_adaptive_avg_pool_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int accumulate)
+    {
+        NETGEN_LOOP(i, planes * inH * inW)
+        {
+            int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+            const float* g = dy + (long long)p * outH * outW;
+            float acc = accumulate ? dx[i] : 0.0f;
+            if (outH * outW == 1)
+            {
+                acc += g[0] * (1.0f / (inH * inW));
+            }
+            else
+            {
+                for (int oy = 0; oy < outH; oy++)
+                {
+                    int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+                    if (iy < y0 || iy >= y1) continue;
+                    for (int ox = 0; ox < outW; ox++)
+                    {
+                        int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                        if (ix >= x0 && ix < x1) acc += g[oy * outW + ox] / (float)((y1 - y0) * (x1 - x0));
+                    }
+                }
+            }
+            dx[i] = acc;
+        }
+    }
+
     extern "C" __global__ void netgen_copy_or_add(float* destination, const float* source, int n, int accumulate)
     {
         NETGEN_LOOP(i, n) destination[i] = accumulate ? destination[i] + source[i] : source[i];
@@ -218,16 +326,16 @@ partial class AlexNet : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _dropoutKeys;         // one 64-bit mask key per Dropout, drawn on the host per training pass
         private readonly ulong[] _hostDropoutKeys = new ulong[2];
         private readonly global::NetGen.Cuda.CudaConv2d _features_0; // features.0
-        private readonly global::NetGen.Cuda.CudaPool2d _maxpool1; // maxpool1
         private readonly global::NetGen.Cuda.CudaConv2d _features_3; // features.3
-        private readonly global::NetGen.Cuda.CudaPool2d _maxpool2; // maxpool2
         private readonly global::NetGen.Cuda.CudaConv2d _features_6; // features.6
         private readonly global::NetGen.Cuda.CudaConv2d _features_8; // features.8
         private readonly global::NetGen.Cuda.CudaConv2d _features_10; // features.10
-        private readonly global::NetGen.Cuda.CudaPool2d _maxpool3; // maxpool3
-        private readonly global::NetGen.Cuda.CudaPool2d _adaptivepool1; // adaptivepool1
         private readonly global::NetGen.Cuda.CudaKernel _reluForward;
         private readonly global::NetGen.Cuda.CudaKernel _reluBackward;
+        private readonly global::NetGen.Cuda.CudaKernel _maxPoolForward;
+        private readonly global::NetGen.Cuda.CudaKernel _maxPoolBackward;
+        private readonly global::NetGen.Cuda.CudaKernel _adaptiveAvgPoolForward;
+        private readonly global::NetGen.Cuda.CudaKernel _adaptiveAvgPoolBackward;
         private readonly global::NetGen.Cuda.CudaKernel _copyOrAdd;
         private readonly global::NetGen.Cuda.CudaKernel _dropoutForward;
         private readonly global::NetGen.Cuda.CudaKernel _multiplyBackward;
@@ -255,16 +363,16 @@ partial class AlexNet : global::System.IDisposable
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _dropoutKeys = global::NetGen.Cuda.DeviceBuffer.Allocate(4);
             _features_0 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(3, 224, 224, 64, 11, 4, 2));
-            _maxpool1 = new(_context, new global::NetGen.Cpu.Pool2dGeometry(64, 55, 55, 3, 2, 0, false), max: true);
             _features_3 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(64, 27, 27, 192, 5, 1, 2));
-            _maxpool2 = new(_context, new global::NetGen.Cpu.Pool2dGeometry(192, 27, 27, 3, 2, 0, false), max: true);
             _features_6 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(192, 13, 13, 384, 3, 1, 1));
             _features_8 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(384, 13, 13, 256, 3, 1, 1));
             _features_10 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(256, 13, 13, 256, 3, 1, 1));
-            _maxpool3 = new(_context, new global::NetGen.Cpu.Pool2dGeometry(256, 13, 13, 3, 2, 0, false), max: true);
-            _adaptivepool1 = global::NetGen.Cuda.CudaPool2d.Adaptive(_context, 256, 6, 6, 6, 6);
             _reluForward = new(_context, "netgen_relu_forward");
             _reluBackward = new(_context, "netgen_relu_backward");
+            _maxPoolForward = new(_context, "netgen_max_pool_forward");
+            _maxPoolBackward = new(_context, "netgen_max_pool_backward");
+            _adaptiveAvgPoolForward = new(_context, "netgen_adaptive_avg_pool_forward");
+            _adaptiveAvgPoolBackward = new(_context, "netgen_adaptive_avg_pool_backward");
             _copyOrAdd = new(_context, "netgen_copy_or_add");
             _dropoutForward = new(_context, "netgen_dropout_forward");
             _multiplyBackward = new(_context, "netgen_multiply_backward");
@@ -284,14 +392,10 @@ partial class AlexNet : global::System.IDisposable
         {
             if (!_prepared.Add(batch)) return;
             _features_0.Prepare(batch);
-            _maxpool1.Prepare(batch);
             _features_3.Prepare(batch);
-            _maxpool2.Prepare(batch);
             _features_6.Prepare(batch);
             _features_8.Prepare(batch);
             _features_10.Prepare(batch);
-            _maxpool3.Prepare(batch);
-            _adaptivepool1.Prepare(batch);
         }
 
         /// <summary>Queues the forward pass on the stream; the input is already at A(0).</summary>
@@ -302,13 +406,13 @@ partial class AlexNet : global::System.IDisposable
             // relu1: Relu 64x55x55 -> 64x55x55, line 20
             _reluForward.Run(batch * 193600, A(344128), A(150528), batch * 193600);
             // maxpool1: MaxPool2d 64x55x55 -> 64x27x27 (kernel 3, stride 2), line 21
-            _maxpool1.Forward(batch, A(537728), A(344128));
+            _maxPoolForward.Run(batch * 46656, A(537728), A(344128), batch * 64, 55, 55, 27, 27, 3, 2, 0);
             // features.3: Conv2d 64x27x27 -> 192x27x27 (kernel 5, stride 1, padding 2), line 22
             _features_3.Forward(batch, A(584384), A(537728), P(23296) /* features.3.weight */, P(330496) /* features.3.bias */);
             // relu2: Relu 192x27x27 -> 192x27x27, line 22
             _reluForward.Run(batch * 139968, A(724352), A(584384), batch * 139968);
             // maxpool2: MaxPool2d 192x27x27 -> 192x13x13 (kernel 3, stride 2), line 23
-            _maxpool2.Forward(batch, A(864320), A(724352));
+            _maxPoolForward.Run(batch * 32448, A(864320), A(724352), batch * 192, 27, 27, 13, 13, 3, 2, 0);
             // features.6: Conv2d 192x13x13 -> 384x13x13 (kernel 3, stride 1, padding 1), line 24
             _features_6.Forward(batch, A(896768), A(864320), P(330688) /* features.6.weight */, P(994240) /* features.6.bias */);
             // relu3: Relu 384x13x13 -> 384x13x13, line 24
@@ -322,9 +426,9 @@ partial class AlexNet : global::System.IDisposable
             // relu5: Relu 256x13x13 -> 256x13x13, line 26
             _reluForward.Run(batch * 43264, A(1156352), A(1113088), batch * 43264);
             // maxpool3: MaxPool2d 256x13x13 -> 256x6x6 (kernel 3, stride 2), line 27
-            _maxpool3.Forward(batch, A(1199616), A(1156352));
+            _maxPoolForward.Run(batch * 9216, A(1199616), A(1156352), batch * 256, 13, 13, 6, 6, 3, 2, 0);
             // adaptivepool1: AdaptiveAvgPool2d 256x6x6 -> 256x6x6, line 30
-            _adaptivepool1.Forward(batch, A(1208832), A(1199616));
+            _adaptiveAvgPoolForward.Run(batch * 9216, A(1208832), A(1199616), batch * 256, 6, 6, 6, 6);
             // flatten1: Flatten 256x6x6 -> 9216, line 30
             // a reshape: same memory as its input
             // dropout1: Dropout 9216 -> 9216 (p 0.5), line 33
@@ -374,9 +478,9 @@ partial class AlexNet : global::System.IDisposable
             // flatten1: Flatten 256x6x6 -> 9216, line 30 (backward)
             _copyOrAdd.Run(batch * 9216, D(0), D(13312), batch * 9216, 0);
             // adaptivepool1: AdaptiveAvgPool2d 256x6x6 -> 256x6x6, line 30 (backward)
-            _adaptivepool1.Backward(batch, D(9216), D(0), A(1208832), A(1199616), accumulate: false);
+            _adaptiveAvgPoolBackward.Run(batch * 9216, D(9216), D(0), batch * 256, 6, 6, 6, 6, 0);
             // maxpool3: MaxPool2d 256x13x13 -> 256x6x6 (kernel 3, stride 2), line 27 (backward)
-            _maxpool3.Backward(batch, D(18432), D(9216), A(1199616), A(1156352), accumulate: false);
+            _maxPoolBackward.Run(batch * 43264, D(18432), D(9216), A(1156352), batch * 256, 13, 13, 6, 6, 3, 2, 0, 0);
             // relu5: Relu 256x13x13 -> 256x13x13, line 26 (backward)
             _reluBackward.Run(batch * 43264, D(61696), D(18432), A(1156352), batch * 43264, 0);
             // features.10: Conv2d 256x13x13 -> 256x13x13 (kernel 3, stride 1, padding 1), line 26 (backward)
@@ -393,14 +497,14 @@ partial class AlexNet : global::System.IDisposable
             if (!frozen) _features_6.BackwardWeights(batch, G(330688), G(994240), D(0), A(864320));
             _features_6.BackwardData(batch, D(64896), D(0), P(330688) /* features.6.weight */, accumulate: false);
             // maxpool2: MaxPool2d 192x27x27 -> 192x13x13 (kernel 3, stride 2), line 23 (backward)
-            _maxpool2.Backward(batch, D(97344), D(64896), A(864320), A(724352), accumulate: false);
+            _maxPoolBackward.Run(batch * 139968, D(97344), D(64896), A(724352), batch * 192, 27, 27, 13, 13, 3, 2, 0, 0);
             // relu2: Relu 192x27x27 -> 192x27x27, line 22 (backward)
             _reluBackward.Run(batch * 139968, D(237312), D(97344), A(724352), batch * 139968, 0);
             // features.3: Conv2d 64x27x27 -> 192x27x27 (kernel 5, stride 1, padding 2), line 22 (backward)
             if (!frozen) _features_3.BackwardWeights(batch, G(23296), G(330496), D(237312), A(537728));
             _features_3.BackwardData(batch, D(0), D(237312), P(23296) /* features.3.weight */, accumulate: false);
             // maxpool1: MaxPool2d 64x55x55 -> 64x27x27 (kernel 3, stride 2), line 21 (backward)
-            _maxpool1.Backward(batch, D(46656), D(0), A(537728), A(344128), accumulate: false);
+            _maxPoolBackward.Run(batch * 193600, D(46656), D(0), A(344128), batch * 64, 55, 55, 27, 27, 3, 2, 0, 0);
             // relu1: Relu 64x55x55 -> 64x55x55, line 20 (backward)
             _reluBackward.Run(batch * 193600, D(240256), D(46656), A(344128), batch * 193600, 0);
             // features.0: Conv2d 3x224x224 -> 64x55x55 (kernel 11, stride 4, padding 2), line 20 (backward)
@@ -570,14 +674,10 @@ partial class AlexNet : global::System.IDisposable
             _hostGradientsStale = false;
             ForgetGraphs();
             _features_0.Dispose();
-            _maxpool1.Dispose();
             _features_3.Dispose();
-            _maxpool2.Dispose();
             _features_6.Dispose();
             _features_8.Dispose();
             _features_10.Dispose();
-            _maxpool3.Dispose();
-            _adaptivepool1.Dispose();
             _trainer.Dispose();
             _dropoutKeys.Dispose();
             _statistics.Dispose();

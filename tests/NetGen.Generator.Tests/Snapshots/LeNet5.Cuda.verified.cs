@@ -31,6 +31,40 @@ partial class LeNet5 : global::System.IDisposable
         }
     }
 
+    // y[p, oy, ox] = (sum of the k x k window, row by row from 0) * (1 / k^2), as NetGen.Cpu.Pool2d (no padding).
+    extern "C" __global__ void netgen_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s)
+    {
+        float scale = 1.0f / (k * k);
+        NETGEN_LOOP(i, planes * outH * outW)
+        {
+            int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+            const float* row = x + (long long)p * inH * inW + (oy * s) * inW + ox * s;
+            float sum = 0.0f;
+            for (int ky = 0; ky < k; ky++, row += inW)
+                for (int kx = 0; kx < k; kx++) sum += row[kx];
+            y[i] = sum * scale;
+        }
+    }
+
+    // dx (=|+=) dy * (1 / k^2) of every window that holds this element, windows in row-major order.
+    extern "C" __global__ void netgen_avg_pool_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int k, int s, int accumulate)
+    {
+        float scale = 1.0f / (k * k);
+        NETGEN_LOOP(i, planes * inH * inW)
+        {
+            int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+            const float* g = dy + (long long)p * outH * outW;
+            float acc = accumulate ? dx[i] : 0.0f;
+            int oy0 = iy - k + 1, ox0 = ix - k + 1;
+            oy0 = oy0 <= 0 ? 0 : (oy0 + s - 1) / s;
+            ox0 = ox0 <= 0 ? 0 : (ox0 + s - 1) / s;
+            int oy1 = iy / s < outH - 1 ? iy / s : outH - 1, ox1 = ix / s < outW - 1 ? ix / s : outW - 1;
+            for (int oy = oy0; oy <= oy1; oy++)
+                for (int ox = ox0; ox <= ox1; ox++) acc += g[oy * outW + ox] * scale;
+            dx[i] = acc;
+        }
+    }
+
     extern "C" __global__ void netgen_copy_or_add(float* destination, const float* source, int n, int accumulate)
     {
         NETGEN_LOOP(i, n) destination[i] = accumulate ? destination[i] + source[i] : source[i];
@@ -187,12 +221,12 @@ partial class LeNet5 : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std
         private readonly global::NetGen.Cuda.CudaTrainer _trainer;
         private readonly global::NetGen.Cuda.CudaConv2d _c1; // C1
-        private readonly global::NetGen.Cuda.CudaPool2d _avgpool1; // avgpool1
         private readonly global::NetGen.Cuda.CudaConv2d _c3; // C3
-        private readonly global::NetGen.Cuda.CudaPool2d _avgpool2; // avgpool2
         private readonly global::NetGen.Cuda.CudaConv2d _c5; // C5
         private readonly global::NetGen.Cuda.CudaKernel _tanhForward;
         private readonly global::NetGen.Cuda.CudaKernel _tanhBackward;
+        private readonly global::NetGen.Cuda.CudaKernel _avgPoolForward;
+        private readonly global::NetGen.Cuda.CudaKernel _avgPoolBackward;
         private readonly global::NetGen.Cuda.CudaKernel _copyOrAdd;
         private readonly global::NetGen.Cuda.CudaKernel _biasForward;
         private readonly global::NetGen.Cuda.CudaKernel _biasBackward;
@@ -217,12 +251,12 @@ partial class LeNet5 : global::System.IDisposable
             _statistics = global::NetGen.Cuda.DeviceBuffer.Allocate(1);
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _c1 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(1, 28, 28, 6, 5, 1, 2));
-            _avgpool1 = new(_context, new global::NetGen.Cpu.Pool2dGeometry(6, 28, 28, 2, 2, 0, false), max: false);
             _c3 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(6, 14, 14, 16, 5, 1, 0));
-            _avgpool2 = new(_context, new global::NetGen.Cpu.Pool2dGeometry(16, 10, 10, 2, 2, 0, false), max: false);
             _c5 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(16, 5, 5, 120, 5, 1, 0));
             _tanhForward = new(_context, "netgen_tanh_forward");
             _tanhBackward = new(_context, "netgen_tanh_backward");
+            _avgPoolForward = new(_context, "netgen_avg_pool_forward");
+            _avgPoolBackward = new(_context, "netgen_avg_pool_backward");
             _copyOrAdd = new(_context, "netgen_copy_or_add");
             _biasForward = new(_context, "netgen_bias_forward");
             _biasBackward = new(_context, "netgen_bias_backward");
@@ -240,9 +274,7 @@ partial class LeNet5 : global::System.IDisposable
         {
             if (!_prepared.Add(batch)) return;
             _c1.Prepare(batch);
-            _avgpool1.Prepare(batch);
             _c3.Prepare(batch);
-            _avgpool2.Prepare(batch);
             _c5.Prepare(batch);
         }
 
@@ -254,13 +286,13 @@ partial class LeNet5 : global::System.IDisposable
             // tanh1: Tanh 6x28x28 -> 6x28x28, line 22
             _tanhForward.Run(batch * 4704, A(5488), A(784), batch * 4704);
             // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 22
-            _avgpool1.Forward(batch, A(10192), A(5488));
+            _avgPoolForward.Run(batch * 1176, A(10192), A(5488), batch * 6, 28, 28, 14, 14, 2, 2);
             // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 23
             _c3.Forward(batch, A(11368), A(10192), P(156) /* C3.weight */, P(2556) /* C3.bias */);
             // tanh2: Tanh 16x10x10 -> 16x10x10, line 23
             _tanhForward.Run(batch * 1600, A(12968), A(11368), batch * 1600);
             // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 23
-            _avgpool2.Forward(batch, A(14568), A(12968));
+            _avgPoolForward.Run(batch * 400, A(14568), A(12968), batch * 16, 10, 10, 5, 5, 2, 2);
             // C5: Conv2d 16x5x5 -> 120x1x1 (kernel 5, stride 1, padding 0), line 24
             _c5.Forward(batch, A(14968), A(14568), P(2572) /* C5.weight */, P(50572) /* C5.bias */);
             // tanh3: Tanh 120x1x1 -> 120x1x1, line 24
@@ -298,14 +330,14 @@ partial class LeNet5 : global::System.IDisposable
             if (!frozen) _c5.BackwardWeights(batch, G(2572), G(50572), D(120), A(14568));
             _c5.BackwardData(batch, D(240), D(120), P(2572) /* C5.weight */, accumulate: false);
             // avgpool2: AvgPool2d 16x10x10 -> 16x5x5 (kernel 2, stride 2), line 23 (backward)
-            _avgpool2.Backward(batch, D(640), D(240), A(14568), A(12968), accumulate: false);
+            _avgPoolBackward.Run(batch * 1600, D(640), D(240), batch * 16, 10, 10, 5, 5, 2, 2, 0);
             // tanh2: Tanh 16x10x10 -> 16x10x10, line 23 (backward)
             _tanhBackward.Run(batch * 1600, D(2240), D(640), A(12968), batch * 1600, 0);
             // C3: Conv2d 6x14x14 -> 16x10x10 (kernel 5, stride 1, padding 0), line 23 (backward)
             if (!frozen) _c3.BackwardWeights(batch, G(156), G(2556), D(2240), A(10192));
             _c3.BackwardData(batch, D(0), D(2240), P(156) /* C3.weight */, accumulate: false);
             // avgpool1: AvgPool2d 6x28x28 -> 6x14x14 (kernel 2, stride 2), line 22 (backward)
-            _avgpool1.Backward(batch, D(1176), D(0), A(10192), A(5488), accumulate: false);
+            _avgPoolBackward.Run(batch * 4704, D(1176), D(0), batch * 6, 28, 28, 14, 14, 2, 2, 0);
             // tanh1: Tanh 6x28x28 -> 6x28x28, line 22 (backward)
             _tanhBackward.Run(batch * 4704, D(5880), D(1176), A(5488), batch * 4704, 0);
             // C1: Conv2d 1x28x28 -> 6x28x28 (kernel 5, stride 1, padding 2), line 22 (backward)
@@ -465,9 +497,7 @@ partial class LeNet5 : global::System.IDisposable
             _hostGradientsStale = false;
             ForgetGraphs();
             _c1.Dispose();
-            _avgpool1.Dispose();
             _c3.Dispose();
-            _avgpool2.Dispose();
             _c5.Dispose();
             _trainer.Dispose();
             _statistics.Dispose();

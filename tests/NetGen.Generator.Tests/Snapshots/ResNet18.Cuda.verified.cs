@@ -31,6 +31,68 @@ partial class ResNet18 : global::System.IDisposable
         }
     }
 
+    // y[p, oy, ox] = the maximum of the window clipped to the input (padding and ceil mode); "v > m" keeps the
+    // first maximum, as NetGen.Cpu.Pool2d.
+    extern "C" __global__ void netgen_max_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad)
+    {
+        NETGEN_LOOP(i, planes * outH * outW)
+        {
+            int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+            const float* plane = x + (long long)p * inH * inW;
+            int y0 = oy * s - pad, x0 = ox * s - pad;
+            int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
+            y0 = y0 > 0 ? y0 : 0;
+            x0 = x0 > 0 ? x0 : 0;
+            float m = plane[y0 * inW + x0];
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++)
+                {
+                    float v = plane[iy * inW + ix];
+                    m = v > m ? v : m;
+                }
+            y[i] = m;
+        }
+    }
+
+    // dx (=|+=) the dy of every window whose first maximum is this element, windows in row-major order: one
+    // thread per input element gathers what NetGen.Cpu.Pool2d.MaxBackward scatters, adding in the same order.
+    extern "C" __global__ void netgen_max_pool_backward(float* dx, const float* dy, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad, int accumulate)
+    {
+        NETGEN_LOOP(i, planes * inH * inW)
+        {
+            int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+            const float* plane = x + (long long)p * inH * inW;
+            const float* g = dy + (long long)p * outH * outW;
+            int self = iy * inW + ix;
+            float acc = accumulate ? dx[i] : 0.0f;
+            // the windows that hold (iy, ix): oy * s - pad <= iy < oy * s - pad + k
+            int oy0 = iy + pad - k + 1, ox0 = ix + pad - k + 1;
+            oy0 = oy0 <= 0 ? 0 : (oy0 + s - 1) / s;
+            ox0 = ox0 <= 0 ? 0 : (ox0 + s - 1) / s;
+            int oy1 = (iy + pad) / s, ox1 = (ix + pad) / s;
+            oy1 = oy1 < outH - 1 ? oy1 : outH - 1;
+            ox1 = ox1 < outW - 1 ? ox1 : outW - 1;
+            for (int oy = oy0; oy <= oy1; oy++)
+                for (int ox = ox0; ox <= ox1; ox++)
+                {
+                    int y0 = oy * s - pad, x0 = ox * s - pad;
+                    int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
+                    y0 = y0 > 0 ? y0 : 0;
+                    x0 = x0 > 0 ? x0 : 0;
+                    int best = y0 * inW + x0;
+                    float m = plane[best];
+                    for (int wy = y0; wy < y1; wy++)
+                        for (int wx = x0; wx < x1; wx++)
+                        {
+                            float v = plane[wy * inW + wx];
+                            if (v > m) { m = v; best = wy * inW + wx; }
+                        }
+                    if (best == self) acc += g[oy * outW + ox];
+                }
+            dx[i] = acc;
+        }
+    }
+
     extern "C" __global__ void netgen_add_forward(float* y, const float* a, const float* b, int n)
     {
         NETGEN_LOOP(i, n) y[i] = a[i] + b[i];
@@ -39,6 +101,52 @@ partial class ResNet18 : global::System.IDisposable
     extern "C" __global__ void netgen_copy_or_add(float* destination, const float* source, int n, int accumulate)
     {
         NETGEN_LOOP(i, n) destination[i] = accumulate ? destination[i] + source[i] : source[i];
+    }
+
+    // PyTorch's AdaptiveAvgPool2d bins [floor(o*in/out), ceil((o+1)*in/out)), as NetGen.Cpu.AdaptivePool2d: the bin's
+    // sum divided by its area; a 1x1 output (global pooling) multiplies by 1/(inH*inW) instead.
+    extern "C" __global__ void netgen_adaptive_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
+    {
+        NETGEN_LOOP(i, planes * outH * outW)
+        {
+            int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+            const float* plane = x + (long long)p * inH * inW;
+            int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+            int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+            float sum = 0.0f;
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++) sum += plane[iy * inW + ix];
+            y[i] = outH * outW == 1 ? sum * (1.0f / (inH * inW)) : sum / (float)((y1 - y0) * (x1 - x0));
+        }
+    }
+
+    // dx (=|+=) dy / (bin area) of every bin that holds this element, bins in row-major order.
+    extern "C" __global__ void netgen_adaptive_avg_pool_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int accumulate)
+    {
+        NETGEN_LOOP(i, planes * inH * inW)
+        {
+            int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+            const float* g = dy + (long long)p * outH * outW;
+            float acc = accumulate ? dx[i] : 0.0f;
+            if (outH * outW == 1)
+            {
+                acc += g[0] * (1.0f / (inH * inW));
+            }
+            else
+            {
+                for (int oy = 0; oy < outH; oy++)
+                {
+                    int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+                    if (iy < y0 || iy >= y1) continue;
+                    for (int ox = 0; ox < outW; ox++)
+                    {
+                        int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                        if (ix >= x0 && ix < x1) acc += g[oy * outW + ox] / (float)((y1 - y0) * (x1 - x0));
+                    }
+                }
+            }
+            dx[i] = acc;
+        }
     }
 
     // y[rows, features] += bias[features]
@@ -193,7 +301,6 @@ partial class ResNet18 : global::System.IDisposable
         private readonly global::NetGen.Cuda.CudaTrainer _trainer;
         private readonly global::NetGen.Cuda.CudaConv2d _conv1; // conv1
         private readonly global::NetGen.Cuda.CudaBatchNorm _bn1; // bn1
-        private readonly global::NetGen.Cuda.CudaPool2d _maxpool1; // maxpool1
         private readonly global::NetGen.Cuda.CudaConv2d _layer1_0_conv1; // layer1.0.conv1
         private readonly global::NetGen.Cuda.CudaBatchNorm _layer1_0_bn1; // layer1.0.bn1
         private readonly global::NetGen.Cuda.CudaConv2d _layer1_0_conv2; // layer1.0.conv2
@@ -232,11 +339,14 @@ partial class ResNet18 : global::System.IDisposable
         private readonly global::NetGen.Cuda.CudaBatchNorm _layer4_1_bn1; // layer4.1.bn1
         private readonly global::NetGen.Cuda.CudaConv2d _layer4_1_conv2; // layer4.1.conv2
         private readonly global::NetGen.Cuda.CudaBatchNorm _layer4_1_bn2; // layer4.1.bn2
-        private readonly global::NetGen.Cuda.CudaPool2d _gap1; // gap1
         private readonly global::NetGen.Cuda.CudaKernel _reluForward;
         private readonly global::NetGen.Cuda.CudaKernel _reluBackward;
+        private readonly global::NetGen.Cuda.CudaKernel _maxPoolForward;
+        private readonly global::NetGen.Cuda.CudaKernel _maxPoolBackward;
         private readonly global::NetGen.Cuda.CudaKernel _addForward;
         private readonly global::NetGen.Cuda.CudaKernel _copyOrAdd;
+        private readonly global::NetGen.Cuda.CudaKernel _adaptiveAvgPoolForward;
+        private readonly global::NetGen.Cuda.CudaKernel _adaptiveAvgPoolBackward;
         private readonly global::NetGen.Cuda.CudaKernel _biasForward;
         private readonly global::NetGen.Cuda.CudaKernel _biasBackward;
         private readonly global::System.Collections.Generic.Dictionary<long, global::NetGen.Cuda.CudaGraph> _graphs = new();
@@ -261,7 +371,6 @@ partial class ResNet18 : global::System.IDisposable
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _conv1 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(3, 224, 224, 64, 7, 2, 3));
             _bn1 = new(_context, 64, 12544, momentum: 0.1f, epsilon: 1E-05f);
-            _maxpool1 = new(_context, new global::NetGen.Cpu.Pool2dGeometry(64, 112, 112, 3, 2, 1, false), max: true);
             _layer1_0_conv1 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(64, 56, 56, 64, 3, 1, 1));
             _layer1_0_bn1 = new(_context, 64, 3136, momentum: 0.1f, epsilon: 1E-05f);
             _layer1_0_conv2 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(64, 56, 56, 64, 3, 1, 1));
@@ -300,11 +409,14 @@ partial class ResNet18 : global::System.IDisposable
             _layer4_1_bn1 = new(_context, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
             _layer4_1_conv2 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(512, 7, 7, 512, 3, 1, 1));
             _layer4_1_bn2 = new(_context, 512, 49, momentum: 0.1f, epsilon: 1E-05f);
-            _gap1 = global::NetGen.Cuda.CudaPool2d.Adaptive(_context, 512, 7, 7, 1, 1);
             _reluForward = new(_context, "netgen_relu_forward");
             _reluBackward = new(_context, "netgen_relu_backward");
+            _maxPoolForward = new(_context, "netgen_max_pool_forward");
+            _maxPoolBackward = new(_context, "netgen_max_pool_backward");
             _addForward = new(_context, "netgen_add_forward");
             _copyOrAdd = new(_context, "netgen_copy_or_add");
+            _adaptiveAvgPoolForward = new(_context, "netgen_adaptive_avg_pool_forward");
+            _adaptiveAvgPoolBackward = new(_context, "netgen_adaptive_avg_pool_backward");
             _biasForward = new(_context, "netgen_bias_forward");
             _biasBackward = new(_context, "netgen_bias_backward");
             Prepare(_capacity); // descriptors and convolution algorithms for the full batch now; other batch sizes on first use
@@ -322,7 +434,6 @@ partial class ResNet18 : global::System.IDisposable
             if (!_prepared.Add(batch)) return;
             _conv1.Prepare(batch);
             _bn1.Prepare(batch);
-            _maxpool1.Prepare(batch);
             _layer1_0_conv1.Prepare(batch);
             _layer1_0_bn1.Prepare(batch);
             _layer1_0_conv2.Prepare(batch);
@@ -361,7 +472,6 @@ partial class ResNet18 : global::System.IDisposable
             _layer4_1_bn1.Prepare(batch);
             _layer4_1_conv2.Prepare(batch);
             _layer4_1_bn2.Prepare(batch);
-            _gap1.Prepare(batch);
         }
 
         /// <summary>Queues the forward pass on the stream; the input is already at A(0).</summary>
@@ -375,7 +485,7 @@ partial class ResNet18 : global::System.IDisposable
             // relu1: Relu 64x112x112 -> 64x112x112, line 20
             _reluForward.Run(batch * 802816, A(1756160), A(953344), batch * 802816);
             // maxpool1: MaxPool2d 64x112x112 -> 64x56x56 (kernel 3, stride 2, padding 1), line 21
-            _maxpool1.Forward(batch, A(2558976), A(1756160));
+            _maxPoolForward.Run(batch * 200704, A(2558976), A(1756160), batch * 64, 112, 112, 56, 56, 3, 2, 1);
             // layer1.0.conv1: Conv2d 64x56x56 -> 64x56x56 (kernel 3, stride 1, padding 1, no bias), line 40
             _layer1_0_conv1.Forward(batch, A(2759680), A(2558976), P(9536) /* layer1.0.conv1.weight */, 0);
             // layer1.0.bn1: BatchNorm 64x56x56 -> 64x56x56 (momentum 0.1, epsilon 1E-05), line 40
@@ -520,7 +630,7 @@ partial class ResNet18 : global::System.IDisposable
             // relu17: Relu 512x7x7 -> 512x7x7, line 46
             _reluForward.Run(batch * 25088, A(8354304), A(8329216), batch * 25088);
             // gap1: AdaptiveAvgPool2d 512x7x7 -> 512x1x1, line 33
-            _gap1.Forward(batch, A(8379392), A(8354304));
+            _adaptiveAvgPoolForward.Run(batch * 512, A(8379392), A(8354304), batch * 512, 7, 7, 1, 1);
             // flatten1: Flatten 512x1x1 -> 512, line 33
             // a reshape: same memory as its input
             // fc: Dense 512 -> 1000, line 34
@@ -538,7 +648,7 @@ partial class ResNet18 : global::System.IDisposable
             // flatten1: Flatten 512x1x1 -> 512, line 33 (backward)
             _copyOrAdd.Run(batch * 512, D(512), D(0), batch * 512, 0);
             // gap1: AdaptiveAvgPool2d 512x7x7 -> 512x1x1, line 33 (backward)
-            _gap1.Backward(batch, D(1024), D(512), A(8379392), A(8354304), accumulate: false);
+            _adaptiveAvgPoolBackward.Run(batch * 25088, D(1024), D(512), batch * 512, 7, 7, 1, 1, 0);
             // relu17: Relu 512x7x7 -> 512x7x7, line 46 (backward)
             _reluBackward.Run(batch * 25088, D(26112), D(1024), A(8354304), batch * 25088, 0);
             // add8: Add 512x7x7 + 512x7x7 -> 512x7x7, line 46 (backward)
@@ -691,7 +801,7 @@ partial class ResNet18 : global::System.IDisposable
             if (!frozen) _layer1_0_conv1.BackwardWeights(batch, G(9536), 0, D(401408), A(2558976));
             _layer1_0_conv1.BackwardData(batch, D(200704), D(401408), P(9536) /* layer1.0.conv1.weight */, accumulate: true);
             // maxpool1: MaxPool2d 64x112x112 -> 64x56x56 (kernel 3, stride 2, padding 1), line 21 (backward)
-            _maxpool1.Backward(batch, D(401408), D(200704), A(2558976), A(1756160), accumulate: false);
+            _maxPoolBackward.Run(batch * 802816, D(401408), D(200704), A(1756160), batch * 64, 112, 112, 56, 56, 3, 2, 1, 0);
             // relu1: Relu 64x112x112 -> 64x112x112, line 20 (backward)
             _reluBackward.Run(batch * 802816, D(1204224), D(401408), A(1756160), batch * 802816, 0);
             // bn1: BatchNorm 64x112x112 -> 64x112x112 (momentum 0.1, epsilon 1E-05), line 20 (backward)
@@ -854,7 +964,6 @@ partial class ResNet18 : global::System.IDisposable
             ForgetGraphs();
             _conv1.Dispose();
             _bn1.Dispose();
-            _maxpool1.Dispose();
             _layer1_0_conv1.Dispose();
             _layer1_0_bn1.Dispose();
             _layer1_0_conv2.Dispose();
@@ -893,7 +1002,6 @@ partial class ResNet18 : global::System.IDisposable
             _layer4_1_bn1.Dispose();
             _layer4_1_conv2.Dispose();
             _layer4_1_bn2.Dispose();
-            _gap1.Dispose();
             _trainer.Dispose();
             _statistics.Dispose();
             _outputGradient.Dispose();
