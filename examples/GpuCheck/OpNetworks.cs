@@ -85,3 +85,37 @@ public partial class DropoutCheck
 {
     Tensor Forward([Shape(32)] Tensor x) => Dense(Dropout(Relu(Dense(x, 64)), 0.3), 8);
 }
+
+/// <summary>Softmax as a layer (not inside the loss), after a Dense.</summary>
+[Network]
+public partial class SoftmaxCheck
+{
+    Tensor Forward([Shape(20)] Tensor x) => Softmax(Dense(x, 12));
+}
+
+/// <summary>A gate (Tensor * Tensor), Exp and Scale: the VAE's reparameterisation pieces.</summary>
+[Network]
+public partial class MultiplyExpScaleCheck
+{
+    Tensor Forward([Shape(16)] Tensor x)
+    {
+        var h = Tanh(Dense(x, 16));
+        var gate = Sigmoid(Dense(x, 16));
+        return Dense(Exp(Scale(h * gate, 0.5)) + x, 6);
+    }
+}
+
+/// <summary>Cross-channel local response normalization between convolutions.</summary>
+[Network]
+public partial class LrnCheck
+{
+    Tensor Forward([Shape(3, 8, 8)] Tensor x) => Flatten(Conv2d(LocalResponseNorm(Relu(Conv2d(x, 7, 3, padding: 1)), size: 5, alpha: 0.5, beta: 0.75, k: 2.0), 3, 1));
+}
+
+/// <summary>Transposed convolutions: the DCGAN generator's 4/2/1, and one with output padding and no bias.</summary>
+[Network]
+public partial class ConvTransposeCheck
+{
+    Tensor Forward([Shape(4, 5, 5)] Tensor x) =>
+        Flatten(ConvTranspose2d(Relu(ConvTranspose2d(x, 6, 4, stride: 2, padding: 1)), 3, 3, stride: 2, padding: 1, outputPadding: 1, bias: false));
+}

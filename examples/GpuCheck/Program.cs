@@ -6,6 +6,7 @@ using NetGen;
 using NetGen.Cpu;
 using NetGen.Cuda;
 using NetGen.Cuda.Native;
+using NetGen.Examples.Generative;
 using NetGen.Examples.GpuCheck;
 using NetGen.Examples.LeNet5;
 using NetGen.Examples.Zoo;
@@ -134,7 +135,15 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("BatchNorm1d", o => new BatchNorm1dCheck(o), 6, Loss.MeanSquaredError, 1),
             new("Residual add, Reshape", o => new ResidualCheck(o), 4, Loss.MeanSquaredError, 1),
             new("Dropout", o => new DropoutCheck(o), 8, Loss.MeanSquaredError, 1),
+            new("Softmax", o => new SoftmaxCheck(o), 8, Loss.MeanSquaredError, 1),
+            new("Multiply, Exp, Scale", o => new MultiplyExpScaleCheck(o), 8, Loss.MeanSquaredError, 1),
+            new("LocalResponseNorm", o => new LrnCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("ConvTranspose2d", o => new ConvTransposeCheck(o), 4, Loss.MeanSquaredError, 1),
             new("LeNet-5", o => new LeNet5(o), 16, Loss.SoftmaxCrossEntropy, 2),
+            new("DCGAN generator", o => new DcganGenerator(o), 4, Loss.MeanSquaredError, 5),
+            new("DCGAN discriminator", o => new DcganDiscriminator(o), 4, Loss.MeanSquaredError, 5),
+            new("U-Net generator", o => new UNetGenerator(o), 2, Loss.MeanSquaredError, 5),
+            new("PatchGAN discriminator (2 inputs)", o => new TwoInputPatchDiscriminator(o), 4, Loss.MeanSquaredError, 5),
         };
         if (!quick)
         {

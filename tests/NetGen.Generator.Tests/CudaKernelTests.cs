@@ -368,6 +368,109 @@ public sealed unsafe class CudaKernelTests : IDisposable
     }
 
     [SkippableFact]
+    public void Softmax_multiply_exp_and_scale_kernels_match_the_CPU()
+    {
+        var emulator = Emulator();
+        const int rows = 6, cols = 7, n = rows * cols;
+        float[] x = Random(40, n), other = Random(41, n), dy = Random(42, n), start = Random(43, n);
+        foreach (var (blocks, threads) in Launches)
+        {
+            float[] y = new float[n], expectedY = new float[n];
+            fixed (float* py = y, px = x)
+            {
+                var forward = (delegate* unmanaged<float*, float*, int, int, void>)emulator.Kernel("netgen_softmax_forward");
+                foreach (var _ in emulator.Launch(blocks, threads)) forward(py, px, rows, cols);
+            }
+            Activations.SoftmaxForward(expectedY, x, rows, cols);
+            // the CPU's vector exp and its lane-wise sums against expf and a sequential sum
+            Close(expectedY, y, 1e-6, $"softmax forward {blocks}x{threads}");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy, py = expectedY)
+                {
+                    var backward = (delegate* unmanaged<float*, float*, float*, int, int, int, void>)emulator.Kernel("netgen_softmax_backward");
+                    foreach (var _ in emulator.Launch(blocks, threads)) backward(pdx, pdy, py, rows, cols, accumulate ? 1 : 0);
+                }
+                Activations.SoftmaxBackward(expectedDx, dy, expectedY, rows, cols, accumulate);
+                Close(expectedDx, dx, 1e-6, $"softmax backward{(accumulate ? " accumulate" : "")} {blocks}x{threads}");
+            }
+
+            float[] product = new float[n], expectedProduct = new float[n];
+            fixed (float* pp = product, pa = x, pb = other)
+            {
+                var multiply = (delegate* unmanaged<float*, float*, float*, int, void>)emulator.Kernel("netgen_multiply_forward");
+                foreach (var _ in emulator.Launch(blocks, threads)) multiply(pp, pa, pb, n);
+            }
+            Elementwise.Multiply(expectedProduct, x, other);
+            Close(expectedProduct, product, 0, $"multiply {blocks}x{threads}");
+
+            float[] e = new float[n], expectedE = new float[n];
+            fixed (float* pe = e, px = x)
+            {
+                var exp = (delegate* unmanaged<float*, float*, int, void>)emulator.Kernel("netgen_exp_forward");
+                foreach (var _ in emulator.Launch(blocks, threads)) exp(pe, px, n);
+            }
+            NetGen.Cpu.Exp.Forward(expectedE, x);
+            Close(expectedE, e, 1e-6, $"exp {blocks}x{threads}");
+
+            float[] scaled = new float[n], expectedScaled = new float[n];
+            fixed (float* ps = scaled, px = x)
+            {
+                var scale = (delegate* unmanaged<float*, float*, int, float, void>)emulator.Kernel("netgen_scale_forward");
+                foreach (var _ in emulator.Launch(blocks, threads)) scale(ps, px, n, 0.37f);
+            }
+            Elementwise.Scaled(expectedScaled, x, 0.37f);
+            Close(expectedScaled, scaled, 0, $"scale {blocks}x{threads}");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy)
+                {
+                    var backward = (delegate* unmanaged<float*, float*, int, float, int, void>)emulator.Kernel("netgen_scale_backward");
+                    foreach (var _ in emulator.Launch(blocks, threads)) backward(pdx, pdy, n, 0.37f, accumulate ? 1 : 0);
+                }
+                Elementwise.ScaledBackward(expectedDx, dy, 0.37f, accumulate);
+                // accumulating, the CPU's axpy fuses the multiply-add
+                Close(expectedDx, dx, accumulate ? 1e-6 : 0, $"scale backward{(accumulate ? " accumulate" : "")} {blocks}x{threads}");
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Local_response_norm_kernels_match_the_CPU()
+    {
+        var emulator = Emulator();
+        var forward = (delegate* unmanaged<float*, float*, int, int, int, int, float, float, float, void>)emulator.Kernel("netgen_lrn_forward");
+        var backward = (delegate* unmanaged<float*, float*, float*, int, int, int, int, float, float, float, int, void>)emulator.Kernel("netgen_lrn_backward");
+        const int batch = 2, spatial = 9;
+        // AlexNet's (size 5, alpha 1e-4, beta 0.75, k 2) and a stronger one whose gradient terms matter; an even size too
+        foreach (var (channels, size, alpha, beta, k) in new[] { (7, 5, 1e-4f, 0.75f, 2f), (6, 3, 0.5f, 0.75f, 2f), (5, 4, 1f, 0.6f, 1f) })
+        {
+            int n = batch * channels * spatial;
+            float[] x = Random(44, n), dy = Random(45, n), start = Random(46, n);
+            float[] y = new float[n], expectedY = new float[n];
+            fixed (float* py = y, px = x)
+            {
+                foreach (var _ in emulator.Launch(3, 4)) forward(py, px, batch, channels, spatial, size, alpha, beta, k);
+            }
+            LocalResponseNorm.Forward(expectedY, x, batch, channels, spatial, size, alpha, beta, k);
+            // powf against the CPU's vector log/exp power
+            Close(expectedY, y, 1e-6, $"LRN forward size {size} alpha {alpha}");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy, px = x)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) backward(pdx, pdy, px, batch, channels, spatial, size, alpha, beta, k, accumulate ? 1 : 0);
+                }
+                LocalResponseNorm.Backward(expectedDx, dy, x, batch, channels, spatial, size, alpha, beta, k, accumulate);
+                Close(expectedDx, dx, 1e-6, $"LRN backward{(accumulate ? " accumulate" : "")} size {size} alpha {alpha}");
+            }
+        }
+    }
+
+    [SkippableFact]
     public void Loss_kernels_match_the_CPU_losses_and_their_gradients()
     {
         var emulator = Emulator();

@@ -36,6 +36,16 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void TinyDag_CUDA_path_takes_both_inputs_and_returns_both_gradients()
+    {
+        var result = GeneratorHarness.Run(Sources.TinyDag);
+        Assert.Empty(result.Errors);
+        Assert.Contains("public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> image, global::System.ReadOnlySpan<float> extra, int batch, bool training)", result.CudaText);
+        Assert.Contains("var result = _cuda.Forward(image, extra, batch, training);", result.CpuText);
+        Snapshot.Match(result.CudaText, "TinyDag.Cuda");
+    }
+
+    [Fact]
     public void LeNet5_summary_reports_61706_parameters()
     {
         var result = GeneratorHarness.Run(Sources.LeNet5);

@@ -78,13 +78,13 @@ public class ZooTests(ITestOutputHelper output)
             [Network]
             public partial class Classifier
             {
-                Tensor Forward([Shape(8)] Tensor x) => Softmax(Dense(x, 4));
+                Tensor Forward([Shape(2, 4, 4)] Tensor x) => Flatten(Upsample(x, 2));
             }
             """;
         var result = GeneratorHarness.Run(source);
         Assert.Empty(result.Errors);
         Assert.Equal("", result.CudaText);
-        Assert.Contains("CudaBackend.Use(options, \"Classifier\", unsupported: \"softmax1 (Softmax, line 7): no CUDA kernel yet\")", result.CpuText);
+        Assert.Contains("CudaBackend.Use(options, \"Classifier\", unsupported: \"upsample1 (Upsample, line 7): no CUDA kernel yet\")", result.CpuText);
     }
 
     [Fact]

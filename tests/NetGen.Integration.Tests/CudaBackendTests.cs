@@ -23,13 +23,12 @@ public class CudaBackendTests(ITestOutputHelper output)
     public void Backend_Cuda_on_a_network_with_an_op_without_a_CUDA_path_names_the_op()
     {
         // checked before the libraries: the answer does not depend on the machine
-        var e = Assert.Throws<NotSupportedException>(() => new SoftmaxNet(Cuda));
+        var e = Assert.Throws<NotSupportedException>(() => new UpsampleNearestNet(Cuda));
         output.WriteLine(e.Message);
-        Assert.Contains("SoftmaxNet cannot run on Backend.Cuda yet", e.Message);
-        Assert.Contains("Softmax", e.Message.Substring("SoftmaxNet".Length));
+        Assert.Contains("UpsampleNearestNet cannot run on Backend.Cuda yet: upsample1 (Upsample, line", e.Message);
         Assert.Contains("docs/gpu.md", e.Message);
-        Assert.Throws<NotSupportedException>(() => new LocalResponseNormNet(Cuda));
-        Assert.Throws<NotSupportedException>(() => new TinyDag(Cuda));
+        Assert.Throws<NotSupportedException>(() => new LstmSequenceNet(Cuda));
+        Assert.Contains("it has 3 outputs", Assert.Throws<NotSupportedException>(() => new TinyVae(Cuda)).Message);
     }
 
     [Fact]
@@ -62,11 +61,11 @@ public class CudaBackendTests(ITestOutputHelper output)
         TextWriter before = Console.Error;
         var captured = new StringWriter();
         Console.SetError(captured);
-        LocalResponseNormNet first, second;
+        UpsampleBilinearNet first, second;
         try
         {
-            first = new LocalResponseNormNet(auto);
-            second = new LocalResponseNormNet(auto);
+            first = new UpsampleBilinearNet(auto);
+            second = new UpsampleBilinearNet(auto);
         }
         finally
         {
@@ -76,10 +75,10 @@ public class CudaBackendTests(ITestOutputHelper output)
         Assert.Equal(Backend.Cpu, first.ActiveBackend);
         Assert.Equal(Backend.Cpu, second.ActiveBackend);
         string text = captured.ToString();
-        const string message = "NetGen: Backend.Auto runs LocalResponseNormNet on the CPU: ";
+        const string message = "NetGen: Backend.Auto runs UpsampleBilinearNet on the CPU: ";
         int at = text.IndexOf(message, StringComparison.Ordinal);
         Assert.True(at >= 0, "no fallback message:\n" + text);
-        Assert.Contains("(LocalResponseNorm, line", text);
+        Assert.Contains("(Upsample, line", text);
         Assert.Equal(-1, text.IndexOf(message, at + message.Length, StringComparison.Ordinal));
 
         // a supported network falls back only when this machine has no CUDA, and then computes what the CPU computes

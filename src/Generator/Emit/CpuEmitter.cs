@@ -269,7 +269,7 @@ internal static class CpuEmitter
         if (HasCuda(plan))
         {
             w.Open("if (_cuda is not null)");
-            w.Line("var result = _cuda.Forward(" + names.Parameter(spec.Inputs[0].Name) + ", batch, training);");
+            w.Line("var result = _cuda.Forward(" + string.Join(", ", spec.Inputs.Select(i => names.Parameter(i.Name))) + ", batch, training);");
             w.Line("if (training) _trainedBatch = batch;");
             w.Line("return result;");
             w.Close();
@@ -682,7 +682,8 @@ internal static class CpuEmitter
             {
                 w.Open("if (_cuda is not null)");
                 w.Line("CheckBatch(batch);");
-                w.Line("CheckLength(" + inputArgs + ", batch * InputSize, \"" + spec.Inputs[0].Name + "\");");
+                foreach (var input in spec.Inputs)
+                    w.Line("CheckLength(" + LocalNames.Sanitize(input.Name) + ", batch * " + Int(input.Shape.Size) + ", \"" + input.Name + "\");");
                 w.Line("float loss" + "Value = _cuda.TrainStep(" + inputArgs + ", " + targetName + ", batch, loss, optimizer);");
                 w.Line("_trainedBatch = batch;");
                 w.Line("return lossValue;");

@@ -22,15 +22,15 @@ internal static class CudaEmitter
     public static string? Unsupported(Plan plan)
     {
         var spec = plan.Spec;
-        if (spec.Inputs.Count != 1) return "it has " + spec.Inputs.Count + " inputs (the CUDA path takes one)";
         if (spec.HasSeveralOutputs) return "it has " + spec.Outputs.Count + " outputs (the CUDA path returns one)";
         foreach (var node in spec.Nodes)
         {
             string? why = node.Op switch
             {
-                OpKind.Input or OpKind.Conv2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
+                OpKind.Input or OpKind.Conv2d or OpKind.ConvTranspose2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
                     or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout
-                    or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat => null,
+                    or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat
+                    or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm => null,
                 _ => "no CUDA kernel yet",
             };
             if (why is not null) return node.Name + " (" + node.Op + ", line " + node.Line + "): " + why;
@@ -57,6 +57,11 @@ internal static class CudaEmitter
                 case OpKind.AvgPool2d: used.AddRange(new[] { "netgen_avg_pool_forward", "netgen_avg_pool_backward" }); break;
                 case OpKind.AdaptiveAvgPool2d: used.AddRange(new[] { "netgen_adaptive_avg_pool_forward", "netgen_adaptive_avg_pool_backward" }); break;
                 case OpKind.Concat: used.AddRange(new[] { "netgen_concat_forward", "netgen_concat_backward" }); break;
+                case OpKind.Softmax: used.AddRange(new[] { "netgen_softmax_forward", "netgen_softmax_backward" }); break;
+                case OpKind.Multiply: used.AddRange(new[] { "netgen_multiply_forward", "netgen_multiply_backward" }); break;
+                case OpKind.Exp: used.AddRange(new[] { "netgen_exp_forward", "netgen_multiply_backward" }); break;
+                case OpKind.Scale: used.AddRange(new[] { "netgen_scale_forward", "netgen_scale_backward" }); break;
+                case OpKind.LocalResponseNorm: used.AddRange(new[] { "netgen_lrn_forward", "netgen_lrn_backward" }); break;
                 case OpKind.Dense: used.AddRange(node.Bias >= 0 ? new[] { "netgen_bias_forward", "netgen_bias_backward" } : Array.Empty<string>()); break;
             }
         }
@@ -219,12 +224,12 @@ internal static class CudaEmitter
     private static void EmitEntryPoints(CodeWriter w, Plan plan, LocalNames names)
     {
         var spec = plan.Spec;
-        var input = spec.Inputs[0];
         var output = spec.Nodes[spec.Output];
-        int inputOffset = plan.TrainOffset[input.Node];
         int outputOffset = plan.TrainOffset[plan.StorageRoot[output.Id]];
-        string inputName = LocalNames.Sanitize(input.Name);
-        int inputGradOffset = plan.GradOffset[input.Node];
+        // one parameter and one copy per input, in declaration order
+        string inputParameters = string.Join(", ", spec.Inputs.Select(i => "global::System.ReadOnlySpan<float> " + LocalNames.Sanitize(i.Name)));
+        string copyInputs = string.Join("\n    ", spec.Inputs.Select(i =>
+            "_context.CopyToDevice(A(" + Int(plan.TrainOffset[i.Node]) + "), " + LocalNames.Sanitize(i.Name) + ".Slice(0, batch * " + Int(i.Shape.Size) + "));"));
         w.Lines($$"""
             // Graph keys: what a captured pass depends on besides the device pointers, which never change.
             private static long Key(int kind, int batch, int flags) => ((long)kind << 40) | ((long)flags << 32) | (uint)batch;
@@ -303,11 +308,11 @@ internal static class CudaEmitter
                 _hostGradientsStale = false;
             }
 
-            public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> {{inputName}}, int batch, bool training)
+            public global::System.ReadOnlySpan<float> Forward({{inputParameters}}, int batch, bool training)
             {
                 ToDevice();
                 Prepare(batch);
-                _context.CopyToDevice(A({{Int(inputOffset)}}), {{inputName}}.Slice(0, batch * {{Int(input.Shape.Size)}}));
+                {{copyInputs}}
                 {{(DropoutCount(plan) > 0 ? "if (training) DrawDropoutKeys();\n    " : "")}}Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
                 var output = _net._activations.AsSpan(_capacity * {{Int(outputOffset)}}, batch * OutputSize);
                 _context.CopyToHost(output, A({{Int(outputOffset)}}));
@@ -323,14 +328,28 @@ internal static class CudaEmitter
                 Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
                 _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
             """);
-        if (inputGradOffset >= 0)
-            w.Lines($$"""
-                    if (!inputGradient) { _context.Synchronize(); return default; }
-                    var result = _net._activationGradients.AsSpan(_capacity * {{Int(inputGradOffset)}}, batch * InputSize);
-                    _context.CopyToHost(result, D({{Int(inputGradOffset)}}));
-                    return result;
-                }
-                """);
+        var withGradient = spec.Inputs.Where(i => plan.GradOffset[i.Node] >= 0).ToList();
+        if (withGradient.Count > 0)
+        {
+            // every input's gradient to the host (the CPU class's <Input>Gradient properties read them there); the first input's is returned
+            w.Line("    if (!inputGradient) { _context.Synchronize(); return default; }");
+            foreach (var i in withGradient.Skip(withGradient[0] == spec.Inputs[0] ? 1 : 0))
+                w.Line("    _context.CopyToHost(_net._activationGradients.AsSpan(_capacity * " + Int(plan.GradOffset[i.Node]) + ", batch * " + Int(i.Shape.Size) + "), D(" +
+                       Int(plan.GradOffset[i.Node]) + ")); // " + i.Name);
+            int first = plan.GradOffset[spec.Inputs[0].Node];
+            if (first >= 0)
+                w.Lines($$"""
+                        var result = _net._activationGradients.AsSpan(_capacity * {{Int(first)}}, batch * {{Int(spec.Inputs[0].Shape.Size)}});
+                        _context.CopyToHost(result, D({{Int(first)}}));
+                        return result;
+                    }
+                    """);
+            else
+                w.Lines("""
+                        return default;
+                    }
+                    """);
+        }
         else
             w.Lines("""
                     _context.Synchronize();
@@ -342,12 +361,12 @@ internal static class CudaEmitter
             w.Line();
             w.Lines($$"""
                 /// <summary>The whole step as one graph: zero the gradients, forward, loss, backward, update; copies in the batch, out the loss.</summary>
-                public float TrainStep(global::System.ReadOnlySpan<float> {{inputName}}, {{type}} {{name}}, int batch, global::NetGen.Loss loss, global::NetGen.Optimizer optimizer)
+                public float TrainStep({{inputParameters}}, {{type}} {{name}}, int batch, global::NetGen.Loss loss, global::NetGen.Optimizer optimizer)
                 {
                     global::NetGen.Cuda.CudaTrainer.CheckSupported(loss, labels: {{(labels ? "true" : "false")}}, optimizer, "{{spec.ClassName}}");
                     ToDevice();
                     Prepare(batch);
-                    _context.CopyToDevice(A({{Int(inputOffset)}}), {{inputName}}.Slice(0, batch * {{Int(input.Shape.Size)}}));
+                    {{copyInputs}}
                     _trainer.Begin({{name}}, batch{{(labels ? ", OutputSize" : "")}});
                     bool frozen = _net.Frozen;
                     if (!frozen) _trainer.BeginUpdate(optimizer);
@@ -391,7 +410,7 @@ internal static class CudaEmitter
                 Prepare(batch);
                 var text = new global::System.Text.StringBuilder();
             """);
-        foreach (var node in plan.Spec.Nodes.Where(n => n.Op == OpKind.Conv2d))
+        foreach (var node in plan.Spec.Nodes.Where(n => n.Op is OpKind.Conv2d or OpKind.ConvTranspose2d))
             w.Line("    text.Append(\"" + node.Name + ": \").Append(" + Field(node) + ".Algorithms(batch)).Append('\\n');");
         w.Lines("""
                 return text.ToString();
@@ -421,7 +440,7 @@ internal static class CudaEmitter
 
     private static string? LayerType(NodeSpec node) => node.Op switch
     {
-        OpKind.Conv2d => Cuda + ".CudaConv2d",
+        OpKind.Conv2d or OpKind.ConvTranspose2d => Cuda + ".CudaConv2d",
         OpKind.BatchNorm => Cuda + ".CudaBatchNorm",
         _ => null,
     };
@@ -437,6 +456,8 @@ internal static class CudaEmitter
         return node.Op switch
         {
             OpKind.Conv2d => "new(_context, new global::NetGen.Cpu.Conv2dGeometry(" + Ints(input.C, input.H, input.W, node.Shape.C, node.Kernel, node.Stride, node.Padding) + "))",
+            OpKind.ConvTranspose2d => Cuda + ".CudaConv2d.Transposed(_context, new global::NetGen.Cpu.ConvTranspose2dGeometry(" +
+                Ints(input.C, input.H, input.W, node.Shape.C, node.Kernel, node.Stride, node.Padding, node.Extra) + "))",
             OpKind.BatchNorm => "new(_context, " + Ints(node.Shape.Dims[0], node.Shape.Rank == 3 ? node.Shape.H * node.Shape.W : 1) +
                 ", momentum: " + Real(node.Real(0)) + ", epsilon: " + Real(node.Real(1)) + ")",
             _ => throw new InvalidOperationException(node.Op.ToString()),
@@ -453,6 +474,11 @@ internal static class CudaEmitter
     private static string ParamGrad(Plan plan, int index) => "G(" + Int(plan.ParamOffset[index]) + ")";
 
     private static string Count(NodeSpec node) => "batch * " + Int(node.Shape.Size);
+
+    /// <summary>batch, channels, spatial, size, alpha, beta, k: the LRN kernels' arguments.</summary>
+    private static string Lrn(NodeSpec node) =>
+        "batch, " + Ints(node.Shape.C, node.Shape.Rank == 3 ? node.Shape.H * node.Shape.W : 1, node.Kernel) + ", " +
+        Real(node.Real(0)) + ", " + Real(node.Real(1)) + ", " + Real(node.Real(2));
 
     private static string PoolKernel(NodeSpec node) => node.Op switch
     {
@@ -492,7 +518,7 @@ internal static class CudaEmitter
         string n = Count(node);
         switch (node.Op)
         {
-            case OpKind.Conv2d:
+            case OpKind.Conv2d or OpKind.ConvTranspose2d:
                 yield return Field(node) + ".Forward(batch, " + y + ", " + x + ", " + Param(plan, node.Weight) + ", " + (node.Bias >= 0 ? Param(plan, node.Bias) : "0") + ");";
                 break;
             case OpKind.Dense:
@@ -534,6 +560,21 @@ internal static class CudaEmitter
             case OpKind.Add:
                 yield return "_addForward.Run(" + n + ", " + y + ", " + x + ", " + Act(plan, node.Inputs[1]) + ", " + n + ");";
                 break;
+            case OpKind.Softmax:
+                yield return "_softmaxForward.Run(" + Rows(node.Shape) + ", " + y + ", " + x + ", " + Rows(node.Shape) + ", " + Int(RowFeatures(node.Shape)) + ");";
+                break;
+            case OpKind.Multiply:
+                yield return "_multiplyForward.Run(" + n + ", " + y + ", " + x + ", " + Act(plan, node.Inputs[1]) + ", " + n + ");";
+                break;
+            case OpKind.Exp:
+                yield return "_expForward.Run(" + n + ", " + y + ", " + x + ", " + n + ");";
+                break;
+            case OpKind.Scale:
+                yield return "_scaleForward.Run(" + n + ", " + y + ", " + x + ", " + n + ", " + Real(node.Real(0)) + ");";
+                break;
+            case OpKind.LocalResponseNorm:
+                yield return "_lrnForward.Run(" + n + ", " + y + ", " + x + ", " + Lrn(node) + ");";
+                break;
             case OpKind.Dropout:
                 // Training: a fresh mask from this call's key (drawn on the host, as the CPU draws it). Inference: the identity.
                 yield return "if (training) _dropoutForward.Run(" + n + ", " + y + ", " + Mask(plan, node) + ", " + x + ", _dropoutKeys.At(0), " +
@@ -551,7 +592,7 @@ internal static class CudaEmitter
         // Parameter gradients first: they need only dY and the inputs.
         switch (node.Op)
         {
-            case OpKind.Conv2d:
+            case OpKind.Conv2d or OpKind.ConvTranspose2d:
                 yield return "if (!frozen) " + Field(node) + ".BackwardWeights(batch, " + ParamGrad(plan, node.Weight) + ", " + (node.Bias >= 0 ? ParamGrad(plan, node.Bias) : "0") + ", " + dy + ", " + Act(plan, node.Inputs[0]) + ");";
                 break;
             case OpKind.Dense:
@@ -572,7 +613,7 @@ internal static class CudaEmitter
             string dx = Grad(plan, input), x = Act(plan, input), y = Act(plan, node.Id), n = Count(node);
             string call = node.Op switch
             {
-                OpKind.Conv2d => Field(node) + ".BackwardData(batch, " + dx + ", " + dy + ", " + Param(plan, node.Weight) + ", accumulate: " + acc + ")",
+                OpKind.Conv2d or OpKind.ConvTranspose2d => Field(node) + ".BackwardData(batch, " + dx + ", " + dy + ", " + Param(plan, node.Weight) + ", accumulate: " + acc + ")",
                 OpKind.Dense => Cuda + ".CudaDense.BackwardData(_context, " + dx + ", " + dy + ", " + Param(plan, node.Weight) + ", " + Rows(plan.Node(input).Shape) + ", " +
                                 Int(RowFeatures(plan.Node(input).Shape)) + ", " + Int(RowFeatures(node.Shape)) + ", accumulate: " + acc + ")",
                 OpKind.MaxPool2d => "_maxPoolBackward.Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", " + x + ", " + PoolGeometry(plan, node) + ", " + accInt + ")",
@@ -584,6 +625,11 @@ internal static class CudaEmitter
                 OpKind.Tanh or OpKind.Relu or OpKind.Sigmoid => "_" + node.Op.ToString().ToLowerInvariant() + "Backward.Run(" + n + ", " + dx + ", " + dy + ", " + y + ", " + n + ", " + accInt + ")",
                 OpKind.LeakyRelu => "_leakyReluBackward.Run(" + n + ", " + dx + ", " + dy + ", " + x + ", " + n + ", " + Real(node.Real(0)) + ", " + accInt + ")",
                 OpKind.Flatten or OpKind.Reshape or OpKind.Add => "_copyOrAdd.Run(" + n + ", " + dx + ", " + dy + ", " + n + ", " + accInt + ")",
+                OpKind.Softmax => "_softmaxBackward.Run(" + Rows(node.Shape) + ", " + dx + ", " + dy + ", " + y + ", " + Rows(node.Shape) + ", " + Int(RowFeatures(node.Shape)) + ", " + accInt + ")",
+                OpKind.Multiply => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Act(plan, node.Inputs[1 - k]) + " /* the other factor */, " + n + ", " + accInt + ")",
+                OpKind.Exp => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + y + " /* exp(x) */, " + n + ", " + accInt + ")",
+                OpKind.Scale => "_scaleBackward.Run(" + n + ", " + dx + ", " + dy + ", " + n + ", " + Real(node.Real(0)) + ", " + accInt + ")",
+                OpKind.LocalResponseNorm => "_lrnBackward.Run(" + n + ", " + dx + ", " + dy + ", " + x + ", " + Lrn(node) + ", " + accInt + ")",
                 OpKind.Dropout => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Mask(plan, node) + " /* mask */, " + n + ", " + accInt + ")",
                 _ => throw new InvalidOperationException("no CUDA backward for " + node.Op),
             };

@@ -294,6 +294,115 @@ internal static class CudaKernels
                 }
             }
             """,
+        ["netgen_softmax_forward"] = """
+            // Per row: y = exp(x - max) * (1 / sum), as NetGen.Cpu.Activations.SoftmaxForward.
+            extern "C" __global__ void netgen_softmax_forward(float* y, const float* x, int rows, int cols)
+            {
+                NETGEN_LOOP(r, rows)
+                {
+                    const float* xr = x + (long long)r * cols;
+                    float* yr = y + (long long)r * cols;
+                    float max = xr[0];
+                    for (int c = 1; c < cols; c++) max = fmaxf(max, xr[c]);
+                    float sum = 0.0f;
+                    for (int c = 0; c < cols; c++) { yr[c] = expf(xr[c] - max); sum += yr[c]; }
+                    float inverse = 1.0f / sum;
+                    for (int c = 0; c < cols; c++) yr[c] *= inverse;
+                }
+            }
+            """,
+        ["netgen_softmax_backward"] = """
+            // Per row: dx (=|+=) y * (dy - sum(dy * y)).
+            extern "C" __global__ void netgen_softmax_backward(float* dx, const float* dy, const float* y, int rows, int cols, int accumulate)
+            {
+                NETGEN_LOOP(r, rows)
+                {
+                    long long o = (long long)r * cols;
+                    float dot = 0.0f;
+                    for (int c = 0; c < cols; c++) dot += dy[o + c] * y[o + c];
+                    for (int c = 0; c < cols; c++)
+                    {
+                        float g = y[o + c] * (dy[o + c] - dot);
+                        dx[o + c] = accumulate ? dx[o + c] + g : g;
+                    }
+                }
+            }
+            """,
+        ["netgen_multiply_forward"] = """
+            extern "C" __global__ void netgen_multiply_forward(float* y, const float* a, const float* b, int n)
+            {
+                NETGEN_LOOP(i, n) y[i] = a[i] * b[i];
+            }
+            """,
+        ["netgen_exp_forward"] = """
+            extern "C" __global__ void netgen_exp_forward(float* y, const float* x, int n)
+            {
+                NETGEN_LOOP(i, n) y[i] = expf(x[i]);
+            }
+            """,
+        ["netgen_scale_forward"] = """
+            extern "C" __global__ void netgen_scale_forward(float* y, const float* x, int n, float factor)
+            {
+                NETGEN_LOOP(i, n) y[i] = x[i] * factor;
+            }
+            """,
+        ["netgen_scale_backward"] = """
+            // dx (=|+=) factor * dy.
+            extern "C" __global__ void netgen_scale_backward(float* dx, const float* dy, int n, float factor, int accumulate)
+            {
+                NETGEN_LOOP(i, n)
+                {
+                    float g = factor * dy[i];
+                    dx[i] = accumulate ? dx[i] + g : g;
+                }
+            }
+            """,
+        ["netgen_lrn_forward"] = """
+            // Cross-channel LRN (PyTorch's LocalResponseNorm, as NetGen.Cpu.LocalResponseNorm): channels [c - size/2,
+            // c + (size-1)/2] clipped; D = k + alpha/size * sum x^2; y = x * D^-beta.
+            extern "C" __global__ void netgen_lrn_forward(float* y, const float* x, int batch, int channels, int spatial, int size, float alpha, float beta, float k)
+            {
+                float scale = alpha / size;
+                NETGEN_LOOP(i, batch * channels * spatial)
+                {
+                    int s = i % spatial, c = (i / spatial) % channels;
+                    const float* sample = x + (long long)(i / (spatial * channels)) * channels * spatial;
+                    int lo = c - size / 2 > 0 ? c - size / 2 : 0, hi = c + (size - 1) / 2 < channels - 1 ? c + (size - 1) / 2 : channels - 1;
+                    float acc = 0.0f;
+                    for (int j = lo; j <= hi; j++) { float v = sample[j * spatial + s]; acc += v * v; }
+                    y[i] = x[i] * powf(acc * scale + k, -beta);
+                }
+            }
+            """,
+        ["netgen_lrn_backward"] = """
+            // dx[j] (=|+=) dy[j] D[j]^-beta - 2 alpha beta / size * x[j] * sum over the channels i whose window holds j of
+            // dy[i] x[i] D[i]^(-beta-1); the denominators are recomputed from the input.
+            extern "C" __global__ void netgen_lrn_backward(float* dx, const float* dy, const float* x, int batch, int channels, int spatial, int size, float alpha, float beta, float k, int accumulate)
+            {
+                float scale = alpha / size, gradientScale = 2.0f * alpha * beta / size;
+                NETGEN_LOOP(i, batch * channels * spatial)
+                {
+                    int s = i % spatial, j = (i / spatial) % channels;
+                    long long base = (long long)(i / (spatial * channels)) * channels * spatial;
+                    const float* xs = x + base;
+                    const float* dys = dy + base;
+                    float own = 0.0f, sum = 0.0f;
+                    int lo = j - (size - 1) / 2 > 0 ? j - (size - 1) / 2 : 0, hi = j + size / 2 < channels - 1 ? j + size / 2 : channels - 1;
+                    for (int c = lo; c <= hi; c++)
+                    {
+                        int wlo = c - size / 2 > 0 ? c - size / 2 : 0, whi = c + (size - 1) / 2 < channels - 1 ? c + (size - 1) / 2 : channels - 1;
+                        float acc = 0.0f;
+                        for (int m = wlo; m <= whi; m++) { float v = xs[m * spatial + s]; acc += v * v; }
+                        float d = acc * scale + k;
+                        float p = powf(d, -beta);
+                        if (c == j) own = p;
+                        sum += dys[c * spatial + s] * xs[c * spatial + s] * (p / d);
+                    }
+                    float g = dy[i] * own - gradientScale * x[i] * sum;
+                    dx[i] = accumulate ? dx[i] + g : g;
+                }
+            }
+            """,
         ["netgen_bias_forward"] = """
             // y[rows, features] += bias[features]
             extern "C" __global__ void netgen_bias_forward(float* y, const float* bias, int rows, int features)

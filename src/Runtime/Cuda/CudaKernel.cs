@@ -69,6 +69,31 @@ public readonly unsafe struct CudaKernel
         _context.Launch(_function, count, args, Name);
     }
 
+    /// <summary>(dx, dy, n, factor, accumulate): Scale's gradient.</summary>
+    public void Run(long count, nint a, nint b, int i0, float f0, int i1)
+    {
+        void** args = stackalloc void*[5];
+        args[0] = &a; args[1] = &b; args[2] = &i0; args[3] = &f0; args[4] = &i1;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(y, x, batch, channels, spatial, size, alpha, beta, k): LRN forward.</summary>
+    public void Run(long count, nint a, nint b, int i0, int i1, int i2, int i3, float f0, float f1, float f2)
+    {
+        void** args = stackalloc void*[9];
+        args[0] = &a; args[1] = &b; args[2] = &i0; args[3] = &i1; args[4] = &i2; args[5] = &i3; args[6] = &f0; args[7] = &f1; args[8] = &f2;
+        _context.Launch(_function, count, args, Name);
+    }
+
+    /// <summary>(dx, dy, x, batch, channels, spatial, size, alpha, beta, k, accumulate): LRN backward.</summary>
+    public void Run(long count, nint a, nint b, nint c, int i0, int i1, int i2, int i3, float f0, float f1, float f2, int i4)
+    {
+        void** args = stackalloc void*[11];
+        args[0] = &a; args[1] = &b; args[2] = &c; args[3] = &i0; args[4] = &i1; args[5] = &i2; args[6] = &i3;
+        args[7] = &f0; args[8] = &f1; args[9] = &f2; args[10] = &i4;
+        _context.Launch(_function, count, args, Name);
+    }
+
     /// <summary>(a, b, then ints): pooling forward and backward, Concat.</summary>
     public void Run(long count, nint a, nint b, params ReadOnlySpan<int> ints) => Run(count, a, b, 0, 2, ints);
 

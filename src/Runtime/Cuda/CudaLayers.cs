@@ -10,11 +10,20 @@ namespace NetGen.Cuda;
 // per batch size and before any graph capture; the other methods only queue work on the context's stream. Pointers
 // are device pointers into the network's arenas; shapes are NCHW fp32 as on the CPU, so the same offsets serve both.
 
-/// <summary>A Conv2d layer on cuDNN: cross-correlation, PyTorch's OIHW weights, bias added with cudnnAddTensor.</summary>
+/// <summary>
+/// A Conv2d or ConvTranspose2d layer on cuDNN (cross-correlation, bias added with cudnnAddTensor). cuDNN sees one
+/// convolution x [N, C, H, W] -> y [N, K, P, Q] with filter [K, C, k, k]: for Conv2d that is the layer itself (PyTorch's
+/// OIHW weights); for ConvTranspose2d it is the convolution the transposed one is the gradient of, x = the layer's
+/// output and y = its input, whose filter layout [in, out, k, k] is PyTorch's ConvTranspose2d weight. The transposed
+/// layer's forward pass is then cuDNN's backward-data, its backward-data is cuDNN's forward, and its weight gradient
+/// is cuDNN's backward-filter with x and dy in each other's places.
+/// </summary>
 public sealed unsafe class CudaConv2d : IDisposable
 {
     private readonly CudaContext _context;
-    private readonly Conv2dGeometry _g;
+    private readonly int _c, _h, _w, _k, _p, _q, _kernel;
+    private readonly bool _transposed;
+    private readonly string _layer;
     private readonly CudnnDescriptor _filter, _convolution, _bias;
     private readonly Dictionary<int, Plan> _plans = new();
 
@@ -29,22 +38,31 @@ public sealed unsafe class CudaConv2d : IDisposable
 
     private int _mathType; // what the convolution descriptor is set to now
 
-    public CudaConv2d(CudaContext context, Conv2dGeometry geometry)
+    public CudaConv2d(CudaContext context, Conv2dGeometry g)
+        : this(context, g.InChannels, g.InHeight, g.InWidth, g.OutChannels, g.OutHeight, g.OutWidth, g.Kernel, g.Stride, g.Padding, transposed: false, g.ToString())
     {
-        _context = context;
-        _g = geometry;
-        _filter = CudnnDescriptor.Create(CudnnDescriptor.Kind.Filter);
-        Cudnn.Check(Cudnn.cudnnSetFilter4dDescriptor(_filter.Value, Cudnn.DataFloat, Cudnn.TensorNchw, _g.OutChannels, _g.InChannels, _g.Kernel, _g.Kernel), "cudnnSetFilter4dDescriptor");
-        _convolution = CudnnDescriptor.Create(CudnnDescriptor.Kind.Convolution);
-        Cudnn.Check(Cudnn.cudnnSetConvolution2dDescriptor(_convolution.Value, _g.Padding, _g.Padding, _g.Stride, _g.Stride, 1, 1, Cudnn.CrossCorrelation, Cudnn.DataFloat), "cudnnSetConvolution2dDescriptor");
-        _mathType = -1;
-        UseMathType(context.ConvolutionMathType);
-        _bias = CudnnDescriptor.Tensor(1, _g.OutChannels, 1, 1);
     }
 
-    /// <summary>The algorithms chosen for a prepared batch size, for logs: "fwd 1, bwd-data 1, bwd-filter 0".</summary>
+    /// <summary>A ConvTranspose2d layer: cuDNN's convolution runs from the layer's output shape to its input shape.</summary>
+    public static CudaConv2d Transposed(CudaContext context, ConvTranspose2dGeometry g) =>
+        new(context, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.InHeight, g.InWidth, g.Kernel, g.Stride, g.Padding, transposed: true, g.ToString());
+
+    private CudaConv2d(CudaContext context, int c, int h, int w, int k, int p, int q, int kernel, int stride, int padding, bool transposed, string layer)
+    {
+        _context = context;
+        (_c, _h, _w, _k, _p, _q, _kernel, _transposed, _layer) = (c, h, w, k, p, q, kernel, transposed, layer);
+        _filter = CudnnDescriptor.Create(CudnnDescriptor.Kind.Filter);
+        Cudnn.Check(Cudnn.cudnnSetFilter4dDescriptor(_filter.Value, Cudnn.DataFloat, Cudnn.TensorNchw, k, c, kernel, kernel), "cudnnSetFilter4dDescriptor");
+        _convolution = CudnnDescriptor.Create(CudnnDescriptor.Kind.Convolution);
+        Cudnn.Check(Cudnn.cudnnSetConvolution2dDescriptor(_convolution.Value, padding, padding, stride, stride, 1, 1, Cudnn.CrossCorrelation, Cudnn.DataFloat), "cudnnSetConvolution2dDescriptor");
+        _mathType = -1;
+        UseMathType(context.ConvolutionMathType);
+        _bias = CudnnDescriptor.Tensor(1, transposed ? c : k, 1, 1); // one per output channel of the layer
+    }
+
+    /// <summary>The algorithms chosen for a prepared batch size, for logs: "fwd 1, bwd-data 1, bwd-filter 0" (cuDNN's directions).</summary>
     public string Algorithms(int batch) => _plans.TryGetValue(batch, out var p)
-        ? $"fwd {Describe(p.Forward)}, bwd-data {Describe(p.BackwardData)}, bwd-filter {Describe(p.BackwardFilter)}"
+        ? $"fwd {Describe(p.Forward)}, bwd-data {Describe(p.BackwardData)}, bwd-filter {Describe(p.BackwardFilter)}{(_transposed ? " (transposed: the layer's forward is cuDNN's bwd-data)" : "")}"
         : "not prepared";
 
     private static string Describe(Choice c) => c.Algorithm + (c.MathType == Cudnn.FmaMath ? "" : c.MathType == Cudnn.DefaultMath ? " (default math)" : " (tensor op math)");
@@ -66,16 +84,16 @@ public sealed unsafe class CudaConv2d : IDisposable
         if (_plans.ContainsKey(batch)) return;
         var plan = new Plan
         {
-            X = CudnnDescriptor.Tensor(batch, _g.InChannels, _g.InHeight, _g.InWidth),
-            Y = CudnnDescriptor.Tensor(batch, _g.OutChannels, _g.OutHeight, _g.OutWidth),
+            X = CudnnDescriptor.Tensor(batch, _c, _h, _w),
+            Y = CudnnDescriptor.Tensor(batch, _k, _p, _q),
         };
         int n, c, h, w;
         Cudnn.Check(Cudnn.cudnnGetConvolution2dForwardOutputDim(_convolution.Value, plan.X.Value, _filter.Value, &n, &c, &h, &w), "cudnnGetConvolution2dForwardOutputDim");
-        if (n != batch || c != _g.OutChannels || h != _g.OutHeight || w != _g.OutWidth)
-            throw new InvalidOperationException($"cuDNN computes a {n}x{c}x{h}x{w} output for {_g}; NetGen planned {batch}x{_g.OutChannels}x{_g.OutHeight}x{_g.OutWidth}.");
-        using var x = DeviceBuffer.Allocate((long)batch * _g.InputSize);
-        using var y = DeviceBuffer.Allocate((long)batch * _g.OutputSize);
-        using var wt = DeviceBuffer.Allocate(_g.WeightSize);
+        if (n != batch || c != _k || h != _p || w != _q)
+            throw new InvalidOperationException($"cuDNN computes a {n}x{c}x{h}x{w} convolution output for {_layer}; NetGen planned {batch}x{_k}x{_p}x{_q}.");
+        using var x = DeviceBuffer.Allocate((long)batch * _c * _h * _w);
+        using var y = DeviceBuffer.Allocate((long)batch * _k * _p * _q);
+        using var wt = DeviceBuffer.Allocate((long)_k * _c * _kernel * _kernel);
         _context.Zero(x.Pointer, x.Count);
         _context.Zero(y.Pointer, y.Count);
         _context.Zero(wt.Pointer, wt.Count);
@@ -109,43 +127,71 @@ public sealed unsafe class CudaConv2d : IDisposable
     }
 
     private Choice Best(Cudnn.AlgorithmPerf* results, int count, string direction, int batch) =>
-        Best(results, count, direction, _context.WorkspaceBytes, $"Conv2d {_g} at batch {batch}", _context.AllowTf32);
+        Best(results, count, direction, _context.WorkspaceBytes, $"{_layer} at batch {batch}", _context.AllowTf32);
 
-    private Plan For(int batch) => _plans.TryGetValue(batch, out var p) ? p : throw new InvalidOperationException($"Conv2d {_g}: batch {batch} was not prepared.");
+    private Plan For(int batch) => _plans.TryGetValue(batch, out var p) ? p : throw new InvalidOperationException($"{_layer}: batch {batch} was not prepared.");
 
+    // ------------------------------------------------------------ the layer's passes
+
+    /// <summary>y = conv(x, w) + b, or for a transposed layer y = convT(x, w) + b. A layer without bias passes 0.</summary>
     public void Forward(int batch, nint y, nint x, nint weight, nint bias)
     {
-        float* y_ = (float*)y, x_ = (float*)x, weight_ = (float*)weight, bias_ = (float*)bias;
         var p = For(batch);
-        float one = 1f, zero = 0f;
-        UseMathType(p.Forward.MathType);
-        Cudnn.Check(Cudnn.cudnnConvolutionForward(_context.Dnn, &one, p.X.Value, x_, _filter.Value, weight_, _convolution.Value, p.Forward.Algorithm,
-            _context.Workspace, (nuint)_context.WorkspaceBytes, &zero, p.Y.Value, y_), "cudnnConvolutionForward");
-        if (bias_ != null) // a convolution declared without bias passes 0
-            Cudnn.Check(Cudnn.cudnnAddTensor(_context.Dnn, &one, _bias.Value, bias_, &one, p.Y.Value, y_), "cudnnAddTensor(bias)");
+        if (_transposed) CudnnBackwardData(p, y, x, weight, accumulate: false);
+        else CudnnForward(p, y, x, weight, accumulate: false);
+        if (bias != 0)
+        {
+            float one = 1f;
+            Cudnn.Check(Cudnn.cudnnAddTensor(_context.Dnn, &one, _bias.Value, (float*)bias, &one, (_transposed ? p.X : p.Y).Value, (float*)y), "cudnnAddTensor(bias)");
+        }
     }
 
-    /// <summary>dW += conv-backward-filter(x, dy); db += sums of dy per channel.</summary>
+    /// <summary>dW += the weight gradient of (x, dy); db += sums of dy per output channel. Always accumulates.</summary>
     public void BackwardWeights(int batch, nint weightGradient, nint biasGradient, nint dy, nint x)
     {
-        float* weightGradient_ = (float*)weightGradient, biasGradient_ = (float*)biasGradient, dy_ = (float*)dy, x_ = (float*)x;
         var p = For(batch);
-        float one = 1f;
-        UseMathType(p.BackwardFilter.MathType);
-        Cudnn.Check(Cudnn.cudnnConvolutionBackwardFilter(_context.Dnn, &one, p.X.Value, x_, p.Y.Value, dy_, _convolution.Value, p.BackwardFilter.Algorithm,
-            _context.Workspace, (nuint)_context.WorkspaceBytes, &one, _filter.Value, weightGradient_), "cudnnConvolutionBackwardFilter");
-        if (biasGradient_ != null)
-            Cudnn.Check(Cudnn.cudnnConvolutionBackwardBias(_context.Dnn, &one, p.Y.Value, dy_, &one, _bias.Value, biasGradient_), "cudnnConvolutionBackwardBias");
+        if (_transposed) CudnnBackwardFilter(p, weightGradient, x: dy, dy: x);
+        else CudnnBackwardFilter(p, weightGradient, x, dy);
+        if (biasGradient != 0)
+        {
+            float one = 1f;
+            Cudnn.Check(Cudnn.cudnnConvolutionBackwardBias(_context.Dnn, &one, (_transposed ? p.X : p.Y).Value, (float*)dy, &one, _bias.Value, (float*)biasGradient),
+                "cudnnConvolutionBackwardBias");
+        }
     }
 
+    /// <summary>dx (=|+=) the input gradient of dy.</summary>
     public void BackwardData(int batch, nint dx, nint dy, nint weight, bool accumulate)
     {
-        float* dx_ = (float*)dx, dy_ = (float*)dy, weight_ = (float*)weight;
         var p = For(batch);
+        if (_transposed) CudnnForward(p, dx, dy, weight, accumulate);
+        else CudnnBackwardData(p, dx, dy, weight, accumulate);
+    }
+
+    // ------------------------------------------------------------ cuDNN's three directions (x, y in cuDNN's roles)
+
+    private void CudnnForward(Plan p, nint y, nint x, nint weight, bool accumulate)
+    {
+        float one = 1f, beta = accumulate ? 1f : 0f;
+        UseMathType(p.Forward.MathType);
+        Cudnn.Check(Cudnn.cudnnConvolutionForward(_context.Dnn, &one, p.X.Value, (float*)x, _filter.Value, (float*)weight, _convolution.Value, p.Forward.Algorithm,
+            _context.Workspace, (nuint)_context.WorkspaceBytes, &beta, p.Y.Value, (float*)y), "cudnnConvolutionForward");
+    }
+
+    private void CudnnBackwardData(Plan p, nint dx, nint dy, nint weight, bool accumulate)
+    {
         float one = 1f, beta = accumulate ? 1f : 0f;
         UseMathType(p.BackwardData.MathType);
-        Cudnn.Check(Cudnn.cudnnConvolutionBackwardData(_context.Dnn, &one, _filter.Value, weight_, p.Y.Value, dy_, _convolution.Value, p.BackwardData.Algorithm,
-            _context.Workspace, (nuint)_context.WorkspaceBytes, &beta, p.X.Value, dx_), "cudnnConvolutionBackwardData");
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardData(_context.Dnn, &one, _filter.Value, (float*)weight, p.Y.Value, (float*)dy, _convolution.Value, p.BackwardData.Algorithm,
+            _context.Workspace, (nuint)_context.WorkspaceBytes, &beta, p.X.Value, (float*)dx), "cudnnConvolutionBackwardData");
+    }
+
+    private void CudnnBackwardFilter(Plan p, nint weightGradient, nint x, nint dy)
+    {
+        float one = 1f;
+        UseMathType(p.BackwardFilter.MathType);
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardFilter(_context.Dnn, &one, p.X.Value, (float*)x, p.Y.Value, (float*)dy, _convolution.Value, p.BackwardFilter.Algorithm,
+            _context.Workspace, (nuint)_context.WorkspaceBytes, &one, _filter.Value, (float*)weightGradient), "cudnnConvolutionBackwardFilter");
     }
 
     public void Dispose()

@@ -442,7 +442,7 @@ partial class LeNet5 : global::System.IDisposable
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
             if (!inputGradient) { _context.Synchronize(); return default; }
-            var result = _net._activationGradients.AsSpan(_capacity * 0, batch * InputSize);
+            var result = _net._activationGradients.AsSpan(_capacity * 0, batch * 784);
             _context.CopyToHost(result, D(0));
             return result;
         }

@@ -316,7 +316,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         if (_cuda is not null)
         {
             CheckBatch(batch);
-            CheckLength(image, batch * InputSize, "image");
+            CheckLength(image, batch * 784, "image");
             float lossValue = _cuda.TrainStep(image, labels, batch, loss, optimizer);
             _trainedBatch = batch;
             return lossValue;
@@ -341,7 +341,7 @@ partial class LeNet5 : global::NetGen.ISingleInputNetwork
         if (_cuda is not null)
         {
             CheckBatch(batch);
-            CheckLength(image, batch * InputSize, "image");
+            CheckLength(image, batch * 784, "image");
             float lossValue = _cuda.TrainStep(image, targets, batch, loss, optimizer);
             _trainedBatch = batch;
             return lossValue;

@@ -908,7 +908,7 @@ partial class ResNet18 : global::System.IDisposable
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
             if (!inputGradient) { _context.Synchronize(); return default; }
-            var result = _net._activationGradients.AsSpan(_capacity * 802816, batch * InputSize);
+            var result = _net._activationGradients.AsSpan(_capacity * 802816, batch * 150528);
             _context.CopyToHost(result, D(802816));
             return result;
         }

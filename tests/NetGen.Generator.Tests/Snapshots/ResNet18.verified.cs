@@ -1268,7 +1268,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         if (_cuda is not null)
         {
             CheckBatch(batch);
-            CheckLength(image, batch * InputSize, "image");
+            CheckLength(image, batch * 150528, "image");
             float lossValue = _cuda.TrainStep(image, labels, batch, loss, optimizer);
             _trainedBatch = batch;
             return lossValue;
@@ -1294,7 +1294,7 @@ partial class ResNet18 : global::NetGen.ISingleInputNetwork
         if (_cuda is not null)
         {
             CheckBatch(batch);
-            CheckLength(image, batch * InputSize, "image");
+            CheckLength(image, batch * 150528, "image");
             float lossValue = _cuda.TrainStep(image, targets, batch, loss, optimizer);
             _trainedBatch = batch;
             return lossValue;

@@ -132,7 +132,7 @@ partial class TinyDag : global::NetGen.INetwork
         _activationGradients = new float[global::NetGen.NetworkGuard.ArenaLength("TinyDag", _capacity, 944, "gradient")];
         _outputGradient = new float[_capacity * OutputSize];
         ResetParameters(options.Seed);
-        global::NetGen.Cuda.CudaBackend.Use(options, "TinyDag", unsupported: "it has 2 inputs (the CUDA path takes one)"); // CPU only: throws for Backend.Cuda, says why for Auto
+        if (global::NetGen.Cuda.CudaBackend.Use(options, "TinyDag", unsupported: null)) _cuda = new CudaPath(this, options);
     }
 
     /// <summary>Re-initialises every parameter and buffer from a seed (He-normal before ReLU, Xavier-uniform otherwise, zero biases; BatchNorm: ones, zeros, mean 0, variance 1).</summary>
@@ -153,6 +153,7 @@ partial class TinyDag : global::NetGen.INetwork
         global::NetGen.Initializers.XavierUniform(_parameters.AsSpan(1648, 48), fanIn: 16, fanOut: 3, ref rng); // head.weight
         // head.bias: zeros
         _trainedBatch = 0;
+        _cuda?.ParametersReplaced();
     }
 
     /// <summary>
@@ -167,6 +168,12 @@ partial class TinyDag : global::NetGen.INetwork
         global::NetGen.NetworkGuard.NotAliased("TinyDag", image, _activations, "image");
         global::NetGen.NetworkGuard.NotAliased("TinyDag", extra, _activations, "extra");
         _trainedBatch = 0;
+        if (_cuda is not null)
+        {
+            var result = _cuda.Forward(image, extra, batch, training);
+            if (training) _trainedBatch = batch;
+            return result;
+        }
 
         // image: Input 1x8x8, line 12
         global::System.ReadOnlySpan<float> imageIn = image.Slice(0, batch * 64);
@@ -270,6 +277,7 @@ partial class TinyDag : global::NetGen.INetwork
         int batch = _trainedBatch;
         if (batch == 0) throw new global::System.InvalidOperationException("TinyDag.Backward needs a preceding Forward(..., training: true); the last Forward was for inference or the parameters were reset.");
         CheckLength(outputGradient, batch * OutputSize, "outputGradient");
+        if (_cuda is not null) return _cuda.Backward(outputGradient, batch, inputGradient);
 
         // Activations kept by Forward(training: true).
         global::System.ReadOnlySpan<float> imageIn = _activations.AsSpan(_capacity * 0, batch * 64); // 1x8x8
@@ -379,6 +387,15 @@ partial class TinyDag : global::NetGen.INetwork
     {
         global::System.ArgumentNullException.ThrowIfNull(loss);
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (_cuda is not null)
+        {
+            CheckBatch(batch);
+            CheckLength(image, batch * 64, "image");
+            CheckLength(extra, batch * 16, "extra");
+            float lossValue = _cuda.TrainStep(image, extra, labels, batch, loss, optimizer);
+            _trainedBatch = batch;
+            return lossValue;
+        }
         ZeroGradients();
         var output = Forward(image, extra, batch, training: true);
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
@@ -396,6 +413,15 @@ partial class TinyDag : global::NetGen.INetwork
     {
         global::System.ArgumentNullException.ThrowIfNull(loss);
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (_cuda is not null)
+        {
+            CheckBatch(batch);
+            CheckLength(image, batch * 64, "image");
+            CheckLength(extra, batch * 16, "extra");
+            float lossValue = _cuda.TrainStep(image, extra, targets, batch, loss, optimizer);
+            _trainedBatch = batch;
+            return lossValue;
+        }
         ZeroGradients();
         var output = Forward(image, extra, batch, training: true);
         var outputGradient = _outputGradient.AsSpan(0, batch * OutputSize);
@@ -440,13 +466,13 @@ partial class TinyDag : global::NetGen.INetwork
     public int Capacity => _capacity;
 
     /// <summary>All trainable parameters, laid out as <see cref="ParameterSchema"/> says. Writes through it are seen.</summary>
-    public global::System.Span<float> Parameters => _parameters.AsSpan(0, ParameterCount);
+    public global::System.Span<float> Parameters { get { _cuda?.ParametersChanged(); return _parameters.AsSpan(0, ParameterCount); } }
 
     /// <summary>Buffers (BatchNorm running statistics), laid out as <see cref="BufferSchema"/> says (offsets minus ParameterCount).</summary>
-    public global::System.Span<float> Buffers => _parameters.AsSpan(ParameterCount, BufferCount);
+    public global::System.Span<float> Buffers { get { _cuda?.ParametersChanged(); return _parameters.AsSpan(ParameterCount, BufferCount); } }
 
     /// <summary>Accumulated parameter gradients, same layout as <see cref="Parameters"/>.</summary>
-    public global::System.Span<float> Gradients => _gradients;
+    public global::System.Span<float> Gradients { get { _cuda?.GradientsToHost(); return _gradients; } }
 
     /// <summary>Bytes held by this instance's arenas and parameters.</summary>
     public long ArenaBytes => 4L * (_parameters.Length + _gradients.Length + _activations.Length + _activationGradients.Length + _outputGradient.Length + _scratch.Length);
@@ -458,20 +484,20 @@ partial class TinyDag : global::NetGen.INetwork
     public bool Frozen { get; set; }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
-    public void ZeroGradients() => global::System.Array.Clear(_gradients);
+    public void ZeroGradients() { global::System.Array.Clear(_gradients); _cuda?.ZeroGradients(); }
 
     /// <summary>Saves the parameters and buffers as safetensors (atomically: temp file, then rename).</summary>
-    public void Save(string path) => global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata);
+    public void Save(string path) { _cuda?.ParametersToHost(); global::NetGen.Safetensors.Save(path, s_checkpointSchema, _parameters, SchemaMetadata); }
 
     /// <summary>Loads parameters and buffers saved by <see cref="Save"/> (or by PyTorch with the same names); validates every tensor first.</summary>
     public void Load(string path)
     {
         global::NetGen.Safetensors.Load(path, s_checkpointSchema, _parameters);
-        _trainedBatch = 0;
+        _trainedBatch = 0; _cuda?.ParametersReplaced();
     }
 
     /// <summary>Where this instance runs: <see cref="global::NetGen.Backend.Cuda"/> or <see cref="global::NetGen.Backend.Cpu"/> (never Auto).</summary>
-    public global::NetGen.Backend ActiveBackend => global::NetGen.Backend.Cpu;
+    public global::NetGen.Backend ActiveBackend => _cuda is null ? global::NetGen.Backend.Cpu : global::NetGen.Backend.Cuda;
 
     private static readonly global::System.Collections.Generic.Dictionary<string, string> SchemaMetadata = new()
     {

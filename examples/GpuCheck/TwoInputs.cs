@@ -1,0 +1,63 @@
+using System;
+using System.Collections.Generic;
+using NetGen.Examples.Generative;
+
+namespace NetGen.Examples.GpuCheck;
+
+/// <summary>
+/// pix2pix's PatchGAN discriminator (two inputs: image, condition) seen as one input, so the parity harness checks a
+/// multi-input network like the others: the input is [batch x image] then [batch x condition], and Backward returns
+/// the image gradient followed by the condition gradient (both copied back from the GPU).
+/// </summary>
+internal sealed class TwoInputPatchDiscriminator(NetworkOptions options) : ISingleInputNetwork, IDisposable
+{
+    private readonly PatchDiscriminator _net = new(options);
+    private float[] _gradients = Array.Empty<float>();
+    private int _batch;
+
+    public int InputSize => PatchDiscriminator.ImageSize + PatchDiscriminator.ConditionSize;
+    public int OutputSize => PatchDiscriminator.OutputSize;
+    public int Capacity => _net.Capacity;
+    public Span<float> Parameters => _net.Parameters;
+    public Span<float> Gradients => _net.Gradients;
+    public IReadOnlyList<ParameterInfo> Schema => PatchDiscriminator.ParameterSchema;
+    public string Summary => PatchDiscriminator.Summary;
+    public Backend ActiveBackend => _net.ActiveBackend;
+    public void ZeroGradients() => _net.ZeroGradients();
+    public void Save(string path) => _net.Save(path);
+    public void Load(string path) => _net.Load(path);
+    public void ExportOnnx(string path) => _net.ExportOnnx(path);
+    public void Dispose() => (_net as IDisposable)?.Dispose();
+
+    private static ReadOnlySpan<float> Image(ReadOnlySpan<float> input, int batch) => input.Slice(0, batch * PatchDiscriminator.ImageSize);
+
+    private static ReadOnlySpan<float> Condition(ReadOnlySpan<float> input, int batch) =>
+        input.Slice(batch * PatchDiscriminator.ImageSize, batch * PatchDiscriminator.ConditionSize);
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false)
+    {
+        if (training) _batch = batch;
+        return _net.Forward(Image(input, batch), Condition(input, batch), batch, training);
+    }
+
+    public ReadOnlySpan<float> Backward(ReadOnlySpan<float> outputGradient, bool inputGradient = true)
+    {
+        var image = _net.Backward(outputGradient, inputGradient);
+        if (!inputGradient) return default;
+        var condition = _net.ConditionGradient;
+        _gradients = new float[image.Length + condition.Length];
+        image.CopyTo(_gradients);
+        condition.CopyTo(_gradients.AsSpan(image.Length));
+        return _gradients.AsSpan(0, _batch * InputSize);
+    }
+
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<int> labels, int batch, Loss loss, Optimizer optimizer)
+    {
+        return _net.TrainStep(Image(input, batch), Condition(input, batch), labels, batch, loss, optimizer);
+    }
+
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int batch, Loss loss, Optimizer optimizer)
+    {
+        return _net.TrainStep(Image(input, batch), Condition(input, batch), targets, batch, loss, optimizer);
+    }
+}
