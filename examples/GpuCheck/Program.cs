@@ -144,6 +144,7 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("DCGAN discriminator", o => new DcganDiscriminator(o), 4, Loss.MeanSquaredError, 5),
             new("U-Net generator", o => new UNetGenerator(o), 2, Loss.MeanSquaredError, 5),
             new("PatchGAN discriminator (2 inputs)", o => new TwoInputPatchDiscriminator(o), 4, Loss.MeanSquaredError, 5),
+            new("VAE (2 inputs, 3 outputs)", o => new JoinedVae(o), 4, Loss.MeanSquaredError, 5),
         };
         if (!quick)
         {

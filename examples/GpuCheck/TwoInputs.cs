@@ -61,3 +61,68 @@ internal sealed class TwoInputPatchDiscriminator(NetworkOptions options) : ISing
         return _net.TrainStep(Image(input, batch), Condition(input, batch), targets, batch, loss, optimizer);
     }
 }
+
+/// <summary>
+/// The VAE (two inputs: image, noise; three outputs: logits, mean, log-variance) seen as one input and one output:
+/// the output is the three outputs side by side per batch ([batch x 784] then [batch x 20] twice), Backward splits its
+/// gradient the same way and returns the image gradient then the noise gradient, and a training step is the loop a
+/// VAE trainer runs (zero, forward, an MSE on the joined outputs, backward, optimizer step on the host arrays).
+/// </summary>
+internal sealed class JoinedVae(NetworkOptions options) : ISingleInputNetwork, IDisposable
+{
+    private readonly Vae _net = new(options);
+    private float[] _output = Array.Empty<float>(), _gradients = Array.Empty<float>();
+    private int _batch;
+
+    private const int Outputs = Vae.LogitsSize + Vae.MeanSize + Vae.LogVarSize;
+    public int InputSize => Vae.ImageSize + Vae.NoiseSize;
+    public int OutputSize => Outputs;
+    public int Capacity => _net.Capacity;
+    public Span<float> Parameters => _net.Parameters;
+    public Span<float> Gradients => _net.Gradients;
+    public IReadOnlyList<ParameterInfo> Schema => Vae.ParameterSchema;
+    public string Summary => Vae.Summary;
+    public Backend ActiveBackend => _net.ActiveBackend;
+    public void ZeroGradients() => _net.ZeroGradients();
+    public void Save(string path) => _net.Save(path);
+    public void Load(string path) => _net.Load(path);
+    public void ExportOnnx(string path) => _net.ExportOnnx(path);
+    public void Dispose() => (_net as IDisposable)?.Dispose();
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false)
+    {
+        if (training) _batch = batch;
+        _net.Forward(input.Slice(0, batch * Vae.ImageSize), input.Slice(batch * Vae.ImageSize, batch * Vae.NoiseSize), batch, training);
+        _output = new float[batch * Outputs];
+        _net.LogitsOutput.CopyTo(_output);
+        _net.MeanOutput.CopyTo(_output.AsSpan(batch * Vae.LogitsSize));
+        _net.LogVarOutput.CopyTo(_output.AsSpan(batch * (Vae.LogitsSize + Vae.MeanSize)));
+        return _output;
+    }
+
+    public ReadOnlySpan<float> Backward(ReadOnlySpan<float> outputGradient, bool inputGradient = true)
+    {
+        int b = _batch;
+        var image = _net.Backward(outputGradient.Slice(0, b * Vae.LogitsSize), outputGradient.Slice(b * Vae.LogitsSize, b * Vae.MeanSize),
+            outputGradient.Slice(b * (Vae.LogitsSize + Vae.MeanSize), b * Vae.LogVarSize), inputGradient);
+        if (!inputGradient) return default;
+        _gradients = new float[b * InputSize];
+        image.CopyTo(_gradients);
+        _net.NoiseGradient.CopyTo(_gradients.AsSpan(b * Vae.ImageSize));
+        return _gradients;
+    }
+
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<int> labels, int batch, Loss loss, Optimizer optimizer) =>
+        throw new NotSupportedException("The VAE check trains against targets.");
+
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int batch, Loss loss, Optimizer optimizer)
+    {
+        _net.ZeroGradients();
+        var output = Forward(input, batch, training: true);
+        var gradient = new float[batch * Outputs];
+        float value = NetGen.Cpu.Losses.MeanSquaredError(output, targets, batch, Outputs, gradient);
+        Backward(gradient, inputGradient: false);
+        optimizer.Step(_net.Parameters, _net.Gradients);
+        return value;
+    }
+}

@@ -46,6 +46,39 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void A_CUDA_path_with_three_outputs_copies_each_out_and_each_gradient_in()
+    {
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+            namespace Demo;
+            [Network]
+            public partial class TinyVae
+            {
+                (Tensor Reconstruction, Tensor Mean, Tensor LogVar) Forward([Shape(12)] Tensor x, [Shape(3)] Tensor noise)
+                {
+                    var h = Relu(Dense(x, 8));
+                    var mean = Dense(h, 3);
+                    var logVar = Dense(h, 3);
+                    var z = mean + Exp(Scale(logVar, 0.5)) * noise;
+                    return (Sigmoid(Dense(z, 12)), mean, logVar);
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.Errors);
+        string cuda = result.CudaText;
+        Assert.Contains("Backward(global::System.ReadOnlySpan<float> reconstructionGradient, global::System.ReadOnlySpan<float> meanGradient, global::System.ReadOnlySpan<float> logVarGradient, int batch, bool inputGradient)", cuda);
+        Assert.Contains("return _cuda.Backward(reconstructionGradient, meanGradient, logVarGradient, batch, inputGradient);", result.CpuText);
+        // the outputs read inside (mean, logVar) get the caller's gradient in their slot, and their readers add to it
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(cuda, @"_context\.CopyToDevice\([^;]*Gradient\.Slice").Count);
+        Assert.Contains("// Mean", cuda);
+        Assert.Contains("// LogVar", cuda);
+        Assert.DoesNotContain("public float TrainStep", cuda); // one loss per output is the caller's, as on the CPU
+        Assert.Contains("_outputBatch = batch; _outputTraining = training;", result.CpuText);
+    }
+
+    [Fact]
     public void LeNet5_summary_reports_61706_parameters()
     {
         var result = GeneratorHarness.Run(Sources.LeNet5);

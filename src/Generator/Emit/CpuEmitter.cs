@@ -271,6 +271,7 @@ internal static class CpuEmitter
             w.Open("if (_cuda is not null)");
             w.Line("var result = _cuda.Forward(" + string.Join(", ", spec.Inputs.Select(i => names.Parameter(i.Name))) + ", batch, training);");
             w.Line("if (training) _trainedBatch = batch;");
+            if (spec.HasSeveralOutputs) w.Line("_outputBatch = batch; _outputTraining = training;");
             w.Line("return result;");
             w.Close();
         }
@@ -455,7 +456,7 @@ internal static class CpuEmitter
         w.Line("if (batch == 0) throw new global::System.InvalidOperationException(\"" + spec.ClassName + ".Backward needs a preceding Forward(..., training: true); the last Forward was for inference or the parameters were reset.\");");
         for (int i = 0; i < spec.Outputs.Count; i++)
             w.Line("CheckLength(" + gradientParameters[i] + ", batch * " + OutputSizeName(spec, i) + ", \"" + gradientParameters[i] + "\");");
-        if (HasCuda(plan)) w.Line("if (_cuda is not null) return _cuda.Backward(outputGradient, batch, inputGradient);");
+        if (HasCuda(plan)) w.Line("if (_cuda is not null) return _cuda.Backward(" + string.Join(", ", gradientParameters) + ", batch, inputGradient);");
         w.Line();
         w.Line("// Activations kept by Forward(training: true).");
         var needed = new HashSet<int>();

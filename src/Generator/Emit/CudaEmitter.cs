@@ -22,7 +22,6 @@ internal static class CudaEmitter
     public static string? Unsupported(Plan plan)
     {
         var spec = plan.Spec;
-        if (spec.HasSeveralOutputs) return "it has " + spec.Outputs.Count + " outputs (the CUDA path returns one)";
         foreach (var node in spec.Nodes)
         {
             string? why = node.Op switch
@@ -135,7 +134,7 @@ internal static class CudaEmitter
         w.Line("private readonly " + Cuda + ".DeviceBuffer _gradients;           // ParameterCount");
         w.Line("private readonly " + Cuda + ".DeviceBuffer _activations;         // [capacity x " + Int(plan.TrainSize) + "]");
         w.Line("private readonly " + Cuda + ".DeviceBuffer _activationGradients; // [capacity x " + Int(Math.Max(1, plan.GradSize)) + "]");
-        w.Line("private readonly " + Cuda + ".DeviceBuffer _outputGradient;      // [capacity x OutputSize]");
+        w.Line("private readonly " + Cuda + ".DeviceBuffer _outputGradient;      // [capacity x " + Int(OutputGradientFloats(plan)) + "]: the gradients of the outputs nothing inside reads");
         w.Line("private readonly " + Cuda + ".DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std");
         w.Line("private readonly " + Cuda + ".CudaTrainer _trainer;");
         int dropouts = DropoutCount(plan);
@@ -151,7 +150,7 @@ internal static class CudaEmitter
         w.Line("private readonly global::System.Collections.Generic.Dictionary<long, " + Cuda + ".CudaGraph> _graphs = new();");
         w.Line("private readonly global::System.Collections.Generic.HashSet<long> _warmed = new(); // passes run once eagerly, captured on their second run");
         w.Line("private readonly global::System.Collections.Generic.HashSet<int> _prepared = new();");
-        w.Line("private int _trainerVersion;");
+        if (!spec.HasSeveralOutputs) w.Line("private int _trainerVersion;"); // read by TrainStep, which several outputs do not have
         w.Line("private bool _deviceParametersStale = true; // the host changed the parameters: upload before the next pass");
         w.Line("private bool _hostParametersStale;          // the device changed them (a step, BatchNorm statistics): download before the host reads");
         w.Line("private bool _hostGradientsStale;           // the device changed the gradients");
@@ -166,7 +165,7 @@ internal static class CudaEmitter
         w.Line("_gradients = " + Cuda + ".DeviceBuffer.Allocate(ParameterCount);");
         w.Line("_activations = " + Cuda + ".DeviceBuffer.Allocate((long)_capacity * " + Int(Math.Max(1, plan.TrainSize)) + ");");
         w.Line("_activationGradients = " + Cuda + ".DeviceBuffer.Allocate((long)_capacity * " + Int(Math.Max(1, plan.GradSize)) + ");");
-        w.Line("_outputGradient = " + Cuda + ".DeviceBuffer.Allocate((long)_capacity * OutputSize);");
+        w.Line("_outputGradient = " + Cuda + ".DeviceBuffer.Allocate((long)_capacity * " + Int(OutputGradientFloats(plan)) + ");");
         w.Line("_statistics = " + Cuda + ".DeviceBuffer.Allocate(" + Int(Math.Max(1, plan.StatsSize)) + ");");
         w.Line("_trainer = new " + Cuda + ".CudaTrainer(_context, ParameterCount, _capacity, OutputSize);");
         if (dropouts > 0) w.Line("_dropoutKeys = " + Cuda + ".DeviceBuffer.Allocate(" + Int(2 * dropouts) + ");");
@@ -205,10 +204,11 @@ internal static class CudaEmitter
         w.Line();
 
         // Backward queue
-        w.Line("/// <summary>Queues the backward pass; the output gradient is already at " + OutputGradientAddress(plan) + ".</summary>");
+        w.Line("/// <summary>Queues the backward pass; the output gradients are already at " + string.Join(", ", spec.Outputs.Select(o => Grad(plan, o.Node))) + ".</summary>");
         w.Open("private void QueueBackward(int batch, bool inputGradient, bool frozen)");
         var written = new HashSet<int>();
-        if (plan.GradOffset[output.Id] >= 0) written.Add(output.Id);
+        foreach (var o in spec.Outputs)
+            if (plan.GradOffset[o.Node] >= 0) written.Add(o.Node); // read inside too: its readers add to the caller's gradient
         foreach (var node in spec.Nodes.Reverse())
         {
             if (node.Op == OpKind.Input) continue;
@@ -258,7 +258,7 @@ internal static class CudaEmitter
                     default:
                         _context.Zero(G(0), ParameterCount);
                         QueueForward(batch, training: true);
-                        _trainer.QueueLoss(loss!, labels: flag, A({{Int(outputOffset)}}), {{OutputGradientAddress(plan)}}, batch);
+                        _trainer.QueueLoss(loss!, labels: flag, A({{Int(outputOffset)}}), {{Grad(plan, output.Id)}}, batch);
                         QueueBackward(batch, inputGradient: false, frozen);
                         if (!frozen) _trainer.QueueUpdate(optimizer!, P(0), G(0));
                         break;
@@ -314,16 +314,15 @@ internal static class CudaEmitter
                 Prepare(batch);
                 {{copyInputs}}
                 {{(DropoutCount(plan) > 0 ? "if (training) DrawDropoutKeys();\n    " : "")}}Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
-                var output = _net._activations.AsSpan(_capacity * {{Int(outputOffset)}}, batch * OutputSize);
-                _context.CopyToHost(output, A({{Int(outputOffset)}}));
+                {{CopyOutputs(plan)}}
                 if (training) _hostParametersStale |= BufferCount > 0; // BatchNorm running statistics moved
                 return output;
             }
 
-            public global::System.ReadOnlySpan<float> Backward(global::System.ReadOnlySpan<float> outputGradient, int batch, bool inputGradient)
+            public global::System.ReadOnlySpan<float> Backward({{string.Join(", ", spec.Outputs.Select(o => "global::System.ReadOnlySpan<float> " + GradientParameter(spec, o)))}}, int batch, bool inputGradient)
             {
                 ToDevice();
-                _context.CopyToDevice({{OutputGradientAddress(plan)}}, outputGradient.Slice(0, batch * OutputSize));
+                {{string.Join("\n    ", spec.Outputs.Select(o => "_context.CopyToDevice(" + Grad(plan, o.Node) + ", " + GradientParameter(spec, o) + ".Slice(0, batch * " + Int(spec.Nodes[o.Node].Shape.Size) + "));"))}}
                 bool frozen = _net.Frozen;
                 Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
                 _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
@@ -356,7 +355,9 @@ internal static class CudaEmitter
                     return default;
                 }
                 """);
-        foreach (var (type, name, labels) in new[] { ("global::System.ReadOnlySpan<int>", "labels", true), ("global::System.ReadOnlySpan<float>", "targets", false) })
+        // one loss per output is the caller's with several outputs (Forward, Backward, optimizer.Step), as on the CPU
+        foreach (var (type, name, labels) in spec.HasSeveralOutputs ? Array.Empty<(string, string, bool)>()
+                     : new[] { ("global::System.ReadOnlySpan<int>", "labels", true), ("global::System.ReadOnlySpan<float>", "targets", false) })
         {
             w.Line();
             w.Lines($$"""
@@ -430,10 +431,35 @@ internal static class CudaEmitter
 
         """;
 
-    private static string OutputGradientAddress(Plan plan)
+    /// <summary>The parameter name of an output's gradient, as the CPU class's Backward names it.</summary>
+    private static string GradientParameter(NetworkSpec spec, OutputSpec output) =>
+        spec.HasSeveralOutputs ? LocalNames.OutputGradientParameter(output.Name) : "outputGradient";
+
+    /// <summary>Floats per sample of _outputGradient: the outputs whose gradient has no slot in the gradient arena, one after another.</summary>
+    private static int OutputGradientFloats(Plan plan) =>
+        Math.Max(1, plan.Spec.Outputs.Where(o => plan.GradOffset[o.Node] < 0).Sum(o => plan.Spec.Nodes[o.Node].Shape.Size));
+
+    /// <summary>
+    /// Forward's copies out: the first output is returned; with several outputs each is copied where the CPU class's
+    /// &lt;Output&gt;Output property reads it (training or inference layout).
+    /// </summary>
+    private static string CopyOutputs(Plan plan)
     {
-        int o = plan.Spec.Output;
-        return plan.GradOffset[o] >= 0 ? "D(" + Int(plan.GradOffset[o]) + ")" : "_outputGradient.At(0)";
+        var spec = plan.Spec;
+        var lines = new List<string>();
+        for (int i = 0; i < spec.Outputs.Count; i++)
+        {
+            var node = spec.Nodes[spec.Outputs[i].Node];
+            string device = "A(" + Int(plan.TrainOffset[plan.StorageRoot[node.Id]]) + ")";
+            string host = spec.HasSeveralOutputs && plan.TrainOffset[node.Id] != plan.InferOffset[node.Id]
+                ? "_capacity * (training ? " + Int(plan.TrainOffset[node.Id]) + " : " + Int(plan.InferOffset[node.Id]) + ")"
+                : "_capacity * " + Int(spec.HasSeveralOutputs ? plan.TrainOffset[node.Id] : plan.TrainOffset[plan.StorageRoot[node.Id]]);
+            string span = "_net._activations.AsSpan(" + host + ", batch * " + Int(node.Shape.Size) + ")";
+            lines.Add(i == 0
+                ? "var output = " + span + ";\n    _context.CopyToHost(output, " + device + ");" + (spec.HasSeveralOutputs ? " // " + spec.Outputs[i].Name : "")
+                : "_context.CopyToHost(" + span + ", " + device + "); // " + spec.Outputs[i].Name);
+        }
+        return string.Join("\n    ", lines);
     }
 
     // ------------------------------------------------------------------ per layer
@@ -466,8 +492,18 @@ internal static class CudaEmitter
 
     private static string Act(Plan plan, int node) => "A(" + Int(plan.TrainOffset[plan.StorageRoot[node]]) + ")";
 
-    private static string Grad(Plan plan, int node) =>
-        plan.GradOffset[node] >= 0 ? "D(" + Int(plan.GradOffset[node]) + ")" : "_outputGradient.At(0)";
+    /// <summary>Where a node's gradient lives: its slot in the gradient arena, or (an output nothing inside reads) its place in _outputGradient.</summary>
+    private static string Grad(Plan plan, int node)
+    {
+        if (plan.GradOffset[node] >= 0) return "D(" + Int(plan.GradOffset[node]) + ")";
+        int offset = 0;
+        foreach (var o in plan.Spec.Outputs.Where(o => plan.GradOffset[o.Node] < 0))
+        {
+            if (o.Node == node) break;
+            offset += plan.Spec.Nodes[o.Node].Shape.Size;
+        }
+        return offset == 0 ? "_outputGradient.At(0)" : "_outputGradient.At((long)_capacity * " + Int(offset) + ")";
+    }
 
     private static string Param(Plan plan, int index) => "P(" + Int(plan.ParamOffset[index]) + ") /* " + plan.Param(index).Name + " */";
 

@@ -320,7 +320,7 @@ partial class AlexNet : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _gradients;           // ParameterCount
         private readonly global::NetGen.Cuda.DeviceBuffer _activations;         // [capacity x 1262056]
         private readonly global::NetGen.Cuda.DeviceBuffer _activationGradients; // [capacity x 433856]
-        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x OutputSize]
+        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x 1000]: the gradients of the outputs nothing inside reads
         private readonly global::NetGen.Cuda.DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std
         private readonly global::NetGen.Cuda.CudaTrainer _trainer;
         private readonly global::NetGen.Cuda.DeviceBuffer _dropoutKeys;         // one 64-bit mask key per Dropout, drawn on the host per training pass
@@ -358,7 +358,7 @@ partial class AlexNet : global::System.IDisposable
             _gradients = global::NetGen.Cuda.DeviceBuffer.Allocate(ParameterCount);
             _activations = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 1262056);
             _activationGradients = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 433856);
-            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * OutputSize);
+            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 1000);
             _statistics = global::NetGen.Cuda.DeviceBuffer.Allocate(1);
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _dropoutKeys = global::NetGen.Cuda.DeviceBuffer.Allocate(4);
@@ -452,7 +452,7 @@ partial class AlexNet : global::System.IDisposable
             _biasForward.Run(batch * 1000, A(1261056), P(61099840) /* classifier.6.bias */, batch, 1000);
         }
 
-        /// <summary>Queues the backward pass; the output gradient is already at _outputGradient.At(0).</summary>
+        /// <summary>Queues the backward pass; the output gradients are already at _outputGradient.At(0).</summary>
         private void QueueBackward(int batch, bool inputGradient, bool frozen)
         {
             // classifier.6: Dense 4096 -> 1000, line 35 (backward)
@@ -603,7 +603,7 @@ partial class AlexNet : global::System.IDisposable
             _context.CopyToDevice(A(0), image.Slice(0, batch * 150528));
             if (training) DrawDropoutKeys();
             Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
-            var output = _net._activations.AsSpan(_capacity * 1261056, batch * OutputSize);
+            var output = _net._activations.AsSpan(_capacity * 1261056, batch * 1000);
             _context.CopyToHost(output, A(1261056));
             if (training) _hostParametersStale |= BufferCount > 0; // BatchNorm running statistics moved
             return output;
@@ -612,7 +612,7 @@ partial class AlexNet : global::System.IDisposable
         public global::System.ReadOnlySpan<float> Backward(global::System.ReadOnlySpan<float> outputGradient, int batch, bool inputGradient)
         {
             ToDevice();
-            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * OutputSize));
+            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * 1000));
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were

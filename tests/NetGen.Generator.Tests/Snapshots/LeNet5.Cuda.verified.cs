@@ -217,7 +217,7 @@ partial class LeNet5 : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _gradients;           // ParameterCount
         private readonly global::NetGen.Cuda.DeviceBuffer _activations;         // [capacity x 15386]
         private readonly global::NetGen.Cuda.DeviceBuffer _activationGradients; // [capacity x 10584]
-        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x OutputSize]
+        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x 10]: the gradients of the outputs nothing inside reads
         private readonly global::NetGen.Cuda.DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std
         private readonly global::NetGen.Cuda.CudaTrainer _trainer;
         private readonly global::NetGen.Cuda.CudaConv2d _c1; // C1
@@ -247,7 +247,7 @@ partial class LeNet5 : global::System.IDisposable
             _gradients = global::NetGen.Cuda.DeviceBuffer.Allocate(ParameterCount);
             _activations = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 15386);
             _activationGradients = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 10584);
-            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * OutputSize);
+            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 10);
             _statistics = global::NetGen.Cuda.DeviceBuffer.Allocate(1);
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _c1 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(1, 28, 28, 6, 5, 1, 2));
@@ -309,7 +309,7 @@ partial class LeNet5 : global::System.IDisposable
             _biasForward.Run(batch * 10, A(15376), P(61696) /* Output.bias */, batch, 10);
         }
 
-        /// <summary>Queues the backward pass; the output gradient is already at _outputGradient.At(0).</summary>
+        /// <summary>Queues the backward pass; the output gradients are already at _outputGradient.At(0).</summary>
         private void QueueBackward(int batch, bool inputGradient, bool frozen)
         {
             // Output: Dense 84 -> 10, line 25 (backward)
@@ -428,7 +428,7 @@ partial class LeNet5 : global::System.IDisposable
             Prepare(batch);
             _context.CopyToDevice(A(0), image.Slice(0, batch * 784));
             Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
-            var output = _net._activations.AsSpan(_capacity * 15376, batch * OutputSize);
+            var output = _net._activations.AsSpan(_capacity * 15376, batch * 10);
             _context.CopyToHost(output, A(15376));
             if (training) _hostParametersStale |= BufferCount > 0; // BatchNorm running statistics moved
             return output;
@@ -437,7 +437,7 @@ partial class LeNet5 : global::System.IDisposable
         public global::System.ReadOnlySpan<float> Backward(global::System.ReadOnlySpan<float> outputGradient, int batch, bool inputGradient)
         {
             ToDevice();
-            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * OutputSize));
+            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * 10));
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were

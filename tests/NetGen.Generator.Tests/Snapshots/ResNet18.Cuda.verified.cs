@@ -296,7 +296,7 @@ partial class ResNet18 : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _gradients;           // ParameterCount
         private readonly global::NetGen.Cuda.DeviceBuffer _activations;         // [capacity x 8380904]
         private readonly global::NetGen.Cuda.DeviceBuffer _activationGradients; // [capacity x 2007040]
-        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x OutputSize]
+        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x 1000]: the gradients of the outputs nothing inside reads
         private readonly global::NetGen.Cuda.DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std
         private readonly global::NetGen.Cuda.CudaTrainer _trainer;
         private readonly global::NetGen.Cuda.CudaConv2d _conv1; // conv1
@@ -366,7 +366,7 @@ partial class ResNet18 : global::System.IDisposable
             _gradients = global::NetGen.Cuda.DeviceBuffer.Allocate(ParameterCount);
             _activations = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 8380904);
             _activationGradients = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 2007040);
-            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * OutputSize);
+            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 1000);
             _statistics = global::NetGen.Cuda.DeviceBuffer.Allocate(9600);
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _conv1 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(3, 224, 224, 64, 7, 2, 3));
@@ -638,7 +638,7 @@ partial class ResNet18 : global::System.IDisposable
             _biasForward.Run(batch * 1000, A(8379904), P(11688512) /* fc.bias */, batch, 1000);
         }
 
-        /// <summary>Queues the backward pass; the output gradient is already at _outputGradient.At(0).</summary>
+        /// <summary>Queues the backward pass; the output gradients are already at _outputGradient.At(0).</summary>
         private void QueueBackward(int batch, bool inputGradient, bool frozen)
         {
             // fc: Dense 512 -> 1000, line 34 (backward)
@@ -894,7 +894,7 @@ partial class ResNet18 : global::System.IDisposable
             Prepare(batch);
             _context.CopyToDevice(A(0), image.Slice(0, batch * 150528));
             Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
-            var output = _net._activations.AsSpan(_capacity * 8379904, batch * OutputSize);
+            var output = _net._activations.AsSpan(_capacity * 8379904, batch * 1000);
             _context.CopyToHost(output, A(8379904));
             if (training) _hostParametersStale |= BufferCount > 0; // BatchNorm running statistics moved
             return output;
@@ -903,7 +903,7 @@ partial class ResNet18 : global::System.IDisposable
         public global::System.ReadOnlySpan<float> Backward(global::System.ReadOnlySpan<float> outputGradient, int batch, bool inputGradient)
         {
             ToDevice();
-            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * OutputSize));
+            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * 1000));
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were

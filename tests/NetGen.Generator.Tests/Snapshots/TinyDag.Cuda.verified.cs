@@ -264,7 +264,7 @@ partial class TinyDag : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _gradients;           // ParameterCount
         private readonly global::NetGen.Cuda.DeviceBuffer _activations;         // [capacity x 2291]
         private readonly global::NetGen.Cuda.DeviceBuffer _activationGradients; // [capacity x 944]
-        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x OutputSize]
+        private readonly global::NetGen.Cuda.DeviceBuffer _outputGradient;      // [capacity x 3]: the gradients of the outputs nothing inside reads
         private readonly global::NetGen.Cuda.DeviceBuffer _statistics;          // per BatchNorm: batch mean, then 1/std
         private readonly global::NetGen.Cuda.CudaTrainer _trainer;
         private readonly global::NetGen.Cuda.CudaConv2d _conv1; // conv1
@@ -297,7 +297,7 @@ partial class TinyDag : global::System.IDisposable
             _gradients = global::NetGen.Cuda.DeviceBuffer.Allocate(ParameterCount);
             _activations = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 2291);
             _activationGradients = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 944);
-            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * OutputSize);
+            _outputGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 3);
             _statistics = global::NetGen.Cuda.DeviceBuffer.Allocate(1);
             _trainer = new global::NetGen.Cuda.CudaTrainer(_context, ParameterCount, _capacity, OutputSize);
             _conv1 = new(_context, new global::NetGen.Cpu.Conv2dGeometry(1, 8, 8, 4, 3, 1, 1));
@@ -374,7 +374,7 @@ partial class TinyDag : global::System.IDisposable
             _biasForward.Run(batch * 3, A(2288), P(1696) /* head.bias */, batch, 3);
         }
 
-        /// <summary>Queues the backward pass; the output gradient is already at _outputGradient.At(0).</summary>
+        /// <summary>Queues the backward pass; the output gradients are already at _outputGradient.At(0).</summary>
         private void QueueBackward(int batch, bool inputGradient, bool frozen)
         {
             // head: Dense 16 -> 3, line 19 (backward)
@@ -511,7 +511,7 @@ partial class TinyDag : global::System.IDisposable
             _context.CopyToDevice(A(0), image.Slice(0, batch * 64));
             _context.CopyToDevice(A(64), extra.Slice(0, batch * 16));
             Replay(Key(1, batch, training ? 1 : 0), batch, training, frozen: false);
-            var output = _net._activations.AsSpan(_capacity * 2288, batch * OutputSize);
+            var output = _net._activations.AsSpan(_capacity * 2288, batch * 3);
             _context.CopyToHost(output, A(2288));
             if (training) _hostParametersStale |= BufferCount > 0; // BatchNorm running statistics moved
             return output;
@@ -520,7 +520,7 @@ partial class TinyDag : global::System.IDisposable
         public global::System.ReadOnlySpan<float> Backward(global::System.ReadOnlySpan<float> outputGradient, int batch, bool inputGradient)
         {
             ToDevice();
-            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * OutputSize));
+            _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * 3));
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
