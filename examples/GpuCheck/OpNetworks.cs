@@ -119,3 +119,11 @@ public partial class ConvTransposeCheck
     Tensor Forward([Shape(4, 5, 5)] Tensor x) =>
         Flatten(ConvTranspose2d(Relu(ConvTranspose2d(x, 6, 4, stride: 2, padding: 1)), 3, 3, stride: 2, padding: 1, outputPadding: 1, bias: false));
 }
+
+/// <summary>Nearest and bilinear upsampling by 2 (align_corners=False), each followed by a convolution.</summary>
+[Network]
+public partial class UpsampleCheck
+{
+    Tensor Forward([Shape(3, 5, 6)] Tensor x) =>
+        Flatten(Conv2d(Upsample(Relu(Conv2d(Upsample(x, 2), 4, 3, padding: 1)), 2, bilinear: true), 2, 3, padding: 1));
+}

@@ -27,6 +27,7 @@ internal sealed unsafe class CudaKernelEmulator : IDisposable
             gridDim.y = gridDim.z = blockDim.y = blockDim.z = 1;
         }
         #define __global__
+        #define __device__
         #include "kernels.cu"
         """;
 

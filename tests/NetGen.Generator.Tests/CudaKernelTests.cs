@@ -471,6 +471,44 @@ public sealed unsafe class CudaKernelTests : IDisposable
     }
 
     [SkippableFact]
+    public void Upsample_kernels_match_the_CPU_bit_for_bit()
+    {
+        var emulator = Emulator();
+        const int batch = 2, channels = 2;
+        // x2 (the fast index), x3, a non-integer ratio, downsampling, one dimension unchanged, and the identity
+        foreach (var (inH, inW, outH, outW) in new[] { (3, 4, 6, 8), (2, 3, 6, 9), (4, 5, 7, 11), (6, 7, 4, 3), (4, 5, 4, 9), (3, 3, 3, 3) })
+        {
+            int planes = batch * channels, inputSize = planes * inH * inW, outputSize = planes * outH * outW;
+            float[] x = Random(50, inputSize), dy = Random(51, outputSize), start = Random(52, inputSize);
+            foreach (bool bilinear in new[] { false, true })
+            {
+                string name = bilinear ? "netgen_upsample_bilinear" : "netgen_upsample_nearest";
+                var forward = (delegate* unmanaged<float*, float*, int, int, int, int, int, void>)emulator.Kernel(name + "_forward");
+                var backward = (delegate* unmanaged<float*, float*, int, int, int, int, int, int, void>)emulator.Kernel(name + "_backward");
+                float[] y = new float[outputSize], expectedY = new float[outputSize];
+                fixed (float* py = y, px = x)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) forward(py, px, planes, inH, inW, outH, outW);
+                }
+                if (bilinear) Upsample2d.BilinearForward(expectedY, x, batch, channels, inH, inW, outH, outW);
+                else Upsample2d.NearestForward(expectedY, x, batch, channels, inH, inW, outH, outW);
+                Close(expectedY, y, 0, $"{name} forward {inH}x{inW} -> {outH}x{outW}");
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                    fixed (float* pdx = dx, pdy = dy)
+                    {
+                        foreach (var _ in emulator.Launch(3, 4)) backward(pdx, pdy, planes, inH, inW, outH, outW, accumulate ? 1 : 0);
+                    }
+                    if (bilinear) Upsample2d.BilinearBackward(expectedDx, dy, batch, channels, inH, inW, outH, outW, accumulate);
+                    else Upsample2d.NearestBackward(expectedDx, dy, batch, channels, inH, inW, outH, outW, accumulate);
+                    Close(expectedDx, dx, 0, $"{name} backward{(accumulate ? " accumulate" : "")} {inH}x{inW} -> {outH}x{outW}");
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
     public void Loss_kernels_match_the_CPU_losses_and_their_gradients()
     {
         var emulator = Emulator();

@@ -78,13 +78,13 @@ public class ZooTests(ITestOutputHelper output)
             [Network]
             public partial class Classifier
             {
-                Tensor Forward([Shape(2, 4, 4)] Tensor x) => Flatten(Upsample(x, 2));
+                Tensor Forward([Shape(5, 3)] Tensor x) => Lstm(x, 4);
             }
             """;
         var result = GeneratorHarness.Run(source);
         Assert.Empty(result.Errors);
         Assert.Equal("", result.CudaText);
-        Assert.Contains("CudaBackend.Use(options, \"Classifier\", unsupported: \"upsample1 (Upsample, line 7): no CUDA kernel yet\")", result.CpuText);
+        Assert.Contains("CudaBackend.Use(options, \"Classifier\", unsupported: \"lstm1 (Recurrent, line 7): no CUDA kernel yet\")", result.CpuText);
     }
 
     [Fact]

@@ -23,11 +23,11 @@ public class CudaBackendTests(ITestOutputHelper output)
     public void Backend_Cuda_on_a_network_with_an_op_without_a_CUDA_path_names_the_op()
     {
         // checked before the libraries: the answer does not depend on the machine
-        var e = Assert.Throws<NotSupportedException>(() => new UpsampleNearestNet(Cuda));
+        var e = Assert.Throws<NotSupportedException>(() => new LstmSequenceNet(Cuda));
         output.WriteLine(e.Message);
-        Assert.Contains("UpsampleNearestNet cannot run on Backend.Cuda yet: upsample1 (Upsample, line", e.Message);
+        Assert.Contains("LstmSequenceNet cannot run on Backend.Cuda yet: lstm1 (Recurrent, line", e.Message);
         Assert.Contains("docs/gpu.md", e.Message);
-        Assert.Throws<NotSupportedException>(() => new LstmSequenceNet(Cuda));
+        Assert.Throws<NotSupportedException>(() => new GruLastStateNet(Cuda));
         Assert.Contains("(Step, line", Assert.Throws<NotSupportedException>(() => new StepStackNet(Cuda)).Message);
     }
 
@@ -61,11 +61,11 @@ public class CudaBackendTests(ITestOutputHelper output)
         TextWriter before = Console.Error;
         var captured = new StringWriter();
         Console.SetError(captured);
-        UpsampleBilinearNet first, second;
+        RnnLastStateNet first, second;
         try
         {
-            first = new UpsampleBilinearNet(auto);
-            second = new UpsampleBilinearNet(auto);
+            first = new RnnLastStateNet(auto);
+            second = new RnnLastStateNet(auto);
         }
         finally
         {
@@ -75,10 +75,10 @@ public class CudaBackendTests(ITestOutputHelper output)
         Assert.Equal(Backend.Cpu, first.ActiveBackend);
         Assert.Equal(Backend.Cpu, second.ActiveBackend);
         string text = captured.ToString();
-        const string message = "NetGen: Backend.Auto runs UpsampleBilinearNet on the CPU: ";
+        const string message = "NetGen: Backend.Auto runs RnnLastStateNet on the CPU: ";
         int at = text.IndexOf(message, StringComparison.Ordinal);
         Assert.True(at >= 0, "no fallback message:\n" + text);
-        Assert.Contains("(Upsample, line", text);
+        Assert.Contains("(Recurrent, line", text);
         Assert.Equal(-1, text.IndexOf(message, at + message.Length, StringComparison.Ordinal));
 
         // a supported network falls back only when this machine has no CUDA, and then computes what the CPU computes

@@ -29,7 +29,7 @@ internal static class CudaEmitter
                 OpKind.Input or OpKind.Conv2d or OpKind.ConvTranspose2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
                     or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout
                     or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat
-                    or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm => null,
+                    or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm or OpKind.Upsample => null,
                 _ => "no CUDA kernel yet",
             };
             if (why is not null) return node.Name + " (" + node.Op + ", line " + node.Line + "): " + why;
@@ -61,6 +61,7 @@ internal static class CudaEmitter
                 case OpKind.Exp: used.AddRange(new[] { "netgen_exp_forward", "netgen_multiply_backward" }); break;
                 case OpKind.Scale: used.AddRange(new[] { "netgen_scale_forward", "netgen_scale_backward" }); break;
                 case OpKind.LocalResponseNorm: used.AddRange(new[] { "netgen_lrn_forward", "netgen_lrn_backward" }); break;
+                case OpKind.Upsample: used.AddRange(new[] { "netgen_upsample_helpers", UpsampleKernel(node) + "_forward", UpsampleKernel(node) + "_backward" }); break;
                 case OpKind.Dense: used.AddRange(node.Bias >= 0 ? new[] { "netgen_bias_forward", "netgen_bias_backward" } : Array.Empty<string>()); break;
             }
         }
@@ -120,7 +121,7 @@ internal static class CudaEmitter
         var input = spec.Inputs[0];
         var output = spec.Nodes[spec.Output];
         var layers = spec.Nodes.Where(n => LayerType(n) is not null).ToList();
-        var kernels = Kernels(plan).Where(k => !CudaKernels.Training.Contains(k)).ToList();
+        var kernels = Kernels(plan).Where(k => !CudaKernels.Training.Contains(k) && !CudaKernels.IsHelper(k)).ToList();
 
         w.Line("/// <summary>");
         w.Line("/// " + spec.ClassName + " on device 0. Device arenas mirror the host ones (training layout for every pass); parameters and");
@@ -516,6 +517,15 @@ internal static class CudaEmitter
         "batch, " + Ints(node.Shape.C, node.Shape.Rank == 3 ? node.Shape.H * node.Shape.W : 1, node.Kernel) + ", " +
         Real(node.Real(0)) + ", " + Real(node.Real(1)) + ", " + Real(node.Real(2));
 
+    /// <summary>Upsample's mode is kept in CeilMode (true: bilinear), as the CPU emitter reads it.</summary>
+    private static string UpsampleKernel(NodeSpec node) => node.CeilMode ? "netgen_upsample_bilinear" : "netgen_upsample_nearest";
+
+    private static string UpsampleGeometry(Plan plan, NodeSpec node)
+    {
+        var input = plan.Node(node.Inputs[0]).Shape;
+        return "batch * " + Int(input.C) + ", " + Ints(input.H, input.W, node.Shape.H, node.Shape.W);
+    }
+
     private static string PoolKernel(NodeSpec node) => node.Op switch
     {
         OpKind.MaxPool2d => "netgen_max_pool",
@@ -608,6 +618,9 @@ internal static class CudaEmitter
             case OpKind.Scale:
                 yield return "_scaleForward.Run(" + n + ", " + y + ", " + x + ", " + n + ", " + Real(node.Real(0)) + ");";
                 break;
+            case OpKind.Upsample:
+                yield return KernelField(UpsampleKernel(node) + "_forward") + ".Run(" + n + ", " + y + ", " + x + ", " + UpsampleGeometry(plan, node) + ");";
+                break;
             case OpKind.LocalResponseNorm:
                 yield return "_lrnForward.Run(" + n + ", " + y + ", " + x + ", " + Lrn(node) + ");";
                 break;
@@ -665,6 +678,7 @@ internal static class CudaEmitter
                 OpKind.Multiply => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Act(plan, node.Inputs[1 - k]) + " /* the other factor */, " + n + ", " + accInt + ")",
                 OpKind.Exp => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + y + " /* exp(x) */, " + n + ", " + accInt + ")",
                 OpKind.Scale => "_scaleBackward.Run(" + n + ", " + dx + ", " + dy + ", " + n + ", " + Real(node.Real(0)) + ", " + accInt + ")",
+                OpKind.Upsample => KernelField(UpsampleKernel(node) + "_backward") + ".Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", " + UpsampleGeometry(plan, node) + ", " + accInt + ")",
                 OpKind.LocalResponseNorm => "_lrnBackward.Run(" + n + ", " + dx + ", " + dy + ", " + x + ", " + Lrn(node) + ", " + accInt + ")",
                 OpKind.Dropout => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Mask(plan, node) + " /* mask */, " + n + ", " + accInt + ")",
                 _ => throw new InvalidOperationException("no CUDA backward for " + node.Op),

@@ -403,6 +403,128 @@ internal static class CudaKernels
                 }
             }
             """,
+        ["netgen_upsample_helpers"] = """
+            // NetGen.Cpu.Upsample2d's source indices (PyTorch's, align_corners=False, ratio (float)in / out).
+            static __device__ int netgen_nearest_source(int dst, int inSize, int outSize)
+            {
+                if (outSize == inSize) return dst;
+                if (outSize == 2 * inSize) return dst >> 1;
+                float scale = (float)inSize / outSize;
+                int src = (int)floorf(dst * scale);
+                return src < inSize - 1 ? src : inSize - 1;
+            }
+
+            static __device__ void netgen_linear_taps(int dst, int inSize, int outSize, int* i0, int* i1, float* w0, float* w1)
+            {
+                if (outSize == inSize) { *i0 = *i1 = dst; *w0 = 1.0f; *w1 = 0.0f; return; }
+                float scale = (float)inSize / outSize;
+                float real = scale * (dst + 0.5f) - 0.5f;
+                if (real < 0.0f) real = 0.0f;
+                int index = (int)floorf(real);
+                if (index > inSize - 1) index = inSize - 1;
+                float lambda = real - index;
+                if (lambda < 0.0f) lambda = 0.0f;
+                else if (lambda > 1.0f) lambda = 1.0f;
+                *i0 = index;
+                *i1 = index < inSize - 1 ? index + 1 : index;
+                *w1 = lambda;
+                *w0 = 1.0f - lambda;
+            }
+
+            // The first dst in [0, outSize] whose source (nearest, or the first linear tap) is >= target: sources never
+            // decrease as dst grows, so the outputs that read one input row or column form a range found by bisection.
+            static __device__ int netgen_first_source(int target, int inSize, int outSize, int linear)
+            {
+                int lo = 0, hi = outSize;
+                while (lo < hi)
+                {
+                    int mid = (lo + hi) / 2, src;
+                    if (linear) { int i1; float w0, w1; netgen_linear_taps(mid, inSize, outSize, &src, &i1, &w0, &w1); }
+                    else src = netgen_nearest_source(mid, inSize, outSize);
+                    if (src < target) lo = mid + 1; else hi = mid;
+                }
+                return lo;
+            }
+            """,
+        ["netgen_upsample_nearest_forward"] = """
+            extern "C" __global__ void netgen_upsample_nearest_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
+            {
+                NETGEN_LOOP(i, planes * outH * outW)
+                {
+                    int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+                    y[i] = x[(long long)p * inH * inW + netgen_nearest_source(oy, inH, outH) * inW + netgen_nearest_source(ox, inW, outW)];
+                }
+            }
+            """,
+        ["netgen_upsample_nearest_backward"] = """
+            // dx (=|+=) the dy of every output that copied this input pixel, in output order (the CPU's scatter order).
+            extern "C" __global__ void netgen_upsample_nearest_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int accumulate)
+            {
+                NETGEN_LOOP(i, planes * inH * inW)
+                {
+                    int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+                    const float* g = dy + (long long)p * outH * outW;
+                    float acc = accumulate ? dx[i] : 0.0f;
+                    int oy0 = netgen_first_source(iy, inH, outH, 0), oy1 = netgen_first_source(iy + 1, inH, outH, 0);
+                    int ox0 = netgen_first_source(ix, inW, outW, 0), ox1 = netgen_first_source(ix + 1, inW, outW, 0);
+                    for (int oy = oy0; oy < oy1; oy++)
+                        for (int ox = ox0; ox < ox1; ox++) acc += g[oy * outW + ox];
+                    dx[i] = acc;
+                }
+            }
+            """,
+        ["netgen_upsample_bilinear_forward"] = """
+            extern "C" __global__ void netgen_upsample_bilinear_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
+            {
+                NETGEN_LOOP(i, planes * outH * outW)
+                {
+                    int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
+                    const float* plane = x + (long long)p * inH * inW;
+                    if (outH == inH && outW == inW) { y[i] = plane[oy * inW + ox]; continue; }
+                    int y0, y1, x0, x1;
+                    float wy0, wy1, wx0, wx1;
+                    netgen_linear_taps(oy, inH, outH, &y0, &y1, &wy0, &wy1);
+                    netgen_linear_taps(ox, inW, outW, &x0, &x1, &wx0, &wx1);
+                    const float* row0 = plane + y0 * inW;
+                    const float* row1 = plane + y1 * inW;
+                    y[i] = wy0 * (wx0 * row0[x0] + wx1 * row0[x1]) + wy1 * (wx0 * row1[x0] + wx1 * row1[x1]);
+                }
+            }
+            """,
+        ["netgen_upsample_bilinear_backward"] = """
+            // dx (=|+=) each output's dy times its weight for this input pixel, outputs in order and taps in the CPU's
+            // order (row 0 then row 1, column 0 then column 1), so the sum rounds as the CPU's scatter does.
+            extern "C" __global__ void netgen_upsample_bilinear_backward(float* dx, const float* dy, int planes, int inH, int inW, int outH, int outW, int accumulate)
+            {
+                NETGEN_LOOP(i, planes * inH * inW)
+                {
+                    int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
+                    const float* g = dy + (long long)p * outH * outW;
+                    float acc = accumulate ? dx[i] : 0.0f;
+                    if (outH == inH && outW == inW) { dx[i] = acc + g[iy * outW + ix]; continue; }
+                    int oy0 = netgen_first_source(iy - 1, inH, outH, 1), oy1 = netgen_first_source(iy + 1, inH, outH, 1);
+                    int ox0 = netgen_first_source(ix - 1, inW, outW, 1), ox1 = netgen_first_source(ix + 1, inW, outW, 1);
+                    for (int oy = oy0; oy < oy1; oy++)
+                    {
+                        int y0, y1;
+                        float wy0, wy1;
+                        netgen_linear_taps(oy, inH, outH, &y0, &y1, &wy0, &wy1);
+                        for (int ox = ox0; ox < ox1; ox++)
+                        {
+                            int x0, x1;
+                            float wx0, wx1;
+                            netgen_linear_taps(ox, inW, outW, &x0, &x1, &wx0, &wx1);
+                            float g0 = wy0 * g[oy * outW + ox], g1 = wy1 * g[oy * outW + ox];
+                            if (y0 == iy && x0 == ix) acc += wx0 * g0;
+                            if (y0 == iy && x1 == ix) acc += wx1 * g0;
+                            if (y1 == iy && x0 == ix) acc += wx0 * g1;
+                            if (y1 == iy && x1 == ix) acc += wx1 * g1;
+                        }
+                    }
+                    dx[i] = acc;
+                }
+            }
+            """,
         ["netgen_bias_forward"] = """
             // y[rows, features] += bias[features]
             extern "C" __global__ void netgen_bias_forward(float* y, const float* bias, int rows, int features)
@@ -544,4 +666,7 @@ internal static class CudaKernels
     }
 
     public static IEnumerable<string> All => s_sources.Keys;
+
+    /// <summary>Device functions other kernels call (listed before them), not kernels of their own.</summary>
+    public static bool IsHelper(string name) => name.EndsWith("_helpers", System.StringComparison.Ordinal);
 }
