@@ -127,3 +127,10 @@ public partial class UpsampleCheck
     Tensor Forward([Shape(3, 5, 6)] Tensor x) =>
         Flatten(Conv2d(Upsample(Relu(Conv2d(Upsample(x, 2), 4, 3, padding: 1)), 2, bilinear: true), 2, 3, padding: 1));
 }
+
+/// <summary>Step and Stack: three steps of a sequence reversed, then a Dense applied per step.</summary>
+[Network]
+public partial class StepStackCheck
+{
+    Tensor Forward([Shape(3, 8)] Tensor x) => Flatten(Dense(Stack(Step(x, -1), Step(x, 1), Step(x, 0)), 5));
+}

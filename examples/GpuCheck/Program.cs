@@ -140,6 +140,7 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("LocalResponseNorm", o => new LrnCheck(o), 4, Loss.MeanSquaredError, 1),
             new("ConvTranspose2d", o => new ConvTransposeCheck(o), 4, Loss.MeanSquaredError, 1),
             new("Upsample nearest, bilinear", o => new UpsampleCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("Step, Stack", o => new StepStackCheck(o), 4, Loss.MeanSquaredError, 1),
             new("LeNet-5", o => new LeNet5(o), 16, Loss.SoftmaxCrossEntropy, 2),
             new("DCGAN generator", o => new DcganGenerator(o), 4, Loss.MeanSquaredError, 5),
             new("DCGAN discriminator", o => new DcganDiscriminator(o), 4, Loss.MeanSquaredError, 5),

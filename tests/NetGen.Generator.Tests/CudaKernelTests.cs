@@ -509,6 +509,36 @@ public sealed unsafe class CudaKernelTests : IDisposable
     }
 
     [SkippableFact]
+    public void Step_selection_forward_and_backward_match_the_CPU()
+    {
+        var emulator = Emulator();
+        var slice = (delegate* unmanaged<float*, float*, int, int, int, int, int, void>)emulator.Kernel("netgen_concat_backward");
+        var backward = (delegate* unmanaged<float*, float*, int, int, int, int, int, void>)emulator.Kernel("netgen_step_backward");
+        const int batch = 3, steps = 4, features = 5;
+        float[] sequence = Random(60, batch * steps * features), dy = Random(61, batch * features), start = Random(62, batch * steps * features);
+        for (int step = 0; step < steps; step++)
+        {
+            float[] y = new float[batch * features], expectedY = new float[batch * features];
+            fixed (float* py = y, px = sequence)
+            {
+                foreach (var _ in emulator.Launch(3, 4)) slice(py, px, batch, features, steps * features, step * features, 0);
+            }
+            NetGen.Cpu.Recurrent.SelectStep(expectedY, sequence, batch, steps, features, step);
+            Close(expectedY, y, 0, $"step {step} forward");
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dx = (float[])start.Clone(), expectedDx = (float[])start.Clone();
+                fixed (float* pdx = dx, pdy = dy)
+                {
+                    foreach (var _ in emulator.Launch(3, 4)) backward(pdx, pdy, batch, steps, features, step, accumulate ? 1 : 0);
+                }
+                NetGen.Cpu.Recurrent.SelectStepBackward(expectedDx, dy, batch, steps, features, step, accumulate);
+                Close(expectedDx, dx, 0, $"step {step} backward{(accumulate ? " accumulate" : "")}");
+            }
+        }
+    }
+
+    [SkippableFact]
     public void Loss_kernels_match_the_CPU_losses_and_their_gradients()
     {
         var emulator = Emulator();

@@ -28,7 +28,7 @@ public class CudaBackendTests(ITestOutputHelper output)
         Assert.Contains("LstmSequenceNet cannot run on Backend.Cuda yet: lstm1 (Recurrent, line", e.Message);
         Assert.Contains("docs/gpu.md", e.Message);
         Assert.Throws<NotSupportedException>(() => new GruLastStateNet(Cuda));
-        Assert.Contains("(Step, line", Assert.Throws<NotSupportedException>(() => new StepStackNet(Cuda)).Message);
+        Assert.Contains("(Recurrent, line", Assert.Throws<NotSupportedException>(() => new RnnTwoLayerBidirectionalNet(Cuda)).Message);
     }
 
     [Fact]

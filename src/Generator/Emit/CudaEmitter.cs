@@ -29,7 +29,7 @@ internal static class CudaEmitter
                 OpKind.Input or OpKind.Conv2d or OpKind.ConvTranspose2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
                     or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout
                     or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat
-                    or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm or OpKind.Upsample => null,
+                    or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm or OpKind.Upsample or OpKind.Step => null,
                 _ => "no CUDA kernel yet",
             };
             if (why is not null) return node.Name + " (" + node.Op + ", line " + node.Line + "): " + why;
@@ -61,6 +61,7 @@ internal static class CudaEmitter
                 case OpKind.Exp: used.AddRange(new[] { "netgen_exp_forward", "netgen_multiply_backward" }); break;
                 case OpKind.Scale: used.AddRange(new[] { "netgen_scale_forward", "netgen_scale_backward" }); break;
                 case OpKind.LocalResponseNorm: used.AddRange(new[] { "netgen_lrn_forward", "netgen_lrn_backward" }); break;
+                case OpKind.Step: used.AddRange(new[] { "netgen_concat_backward", "netgen_step_backward" }); break;
                 case OpKind.Upsample: used.AddRange(new[] { "netgen_upsample_helpers", UpsampleKernel(node) + "_forward", UpsampleKernel(node) + "_backward" }); break;
                 case OpKind.Dense: used.AddRange(node.Bias >= 0 ? new[] { "netgen_bias_forward", "netgen_bias_backward" } : Array.Empty<string>()); break;
             }
@@ -618,6 +619,13 @@ internal static class CudaEmitter
             case OpKind.Scale:
                 yield return "_scaleForward.Run(" + n + ", " + y + ", " + x + ", " + n + ", " + Real(node.Real(0)) + ");";
                 break;
+            case OpKind.Step:
+            {
+                // y[b, :] = x[b, step, :]: the slice copy Concat's backward does
+                var sequence = plan.Node(node.Inputs[0]).Shape;
+                yield return "_concatBackward.Run(" + n + ", " + y + ", " + x + ", batch, " + Ints(sequence.Dims[1], sequence.Size, node.Kernel * sequence.Dims[1]) + ", 0);";
+                break;
+            }
             case OpKind.Upsample:
                 yield return KernelField(UpsampleKernel(node) + "_forward") + ".Run(" + n + ", " + y + ", " + x + ", " + UpsampleGeometry(plan, node) + ");";
                 break;
@@ -678,6 +686,8 @@ internal static class CudaEmitter
                 OpKind.Multiply => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Act(plan, node.Inputs[1 - k]) + " /* the other factor */, " + n + ", " + accInt + ")",
                 OpKind.Exp => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + y + " /* exp(x) */, " + n + ", " + accInt + ")",
                 OpKind.Scale => "_scaleBackward.Run(" + n + ", " + dx + ", " + dy + ", " + n + ", " + Real(node.Real(0)) + ", " + accInt + ")",
+                OpKind.Step => "_stepBackward.Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", batch, " +
+                               Ints(plan.Node(input).Shape.Dims[0], plan.Node(input).Shape.Dims[1], node.Kernel) + ", " + accInt + ")",
                 OpKind.Upsample => KernelField(UpsampleKernel(node) + "_backward") + ".Run(batch * " + Int(plan.Node(input).Shape.Size) + ", " + dx + ", " + dy + ", " + UpsampleGeometry(plan, node) + ", " + accInt + ")",
                 OpKind.LocalResponseNorm => "_lrnBackward.Run(" + n + ", " + dx + ", " + dy + ", " + x + ", " + Lrn(node) + ", " + accInt + ")",
                 OpKind.Dropout => "_multiplyBackward.Run(" + n + ", " + dx + ", " + dy + ", " + Mask(plan, node) + " /* mask */, " + n + ", " + accInt + ")",

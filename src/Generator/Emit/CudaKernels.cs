@@ -525,6 +525,26 @@ internal static class CudaKernels
                 }
             }
             """,
+        ["netgen_step_backward"] = """
+            // dSequence [batch, steps, features] (=|+=) dy [batch, features] at one step; the other steps are zeroed
+            // unless accumulating (NetGen.Cpu.Recurrent.SelectStepBackward). The forward copy is netgen_concat_backward.
+            extern "C" __global__ void netgen_step_backward(float* dx, const float* dy, int batch, int steps, int features, int step, int accumulate)
+            {
+                NETGEN_LOOP(i, batch * steps * features)
+                {
+                    int j = i % features, t = (i / features) % steps, b = i / (features * steps);
+                    if (t == step)
+                    {
+                        float g = dy[(long long)b * features + j];
+                        dx[i] = accumulate ? dx[i] + g : g;
+                    }
+                    else if (!accumulate)
+                    {
+                        dx[i] = 0.0f;
+                    }
+                }
+            }
+            """,
         ["netgen_bias_forward"] = """
             // y[rows, features] += bias[features]
             extern "C" __global__ void netgen_bias_forward(float* y, const float* bias, int rows, int features)
