@@ -4,30 +4,39 @@ using NetGen.Examples.Generative;
 
 namespace NetGen.Examples.GpuCheck;
 
+/// <summary>What every adapter below forwards unchanged to the network it wraps.</summary>
+internal abstract class JoinedNetwork(INetwork network) : IDisposable
+{
+    public int Capacity => network.Capacity;
+    public Span<float> Parameters => network.Parameters;
+    public Span<float> Gradients => network.Gradients;
+    public IReadOnlyList<ParameterInfo> Schema => network.Schema;
+    public string Summary => network.Summary;
+    public Backend ActiveBackend => network.ActiveBackend;
+    public void ZeroGradients() => network.ZeroGradients();
+    public void Save(string path) => network.Save(path);
+    public void Load(string path) => network.Load(path);
+    public void ExportOnnx(string path) => network.ExportOnnx(path);
+    public void Dispose() => (network as IDisposable)?.Dispose();
+}
+
 /// <summary>
 /// pix2pix's PatchGAN discriminator (two inputs: image, condition) seen as one input, so the parity harness checks a
 /// multi-input network like the others: the input is [batch x image] then [batch x condition], and Backward returns
 /// the image gradient followed by the condition gradient (both copied back from the GPU).
 /// </summary>
-internal sealed class TwoInputPatchDiscriminator(NetworkOptions options) : ISingleInputNetwork, IDisposable
+internal sealed class TwoInputPatchDiscriminator : JoinedNetwork, ISingleInputNetwork
 {
-    private readonly PatchDiscriminator _net = new(options);
+    private readonly PatchDiscriminator _net;
     private float[] _gradients = Array.Empty<float>();
     private int _batch;
 
+    public TwoInputPatchDiscriminator(NetworkOptions options) : this(new PatchDiscriminator(options)) { }
+
+    private TwoInputPatchDiscriminator(PatchDiscriminator net) : base(net) => _net = net;
+
     public int InputSize => PatchDiscriminator.ImageSize + PatchDiscriminator.ConditionSize;
     public int OutputSize => PatchDiscriminator.OutputSize;
-    public int Capacity => _net.Capacity;
-    public Span<float> Parameters => _net.Parameters;
-    public Span<float> Gradients => _net.Gradients;
-    public IReadOnlyList<ParameterInfo> Schema => PatchDiscriminator.ParameterSchema;
-    public string Summary => PatchDiscriminator.Summary;
-    public Backend ActiveBackend => _net.ActiveBackend;
-    public void ZeroGradients() => _net.ZeroGradients();
-    public void Save(string path) => _net.Save(path);
-    public void Load(string path) => _net.Load(path);
-    public void ExportOnnx(string path) => _net.ExportOnnx(path);
-    public void Dispose() => (_net as IDisposable)?.Dispose();
 
     private static ReadOnlySpan<float> Image(ReadOnlySpan<float> input, int batch) => input.Slice(0, batch * PatchDiscriminator.ImageSize);
 
@@ -68,26 +77,19 @@ internal sealed class TwoInputPatchDiscriminator(NetworkOptions options) : ISing
 /// gradient the same way and returns the image gradient then the noise gradient, and a training step is the loop a
 /// VAE trainer runs (zero, forward, an MSE on the joined outputs, backward, optimizer step on the host arrays).
 /// </summary>
-internal sealed class JoinedVae(NetworkOptions options) : ISingleInputNetwork, IDisposable
+internal sealed class JoinedVae : JoinedNetwork, ISingleInputNetwork
 {
-    private readonly Vae _net = new(options);
+    private readonly Vae _net;
     private float[] _output = Array.Empty<float>(), _gradients = Array.Empty<float>();
     private int _batch;
+
+    public JoinedVae(NetworkOptions options) : this(new Vae(options)) { }
+
+    private JoinedVae(Vae net) : base(net) => _net = net;
 
     private const int Outputs = Vae.LogitsSize + Vae.MeanSize + Vae.LogVarSize;
     public int InputSize => Vae.ImageSize + Vae.NoiseSize;
     public int OutputSize => Outputs;
-    public int Capacity => _net.Capacity;
-    public Span<float> Parameters => _net.Parameters;
-    public Span<float> Gradients => _net.Gradients;
-    public IReadOnlyList<ParameterInfo> Schema => Vae.ParameterSchema;
-    public string Summary => Vae.Summary;
-    public Backend ActiveBackend => _net.ActiveBackend;
-    public void ZeroGradients() => _net.ZeroGradients();
-    public void Save(string path) => _net.Save(path);
-    public void Load(string path) => _net.Load(path);
-    public void ExportOnnx(string path) => _net.ExportOnnx(path);
-    public void Dispose() => (_net as IDisposable)?.Dispose();
 
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false)
     {
