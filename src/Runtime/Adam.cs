@@ -109,35 +109,36 @@ public sealed class Adam : Optimizer
             throw new InvalidOperationException($"This Adam instance holds moments for {_m.Length} parameters and cannot step a network with {parameters.Length}; use one optimizer per network.");
         }
 
-        _step++;
-        _beta1Power *= _beta1;
-        _beta2Power *= _beta2;
-        double correction1 = 1 - _beta1Power, correction2 = 1 - _beta2Power;
-        float stepSize = (float)(_learningRate / correction1);
-        float inverseRootCorrection2 = (float)(1 / Math.Sqrt(correction2));
-        float l2 = Decoupled ? 0f : _weightDecay;
-        float shrink = Decoupled ? 1f - _learningRate * _weightDecay : 1f;
+        var (stepSize, inverseRootCorrection2, l2, shrink) = Advance();
         Update(parameters, gradients, _m, _v!, _beta1, _beta2, _epsilon, stepSize, inverseRootCorrection2, l2, shrink);
     }
 
     /// <summary>
-    /// The CUDA path's step: advances the step count and returns what its update kernel needs, computed exactly as
-    /// <see cref="Step"/> computes them (the moments live on the device): beta1, beta2, epsilon, the step size,
-    /// 1/sqrt(bias correction 2), the L2 penalty and the decoupled shrink factor.
+    /// The CUDA path's step (the moments live on the device): advances the step count like <see cref="Step"/> and
+    /// writes what its update kernel needs: beta1, beta2, epsilon, the step size, 1/sqrt(bias correction 2), the L2
+    /// penalty and the decoupled shrink factor.
     /// </summary>
     internal void NextDeviceStep(Span<float> hyper)
+    {
+        var (stepSize, inverseRootCorrection2, l2, shrink) = Advance();
+        hyper[0] = _beta1;
+        hyper[1] = _beta2;
+        hyper[2] = _epsilon;
+        hyper[3] = stepSize;
+        hyper[4] = inverseRootCorrection2;
+        hyper[5] = l2;
+        hyper[6] = shrink;
+    }
+
+    /// <summary>One more step: the bias corrections and the per-step factors both update paths use.</summary>
+    private (float StepSize, float InverseRootCorrection2, float L2, float Shrink) Advance()
     {
         _step++;
         _beta1Power *= _beta1;
         _beta2Power *= _beta2;
         double correction1 = 1 - _beta1Power, correction2 = 1 - _beta2Power;
-        hyper[0] = _beta1;
-        hyper[1] = _beta2;
-        hyper[2] = _epsilon;
-        hyper[3] = (float)(_learningRate / correction1);
-        hyper[4] = (float)(1 / Math.Sqrt(correction2));
-        hyper[5] = Decoupled ? 0f : _weightDecay;
-        hyper[6] = Decoupled ? 1f - _learningRate * _weightDecay : 1f;
+        return ((float)(_learningRate / correction1), (float)(1 / Math.Sqrt(correction2)),
+            Decoupled ? 0f : _weightDecay, Decoupled ? 1f - _learningRate * _weightDecay : 1f);
     }
 
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,

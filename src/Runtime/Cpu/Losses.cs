@@ -19,15 +19,8 @@ public static class Losses
         Guard.Positive(batch, nameof(batch));
         Guard.Positive(classes, nameof(classes));
         Guard.AtLeast(logits.Length, (long)batch * classes, nameof(logits));
-        Guard.AtLeast(labels.Length, batch, nameof(labels));
         Guard.EmptyOrAtLeast(dLogits.Length, (long)batch * classes, nameof(dLogits));
-        for (int b = 0; b < batch; b++)
-        {
-            int label = labels[b];
-            if ((uint)label >= (uint)classes)
-                throw new ArgumentOutOfRangeException(nameof(labels), label,
-                    $"Label at row {b} is {label}, outside the valid range [0, {classes - 1}] for {classes} classes.");
-        }
+        CheckLabels(labels, batch, classes);
 
         bool wantGradient = dLogits.Length != 0;
         float invBatch = 1f / batch;
@@ -234,5 +227,18 @@ public static class Losses
         float max = x[0];
         for (int c = 1; c < x.Length; c++) max = MathF.Max(max, x[c]);
         return max;
+    }
+
+    /// <summary>At least <paramref name="batch"/> labels, each in [0, classes): what every class-label loss (CPU or CUDA) checks first.</summary>
+    internal static void CheckLabels(ReadOnlySpan<int> labels, int batch, int classes)
+    {
+        Guard.AtLeast(labels.Length, batch, nameof(labels));
+        for (int b = 0; b < batch; b++)
+        {
+            int label = labels[b];
+            if ((uint)label >= (uint)classes)
+                throw new ArgumentOutOfRangeException(nameof(labels), label,
+                    $"Label at row {b} is {label}, outside the valid range [0, {classes - 1}] for {classes} classes.");
+        }
     }
 }

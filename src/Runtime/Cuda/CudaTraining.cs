@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using NetGen.Cpu;
 using NetGen.Cuda.Native;
 
 namespace NetGen.Cuda;
@@ -62,13 +63,15 @@ public sealed unsafe class CudaTrainer : IDisposable
     /// <summary>Host side of a step, before the step graph is launched: copies labels and hyper-parameters in.</summary>
     public void Begin(ReadOnlySpan<int> labels, int batch, int classes)
     {
-        for (int b = 0; b < batch; b++)
-            if ((uint)labels[b] >= (uint)classes)
-                throw new ArgumentOutOfRangeException(nameof(labels), labels[b], $"Label at row {b} is {labels[b]}, outside the valid range [0, {classes - 1}] for {classes} classes.");
+        Losses.CheckLabels(labels, batch, classes); // the kernel would read outside the row for a bad label
         _context.CopyToDevice((int*)_labels.Pointer, labels.Slice(0, batch));
     }
 
-    public void Begin(ReadOnlySpan<float> targets, int batch) => _context.CopyToDevice(_targets.Pointer, targets.Slice(0, batch * _outputSize));
+    public void Begin(ReadOnlySpan<float> targets, int batch)
+    {
+        Guard.AtLeast(targets.Length, (long)batch * _outputSize, nameof(targets));
+        _context.CopyToDevice(_targets.Pointer, targets.Slice(0, batch * _outputSize));
+    }
 
     /// <summary>Copies the optimizer's hyper-parameters for this step in (Adam advances its step count here).</summary>
     public void BeginUpdate(Optimizer optimizer)
