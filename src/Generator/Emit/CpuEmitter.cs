@@ -899,7 +899,7 @@ internal static class CpuEmitter
     private static string Mask(Plan plan, NodeSpec node) =>
         "_activations.AsSpan(_capacity * " + Int(plan.MaskOffset[node.Id]) + ", batch * " + Int(node.Shape.Size) + ")";
 
-    private static int ConcatOffset(Plan plan, NodeSpec node, int operand) =>
+    internal static int ConcatOffset(Plan plan, NodeSpec node, int operand) =>
         node.Inputs.Take(operand).Sum(i => plan.Spec.Nodes[i].Shape.Size);
 
     /// <summary>A float literal, invariant culture, round-trippable.</summary>

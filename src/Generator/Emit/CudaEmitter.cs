@@ -52,9 +52,9 @@ internal static class CudaEmitter
                 case OpKind.Add: used.AddRange(new[] { "netgen_add_forward", "netgen_copy_or_add" }); break;
                 case OpKind.Flatten or OpKind.Reshape: used.Add("netgen_copy_or_add"); break;
                 case OpKind.Dropout: used.AddRange(new[] { "netgen_dropout_forward", "netgen_copy_or_add", "netgen_multiply_backward" }); break;
-                case OpKind.MaxPool2d: used.AddRange(new[] { "netgen_max_pool_forward", "netgen_max_pool_backward" }); break;
+                case OpKind.MaxPool2d: used.AddRange(new[] { "netgen_pool_helpers", "netgen_max_pool_forward", "netgen_max_pool_backward" }); break;
                 case OpKind.AvgPool2d: used.AddRange(new[] { "netgen_avg_pool_forward", "netgen_avg_pool_backward" }); break;
-                case OpKind.AdaptiveAvgPool2d: used.AddRange(new[] { "netgen_adaptive_avg_pool_forward", "netgen_adaptive_avg_pool_backward" }); break;
+                case OpKind.AdaptiveAvgPool2d: used.AddRange(new[] { "netgen_pool_helpers", "netgen_adaptive_avg_pool_forward", "netgen_adaptive_avg_pool_backward" }); break;
                 case OpKind.Concat: used.AddRange(new[] { "netgen_concat_forward", "netgen_concat_backward" }); break;
                 case OpKind.Softmax: used.AddRange(new[] { "netgen_softmax_forward", "netgen_softmax_backward" }); break;
                 case OpKind.Multiply: used.AddRange(new[] { "netgen_multiply_forward", "netgen_multiply_backward" }); break;
@@ -156,6 +156,7 @@ internal static class CudaEmitter
         w.Line("private bool _deviceParametersStale = true; // the host changed the parameters: upload before the next pass");
         w.Line("private bool _hostParametersStale;          // the device changed them (a step, BatchNorm statistics): download before the host reads");
         w.Line("private bool _hostGradientsStale;           // the device changed the gradients");
+        w.Line("private bool _deviceGradientsStale;         // the host may have written them: upload before the next Backward adds to them");
         w.Line();
 
         // Constructor
@@ -296,18 +297,18 @@ internal static class CudaEmitter
                 _deviceParametersStale = true;
             }
 
-            /// <summary>Brings the host gradients up to date; the caller may then write them, so they are uploaded back.</summary>
+            /// <summary>Brings the host gradients up to date; the caller may then write them, so the next Backward uploads them first.</summary>
             public void GradientsToHost()
             {
                 if (_hostGradientsStale) _context.CopyToHost(_net._gradients, _gradients.At(0));
                 _hostGradientsStale = false;
-                _context.CopyToDevice(_gradients.At(0), _net._gradients);
+                _deviceGradientsStale = true;
             }
 
             public void ZeroGradients()
             {
                 _context.Zero(_gradients.At(0), ParameterCount);
-                _hostGradientsStale = false;
+                _hostGradientsStale = _deviceGradientsStale = false;
             }
 
             public global::System.ReadOnlySpan<float> Forward({{inputParameters}}, int batch, bool training)
@@ -325,6 +326,7 @@ internal static class CudaEmitter
             {
                 ToDevice();
                 {{string.Join("\n    ", spec.Outputs.Select(o => "_context.CopyToDevice(" + Grad(plan, o.Node) + ", " + GradientParameter(spec, o) + ".Slice(0, batch * " + Int(spec.Nodes[o.Node].Shape.Size) + "));"))}}
+                if (_deviceGradientsStale) { _context.CopyToDevice(_gradients.At(0), _net._gradients); _deviceGradientsStale = false; }
                 bool frozen = _net.Frozen;
                 Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
                 _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
@@ -378,6 +380,7 @@ internal static class CudaEmitter
                     {{(DropoutCount(plan) > 0 ? "DrawDropoutKeys();\n    " : "")}}Replay(Key(3, batch, flags), batch, {{(labels ? "true" : "false")}}, frozen, loss, optimizer);
                     _hostParametersStale = true;
                     _hostGradientsStale = true;
+                    _deviceGradientsStale = false; // the step zeroed them on the device first
                     return _trainer.ReadLoss();
                 }
                 """);
@@ -546,10 +549,6 @@ internal static class CudaEmitter
             _ => sizes,
         };
     }
-
-    /// <summary>Where operand <paramref name="operand"/> of a Concat starts in each output row.</summary>
-    private static int ConcatOffset(Plan plan, NodeSpec node, int operand) =>
-        node.Inputs.Take(operand).Sum(i => plan.Spec.Nodes[i].Shape.Size);
 
     private static string Mask(Plan plan, NodeSpec node) => "A(" + Int(plan.MaskOffset[node.Id]) + ")";
 

@@ -128,27 +128,48 @@ internal static class CudaKernels
                 }
             }
             """,
+        ["netgen_pool_helpers"] = """
+            // A max-pooling window along one axis, clipped to the input (padding, ceil mode): [o*s - pad, o*s - pad + k) in [0, size).
+            static __device__ void netgen_pool_window(int o, int k, int s, int pad, int size, int* lo, int* hi)
+            {
+                int start = o * s - pad, end = start + k;
+                *lo = start > 0 ? start : 0;
+                *hi = end < size ? end : size;
+            }
+
+            // The first maximum of window (oy, ox) of a plane, row by row with "v > m", as NetGen.Cpu.Pool2d: its index.
+            static __device__ int netgen_pool_argmax(const float* plane, int oy, int ox, int inH, int inW, int k, int s, int pad)
+            {
+                int y0, y1, x0, x1;
+                netgen_pool_window(oy, k, s, pad, inH, &y0, &y1);
+                netgen_pool_window(ox, k, s, pad, inW, &x0, &x1);
+                int best = y0 * inW + x0;
+                float m = plane[best];
+                for (int wy = y0; wy < y1; wy++)
+                    for (int wx = x0; wx < x1; wx++)
+                    {
+                        float v = plane[wy * inW + wx];
+                        if (v > m) { m = v; best = wy * inW + wx; }
+                    }
+                return best;
+            }
+
+            // AdaptiveAvgPool2d's bin along one axis, as NetGen.Cpu.AdaptivePool2d: [floor(o*in/out), ceil((o+1)*in/out)).
+            static __device__ void netgen_pool_bin(int o, int in, int out, int* lo, int* hi)
+            {
+                *lo = (int)((long long)o * in / out);
+                *hi = (int)(((long long)(o + 1) * in + out - 1) / out);
+            }
+            """,
         ["netgen_max_pool_forward"] = """
-            // y[p, oy, ox] = the maximum of the window clipped to the input (padding and ceil mode); "v > m" keeps the
-            // first maximum, as NetGen.Cpu.Pool2d.
+            // y[p, oy, ox] = the first maximum of the window clipped to the input (padding and ceil mode), as NetGen.Cpu.Pool2d.
             extern "C" __global__ void netgen_max_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad)
             {
                 NETGEN_LOOP(i, planes * outH * outW)
                 {
                     int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
                     const float* plane = x + (long long)p * inH * inW;
-                    int y0 = oy * s - pad, x0 = ox * s - pad;
-                    int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
-                    y0 = y0 > 0 ? y0 : 0;
-                    x0 = x0 > 0 ? x0 : 0;
-                    float m = plane[y0 * inW + x0];
-                    for (int iy = y0; iy < y1; iy++)
-                        for (int ix = x0; ix < x1; ix++)
-                        {
-                            float v = plane[iy * inW + ix];
-                            m = v > m ? v : m;
-                        }
-                    y[i] = m;
+                    y[i] = plane[netgen_pool_argmax(plane, oy, ox, inH, inW, k, s, pad)];
                 }
             }
             """,
@@ -162,7 +183,6 @@ internal static class CudaKernels
                     int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
                     const float* plane = x + (long long)p * inH * inW;
                     const float* g = dy + (long long)p * outH * outW;
-                    int self = iy * inW + ix;
                     float acc = accumulate ? dx[i] : 0.0f;
                     // the windows that hold (iy, ix): oy * s - pad <= iy < oy * s - pad + k
                     int oy0 = iy + pad - k + 1, ox0 = ix + pad - k + 1;
@@ -173,21 +193,7 @@ internal static class CudaKernels
                     ox1 = ox1 < outW - 1 ? ox1 : outW - 1;
                     for (int oy = oy0; oy <= oy1; oy++)
                         for (int ox = ox0; ox <= ox1; ox++)
-                        {
-                            int y0 = oy * s - pad, x0 = ox * s - pad;
-                            int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
-                            y0 = y0 > 0 ? y0 : 0;
-                            x0 = x0 > 0 ? x0 : 0;
-                            int best = y0 * inW + x0;
-                            float m = plane[best];
-                            for (int wy = y0; wy < y1; wy++)
-                                for (int wx = x0; wx < x1; wx++)
-                                {
-                                    float v = plane[wy * inW + wx];
-                                    if (v > m) { m = v; best = wy * inW + wx; }
-                                }
-                            if (best == self) acc += g[oy * outW + ox];
-                        }
+                            if (netgen_pool_argmax(plane, oy, ox, inH, inW, k, s, pad) == iy * inW + ix) acc += g[oy * outW + ox];
                     dx[i] = acc;
                 }
             }
@@ -229,16 +235,17 @@ internal static class CudaKernels
             }
             """,
         ["netgen_adaptive_avg_pool_forward"] = """
-            // PyTorch's AdaptiveAvgPool2d bins [floor(o*in/out), ceil((o+1)*in/out)), as NetGen.Cpu.AdaptivePool2d: the bin's
-            // sum divided by its area; a 1x1 output (global pooling) multiplies by 1/(inH*inW) instead.
+            // The bin's sum divided by its area, as NetGen.Cpu.AdaptivePool2d; a 1x1 output (global pooling) multiplies by
+            // 1/(inH*inW) instead.
             extern "C" __global__ void netgen_adaptive_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
             {
                 NETGEN_LOOP(i, planes * outH * outW)
                 {
                     int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
                     const float* plane = x + (long long)p * inH * inW;
-                    int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
-                    int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                    int y0, y1, x0, x1;
+                    netgen_pool_bin(oy, inH, outH, &y0, &y1);
+                    netgen_pool_bin(ox, inW, outW, &x0, &x1);
                     float sum = 0.0f;
                     for (int iy = y0; iy < y1; iy++)
                         for (int ix = x0; ix < x1; ix++) sum += plane[iy * inW + ix];
@@ -263,11 +270,13 @@ internal static class CudaKernels
                     {
                         for (int oy = 0; oy < outH; oy++)
                         {
-                            int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+                            int y0, y1;
+                            netgen_pool_bin(oy, inH, outH, &y0, &y1);
                             if (iy < y0 || iy >= y1) continue;
                             for (int ox = 0; ox < outW; ox++)
                             {
-                                int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                                int x0, x1;
+                                netgen_pool_bin(ox, inW, outW, &x0, &x1);
                                 if (ix >= x0 && ix < x1) acc += g[oy * outW + ox] / (float)((y1 - y0) * (x1 - x0));
                             }
                         }

@@ -101,9 +101,6 @@ public sealed unsafe class CudaContext : IDisposable
         Synchronize();
     }
 
-    public void Copy(float* destination, float* source, long count) =>
-        CudaRuntime.Check(CudaRuntime.cudaMemcpyAsync(destination, source, (nuint)count * 4, CudaRuntime.MemcpyDeviceToDevice, Stream), "cudaMemcpyAsync(device to device)");
-
     public void Zero(float* device, long count) =>
         CudaRuntime.Check(CudaRuntime.cudaMemsetAsync(device, 0, (nuint)count * 4, Stream), "cudaMemsetAsync");
 

@@ -31,26 +31,46 @@ partial class AlexNet : global::System.IDisposable
         }
     }
 
-    // y[p, oy, ox] = the maximum of the window clipped to the input (padding and ceil mode); "v > m" keeps the
-    // first maximum, as NetGen.Cpu.Pool2d.
+    // A max-pooling window along one axis, clipped to the input (padding, ceil mode): [o*s - pad, o*s - pad + k) in [0, size).
+    static __device__ void netgen_pool_window(int o, int k, int s, int pad, int size, int* lo, int* hi)
+    {
+        int start = o * s - pad, end = start + k;
+        *lo = start > 0 ? start : 0;
+        *hi = end < size ? end : size;
+    }
+
+    // The first maximum of window (oy, ox) of a plane, row by row with "v > m", as NetGen.Cpu.Pool2d: its index.
+    static __device__ int netgen_pool_argmax(const float* plane, int oy, int ox, int inH, int inW, int k, int s, int pad)
+    {
+        int y0, y1, x0, x1;
+        netgen_pool_window(oy, k, s, pad, inH, &y0, &y1);
+        netgen_pool_window(ox, k, s, pad, inW, &x0, &x1);
+        int best = y0 * inW + x0;
+        float m = plane[best];
+        for (int wy = y0; wy < y1; wy++)
+            for (int wx = x0; wx < x1; wx++)
+            {
+                float v = plane[wy * inW + wx];
+                if (v > m) { m = v; best = wy * inW + wx; }
+            }
+        return best;
+    }
+
+    // AdaptiveAvgPool2d's bin along one axis, as NetGen.Cpu.AdaptivePool2d: [floor(o*in/out), ceil((o+1)*in/out)).
+    static __device__ void netgen_pool_bin(int o, int in, int out, int* lo, int* hi)
+    {
+        *lo = (int)((long long)o * in / out);
+        *hi = (int)(((long long)(o + 1) * in + out - 1) / out);
+    }
+
+    // y[p, oy, ox] = the first maximum of the window clipped to the input (padding and ceil mode), as NetGen.Cpu.Pool2d.
     extern "C" __global__ void netgen_max_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW, int k, int s, int pad)
     {
         NETGEN_LOOP(i, planes * outH * outW)
         {
             int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
             const float* plane = x + (long long)p * inH * inW;
-            int y0 = oy * s - pad, x0 = ox * s - pad;
-            int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
-            y0 = y0 > 0 ? y0 : 0;
-            x0 = x0 > 0 ? x0 : 0;
-            float m = plane[y0 * inW + x0];
-            for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++)
-                {
-                    float v = plane[iy * inW + ix];
-                    m = v > m ? v : m;
-                }
-            y[i] = m;
+            y[i] = plane[netgen_pool_argmax(plane, oy, ox, inH, inW, k, s, pad)];
         }
     }
 
@@ -63,7 +83,6 @@ partial class AlexNet : global::System.IDisposable
             int ix = i % inW, iy = (i / inW) % inH, p = i / (inW * inH);
             const float* plane = x + (long long)p * inH * inW;
             const float* g = dy + (long long)p * outH * outW;
-            int self = iy * inW + ix;
             float acc = accumulate ? dx[i] : 0.0f;
             // the windows that hold (iy, ix): oy * s - pad <= iy < oy * s - pad + k
             int oy0 = iy + pad - k + 1, ox0 = ix + pad - k + 1;
@@ -74,35 +93,22 @@ partial class AlexNet : global::System.IDisposable
             ox1 = ox1 < outW - 1 ? ox1 : outW - 1;
             for (int oy = oy0; oy <= oy1; oy++)
                 for (int ox = ox0; ox <= ox1; ox++)
-                {
-                    int y0 = oy * s - pad, x0 = ox * s - pad;
-                    int y1 = y0 + k < inH ? y0 + k : inH, x1 = x0 + k < inW ? x0 + k : inW;
-                    y0 = y0 > 0 ? y0 : 0;
-                    x0 = x0 > 0 ? x0 : 0;
-                    int best = y0 * inW + x0;
-                    float m = plane[best];
-                    for (int wy = y0; wy < y1; wy++)
-                        for (int wx = x0; wx < x1; wx++)
-                        {
-                            float v = plane[wy * inW + wx];
-                            if (v > m) { m = v; best = wy * inW + wx; }
-                        }
-                    if (best == self) acc += g[oy * outW + ox];
-                }
+                    if (netgen_pool_argmax(plane, oy, ox, inH, inW, k, s, pad) == iy * inW + ix) acc += g[oy * outW + ox];
             dx[i] = acc;
         }
     }
 
-    // PyTorch's AdaptiveAvgPool2d bins [floor(o*in/out), ceil((o+1)*in/out)), as NetGen.Cpu.AdaptivePool2d: the bin's
-    // sum divided by its area; a 1x1 output (global pooling) multiplies by 1/(inH*inW) instead.
+    // The bin's sum divided by its area, as NetGen.Cpu.AdaptivePool2d; a 1x1 output (global pooling) multiplies by
+    // 1/(inH*inW) instead.
     extern "C" __global__ void netgen_adaptive_avg_pool_forward(float* y, const float* x, int planes, int inH, int inW, int outH, int outW)
     {
         NETGEN_LOOP(i, planes * outH * outW)
         {
             int ox = i % outW, oy = (i / outW) % outH, p = i / (outW * outH);
             const float* plane = x + (long long)p * inH * inW;
-            int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
-            int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+            int y0, y1, x0, x1;
+            netgen_pool_bin(oy, inH, outH, &y0, &y1);
+            netgen_pool_bin(ox, inW, outW, &x0, &x1);
             float sum = 0.0f;
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) sum += plane[iy * inW + ix];
@@ -126,11 +132,13 @@ partial class AlexNet : global::System.IDisposable
             {
                 for (int oy = 0; oy < outH; oy++)
                 {
-                    int y0 = (int)((long long)oy * inH / outH), y1 = (int)(((long long)(oy + 1) * inH + outH - 1) / outH);
+                    int y0, y1;
+                    netgen_pool_bin(oy, inH, outH, &y0, &y1);
                     if (iy < y0 || iy >= y1) continue;
                     for (int ox = 0; ox < outW; ox++)
                     {
-                        int x0 = (int)((long long)ox * inW / outW), x1 = (int)(((long long)(ox + 1) * inW + outW - 1) / outW);
+                        int x0, x1;
+                        netgen_pool_bin(ox, inW, outW, &x0, &x1);
                         if (ix >= x0 && ix < x1) acc += g[oy * outW + ox] / (float)((y1 - y0) * (x1 - x0));
                     }
                 }
@@ -348,6 +356,7 @@ partial class AlexNet : global::System.IDisposable
         private bool _deviceParametersStale = true; // the host changed the parameters: upload before the next pass
         private bool _hostParametersStale;          // the device changed them (a step, BatchNorm statistics): download before the host reads
         private bool _hostGradientsStale;           // the device changed the gradients
+        private bool _deviceGradientsStale;         // the host may have written them: upload before the next Backward adds to them
 
         public CudaPath(AlexNet net, global::NetGen.NetworkOptions options)
         {
@@ -582,18 +591,18 @@ partial class AlexNet : global::System.IDisposable
             _deviceParametersStale = true;
         }
 
-        /// <summary>Brings the host gradients up to date; the caller may then write them, so they are uploaded back.</summary>
+        /// <summary>Brings the host gradients up to date; the caller may then write them, so the next Backward uploads them first.</summary>
         public void GradientsToHost()
         {
             if (_hostGradientsStale) _context.CopyToHost(_net._gradients, _gradients.At(0));
             _hostGradientsStale = false;
-            _context.CopyToDevice(_gradients.At(0), _net._gradients);
+            _deviceGradientsStale = true;
         }
 
         public void ZeroGradients()
         {
             _context.Zero(_gradients.At(0), ParameterCount);
-            _hostGradientsStale = false;
+            _hostGradientsStale = _deviceGradientsStale = false;
         }
 
         public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> image, int batch, bool training)
@@ -613,6 +622,7 @@ partial class AlexNet : global::System.IDisposable
         {
             ToDevice();
             _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * 1000));
+            if (_deviceGradientsStale) { _context.CopyToDevice(_gradients.At(0), _net._gradients); _deviceGradientsStale = false; }
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
@@ -638,6 +648,7 @@ partial class AlexNet : global::System.IDisposable
             Replay(Key(3, batch, flags), batch, true, frozen, loss, optimizer);
             _hostParametersStale = true;
             _hostGradientsStale = true;
+            _deviceGradientsStale = false; // the step zeroed them on the device first
             return _trainer.ReadLoss();
         }
 
@@ -657,6 +668,7 @@ partial class AlexNet : global::System.IDisposable
             Replay(Key(3, batch, flags), batch, false, frozen, loss, optimizer);
             _hostParametersStale = true;
             _hostGradientsStale = true;
+            _deviceGradientsStale = false; // the step zeroed them on the device first
             return _trainer.ReadLoss();
         }
 

@@ -237,6 +237,7 @@ partial class LeNet5 : global::System.IDisposable
         private bool _deviceParametersStale = true; // the host changed the parameters: upload before the next pass
         private bool _hostParametersStale;          // the device changed them (a step, BatchNorm statistics): download before the host reads
         private bool _hostGradientsStale;           // the device changed the gradients
+        private bool _deviceGradientsStale;         // the host may have written them: upload before the next Backward adds to them
 
         public CudaPath(LeNet5 net, global::NetGen.NetworkOptions options)
         {
@@ -408,18 +409,18 @@ partial class LeNet5 : global::System.IDisposable
             _deviceParametersStale = true;
         }
 
-        /// <summary>Brings the host gradients up to date; the caller may then write them, so they are uploaded back.</summary>
+        /// <summary>Brings the host gradients up to date; the caller may then write them, so the next Backward uploads them first.</summary>
         public void GradientsToHost()
         {
             if (_hostGradientsStale) _context.CopyToHost(_net._gradients, _gradients.At(0));
             _hostGradientsStale = false;
-            _context.CopyToDevice(_gradients.At(0), _net._gradients);
+            _deviceGradientsStale = true;
         }
 
         public void ZeroGradients()
         {
             _context.Zero(_gradients.At(0), ParameterCount);
-            _hostGradientsStale = false;
+            _hostGradientsStale = _deviceGradientsStale = false;
         }
 
         public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> image, int batch, bool training)
@@ -438,6 +439,7 @@ partial class LeNet5 : global::System.IDisposable
         {
             ToDevice();
             _context.CopyToDevice(_outputGradient.At(0), outputGradient.Slice(0, batch * 10));
+            if (_deviceGradientsStale) { _context.CopyToDevice(_gradients.At(0), _net._gradients); _deviceGradientsStale = false; }
             bool frozen = _net.Frozen;
             Replay(Key(2, batch, (inputGradient ? 1 : 0) | (frozen ? 2 : 0)), batch, inputGradient, frozen);
             _hostGradientsStale |= !frozen; // a frozen pass leaves the gradients as they were
@@ -462,6 +464,7 @@ partial class LeNet5 : global::System.IDisposable
             Replay(Key(3, batch, flags), batch, true, frozen, loss, optimizer);
             _hostParametersStale = true;
             _hostGradientsStale = true;
+            _deviceGradientsStale = false; // the step zeroed them on the device first
             return _trainer.ReadLoss();
         }
 
@@ -480,6 +483,7 @@ partial class LeNet5 : global::System.IDisposable
             Replay(Key(3, batch, flags), batch, false, frozen, loss, optimizer);
             _hostParametersStale = true;
             _hostGradientsStale = true;
+            _deviceGradientsStale = false; // the step zeroed them on the device first
             return _trainer.ReadLoss();
         }
 

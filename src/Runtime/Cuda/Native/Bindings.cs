@@ -83,8 +83,6 @@ public static unsafe partial class CudaRuntime
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaEventElapsedTime(float* milliseconds, IntPtr start, IntPtr end);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaMemcpyAsync(void* destination, void* source, nuint bytes, int kind, IntPtr stream);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaMemsetAsync(void* pointer, int value, nuint bytes, IntPtr stream);
-    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaMallocHost(void** pointer, nuint bytes);
-    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaFreeHost(void* pointer);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaStreamCreateWithFlags(IntPtr* stream, uint flags);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaStreamBeginCapture(IntPtr stream, int mode);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaStreamEndCapture(IntPtr stream, IntPtr* graph);
@@ -92,7 +90,6 @@ public static unsafe partial class CudaRuntime
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphLaunch(IntPtr graphExec, IntPtr stream);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphExecDestroy(IntPtr graphExec);
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGraphDestroy(IntPtr graph);
-    [LibraryImport(CudaLibraries.RuntimeName)] public static partial int cudaGetLastError();
     [LibraryImport(CudaLibraries.RuntimeName)] public static partial byte* cudaGetErrorString(int status);
 
     public static void Check(int status, string call)
