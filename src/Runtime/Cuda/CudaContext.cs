@@ -125,7 +125,12 @@ public sealed unsafe class CudaContext : IDisposable
         return CudaGraph.Instantiate(graph, what);
     }
 
-    public void Launch(CudaGraph graph) => CudaRuntime.Check(CudaRuntime.cudaGraphLaunch(graph.Value, Stream), "cudaGraphLaunch(" + graph.What + ")");
+    /// <summary>Replays a captured pass (every step: the message is built only on failure).</summary>
+    public void Launch(CudaGraph graph)
+    {
+        int status = CudaRuntime.cudaGraphLaunch(graph.Value, Stream);
+        if (status != 0) CudaRuntime.Check(status, "cudaGraphLaunch(" + graph.What + ")");
+    }
 
     public void Dispose()
     {
