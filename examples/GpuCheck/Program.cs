@@ -143,9 +143,9 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("Step, Stack", o => new StepStackCheck(o), 4, Loss.MeanSquaredError, 1),
             new("LeNet-5", o => new LeNet5(o), 16, Loss.SoftmaxCrossEntropy, 2),
             new("DCGAN generator", o => new DcganGenerator(o), 4, Loss.MeanSquaredError, 5),
-            new("DCGAN discriminator", o => new DcganDiscriminator(o), 4, Loss.MeanSquaredError, 5),
-            new("U-Net generator", o => new UNetGenerator(o), 2, Loss.MeanSquaredError, 5),
-            new("PatchGAN discriminator (2 inputs)", o => new TwoInputPatchDiscriminator(o), 4, Loss.MeanSquaredError, 5),
+            new("DCGAN discriminator (BCE)", o => new DcganDiscriminator(o), 4, Loss.BinaryCrossEntropyWithLogits, 5),
+            new("U-Net generator (L1)", o => new UNetGenerator(o), 2, Loss.L1, 5),
+            new("PatchGAN (2 inputs, BCE)", o => new TwoInputPatchDiscriminator(o), 4, Loss.BinaryCrossEntropyWithLogits, 5),
             new("VAE (2 inputs, 3 outputs)", o => new JoinedVae(o), 4, Loss.MeanSquaredError, 5),
         };
         if (!quick)

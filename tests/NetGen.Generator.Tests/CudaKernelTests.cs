@@ -553,11 +553,18 @@ public sealed unsafe class CudaKernelTests : IDisposable
             for (int c = 0; c < classes; c++) s += targets[r * classes + c];
             for (int c = 0; c < classes; c++) targets[r * classes + c] /= s;
         }
+        // BCE sees logits far out in both tails (exp(-|x|) below 1e-5 takes the series branch); L1 sees ties (gradient 0)
+        logits[0] = 40f;
+        logits[1] = -40f;
+        logits[2] = 12f;
+        float[] l1Targets = Random(11, batch * classes, -6f, 6f);
+        l1Targets[3] = logits[3];
+        l1Targets[7] = logits[7];
         var meanRows = (delegate* unmanaged<float*, float*, int, float, void>)emulator.Kernel("netgen_mean_rows");
 
         foreach (var (blocks, threads) in Launches)
         {
-            foreach (string kind in new[] { "labels", "targets", "mse" })
+            foreach (string kind in new[] { "labels", "targets", "mse", "bce", "l1" })
             {
                 float[] gradient = new float[batch * classes], rowLoss = new float[batch], loss = new float[1];
                 float[] expectedGradient = new float[batch * classes];
@@ -582,9 +589,20 @@ public sealed unsafe class CudaKernelTests : IDisposable
                     }
                     else
                     {
-                        var k = (delegate* unmanaged<float*, float*, float*, float*, int, int, void>)emulator.Kernel("netgen_mse");
-                        foreach (var _ in emulator.Launch(blocks, threads)) k(pl, pt, pg, pr, batch, classes);
-                        expectedLoss = Losses.MeanSquaredError(logits, targets, batch, classes, expectedGradient);
+                        // the elementwise losses: per-row sums, then the mean over batch * features
+                        var k = (delegate* unmanaged<float*, float*, float*, float*, int, int, void>)emulator.Kernel(
+                            kind switch { "mse" => "netgen_mse", "bce" => "netgen_bce_logits", _ => "netgen_l1" });
+                        float[] t = kind == "l1" ? l1Targets : targets;
+                        fixed (float* pt2 = t)
+                        {
+                            foreach (var _ in emulator.Launch(blocks, threads)) k(pl, pt2, pg, pr, batch, classes);
+                        }
+                        expectedLoss = kind switch
+                        {
+                            "mse" => Losses.MeanSquaredError(logits, t, batch, classes, expectedGradient),
+                            "bce" => Losses.BinaryCrossEntropyWithLogits(logits, t, batch, classes, expectedGradient),
+                            _ => Losses.L1(logits, t, batch, classes, expectedGradient),
+                        };
                         scale = 1f / (batch * classes);
                     }
                     // the mean is one thread's work whatever the launch: the others must leave it alone

@@ -16,7 +16,7 @@ internal static class CudaKernels
     /// <summary>Kernels every trainable network needs: the losses and the optimizers.</summary>
     public static readonly string[] Training =
     {
-        "netgen_softmax_xent_labels", "netgen_softmax_xent_targets", "netgen_mse", "netgen_mean_rows", "netgen_sgd", "netgen_adam",
+        "netgen_softmax_xent_labels", "netgen_softmax_xent_targets", "netgen_mse", "netgen_bce_logits", "netgen_l1", "netgen_mean_rows", "netgen_sgd", "netgen_adam",
     };
 
     private static readonly Dictionary<string, string> s_sources = new()
@@ -629,6 +629,45 @@ internal static class CudaKernels
                         dy[j] = scale * diff;
                     }
                     rowLoss[b] = sum;
+                }
+            }
+            """,
+        ["netgen_bce_logits"] = """
+            // BCEWithLogits as NetGen.Cpu.Losses computes it, in double: per row the sum of max(x, 0) - x t + log(1 + exp(-|x|));
+            // dx = (sigmoid(x) - t) / (batch * features).
+            extern "C" __global__ void netgen_bce_logits(const float* logits, const float* targets, float* dx, float* rowLoss, int batch, int features)
+            {
+                NETGEN_LOOP(b, batch)
+                {
+                    double invCount = 1.0 / ((double)batch * features), sum = 0.0;
+                    for (int j = b * features; j < (b + 1) * features; j++)
+                    {
+                        double x = logits[j], t = targets[j];
+                        double e = exp(-fabs(x));
+                        double softplus = e < 1e-5 ? e * (1.0 - 0.5 * e) : log(1.0 + e);
+                        sum += fmax(x, 0.0) - x * t + softplus;
+                        double sigmoid = x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                        dx[j] = (float)((sigmoid - t) * invCount);
+                    }
+                    rowLoss[b] = (float)sum;
+                }
+            }
+            """,
+        ["netgen_l1"] = """
+            // Per row: the sum of absolute differences; dy = sign(y - t) / (batch * features), 0 where y == t (PyTorch's L1Loss).
+            extern "C" __global__ void netgen_l1(const float* y, const float* targets, float* dy, float* rowLoss, int batch, int features)
+            {
+                NETGEN_LOOP(b, batch)
+                {
+                    float scale = 1.0f / ((float)batch * features);
+                    double sum = 0.0;
+                    for (int j = b * features; j < (b + 1) * features; j++)
+                    {
+                        float diff = y[j] - targets[j];
+                        sum += fabs((double)diff);
+                        dy[j] = diff > 0.0f ? scale : diff < 0.0f ? -scale : 0.0f;
+                    }
+                    rowLoss[b] = (float)sum;
                 }
             }
             """,

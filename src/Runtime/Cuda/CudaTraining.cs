@@ -22,7 +22,7 @@ public sealed unsafe class CudaTrainer : IDisposable
     private DeviceBuffer? _state1, _state2;
     // Looked up here, not while a step is being captured: with lazy module loading (CUDA 12.2+) the lookup loads the
     // kernel, which drivers before 12.3 do not allow during a capture.
-    private readonly IntPtr _xentLabels, _xentTargets, _mse, _meanRows, _sgd, _adam;
+    private readonly IntPtr _xentLabels, _xentTargets, _mse, _bce, _l1, _meanRows, _sgd, _adam;
 
     public CudaTrainer(CudaContext context, int parameterCount, int capacity, int outputSize)
     {
@@ -37,14 +37,28 @@ public sealed unsafe class CudaTrainer : IDisposable
         _xentLabels = context.Kernel("netgen_softmax_xent_labels");
         _xentTargets = context.Kernel("netgen_softmax_xent_targets");
         _mse = context.Kernel("netgen_mse");
+        _bce = context.Kernel("netgen_bce_logits");
+        _l1 = context.Kernel("netgen_l1");
         _meanRows = context.Kernel("netgen_mean_rows");
         _sgd = context.Kernel("netgen_sgd");
         _adam = context.Kernel("netgen_adam");
     }
 
-    /// <summary>What a captured step depends on besides the batch and the buffers: the loss kernel and the optimizer kernel (0-5).</summary>
-    public static int Kind(Loss loss, bool labels, Optimizer optimizer) =>
-        2 * (labels ? 0 : ReferenceEquals(loss, Loss.MeanSquaredError) ? 2 : 1) + (optimizer is Adam ? 1 : 0);
+    /// <summary>What a captured step depends on besides the batch and the buffers: the loss kernel and the optimizer kernel (0-9).</summary>
+    public static int Kind(Loss loss, bool labels, Optimizer optimizer) => 2 * LossKernel(loss, labels) + (optimizer is Adam ? 1 : 0);
+
+    /// <summary>
+    /// The loss kernel of a loss: 0 softmax cross-entropy with labels, 1 with targets, 2 MSE, 3 BCE with logits, 4 L1;
+    /// -1 when it has none.
+    /// </summary>
+    private static int LossKernel(Loss loss, bool labels)
+    {
+        if (labels) return ReferenceEquals(loss, Loss.SoftmaxCrossEntropy) ? 0 : -1;
+        if (ReferenceEquals(loss, Loss.SoftmaxCrossEntropy)) return 1;
+        if (ReferenceEquals(loss, Loss.MeanSquaredError)) return 2;
+        if (ReferenceEquals(loss, Loss.BinaryCrossEntropyWithLogits)) return 3;
+        return ReferenceEquals(loss, Loss.L1) ? 4 : -1;
+    }
 
     /// <summary>Changes whenever the optimizer state buffers are replaced: graphs captured before hold the old ones.</summary>
     public int Version { get; private set; }
@@ -52,10 +66,10 @@ public sealed unsafe class CudaTrainer : IDisposable
     /// <summary>Throws NotSupportedException for a loss or optimizer without a CUDA kernel (before anything is queued).</summary>
     public static void CheckSupported(Loss loss, bool labels, Optimizer optimizer, string network)
     {
-        bool lossOk = labels ? ReferenceEquals(loss, Loss.SoftmaxCrossEntropy) : ReferenceEquals(loss, Loss.MeanSquaredError) || ReferenceEquals(loss, Loss.SoftmaxCrossEntropy);
-        if (!lossOk)
-            throw new NotSupportedException($"{network} on Backend.Cuda: the {loss.Name} loss with {(labels ? "class labels" : "float targets")} has no CUDA kernel yet " +
-                "(SoftmaxCrossEntropy with labels or targets and MeanSquaredError run on CUDA); train this network on Backend.Cpu. See docs/gpu.md.");
+        if (LossKernel(loss, labels) < 0)
+            throw new NotSupportedException($"{network} on Backend.Cuda: the {loss.Name} loss with {(labels ? "class labels" : "float targets")} has no CUDA kernel " +
+                "(SoftmaxCrossEntropy with labels or targets, MeanSquaredError, BinaryCrossEntropyWithLogits and L1 with targets run on CUDA); " +
+                "train this network on Backend.Cpu. See docs/gpu.md.");
         if (optimizer is not (Sgd or Adam))
             throw new NotSupportedException($"{network} on Backend.Cuda: {optimizer.GetType().Name} has no CUDA update kernel (Sgd and Adam do).");
     }
@@ -116,19 +130,21 @@ public sealed unsafe class CudaTrainer : IDisposable
         float* targets = _targets.Pointer, rowLoss = _rowLoss.Pointer, lossValue = _loss.Pointer;
         int* labelPointer = (int*)_labels.Pointer;
         void** args = stackalloc void*[6];
-        if (labels)
+        args[0] = &output; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
+        if (labels) args[1] = &labelPointer;
+        else args[1] = &targets;
+        int kernel = LossKernel(loss, labels);
+        var (function, name) = kernel switch
         {
-            args[0] = &output; args[1] = &labelPointer; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
-            _context.Launch(_xentLabels, batch, args, "netgen_softmax_xent_labels");
-        }
-        else
-        {
-            bool mse = ReferenceEquals(loss, Loss.MeanSquaredError);
-            args[0] = &output; args[1] = &targets; args[2] = &outputGradient; args[3] = &rowLoss; args[4] = &batch; args[5] = &features;
-            _context.Launch(mse ? _mse : _xentTargets, batch, args, mse ? "netgen_mse" : "netgen_softmax_xent_targets");
-        }
-        // The mean: per-row sums divided by the batch (cross entropy) or by batch*features (MSE).
-        float scale = 1f / (ReferenceEquals(loss, Loss.MeanSquaredError) ? (float)batch * features : batch);
+            0 => (_xentLabels, "netgen_softmax_xent_labels"),
+            1 => (_xentTargets, "netgen_softmax_xent_targets"),
+            2 => (_mse, "netgen_mse"),
+            3 => (_bce, "netgen_bce_logits"),
+            _ => (_l1, "netgen_l1"),
+        };
+        _context.Launch(function, batch, args, name);
+        // The mean: per-row sums divided by the batch (cross entropy) or by batch*features (the elementwise losses).
+        float scale = 1f / (kernel >= 2 ? (float)batch * features : batch);
         args[0] = &lossValue; args[1] = &rowLoss; args[2] = &batch; args[3] = &scale;
         _context.Launch(_meanRows, 1, args, "netgen_mean_rows");
     }

@@ -143,6 +143,43 @@ partial class LeNet5 : global::System.IDisposable
         }
     }
 
+    // BCEWithLogits as NetGen.Cpu.Losses computes it, in double: per row the sum of max(x, 0) - x t + log(1 + exp(-|x|));
+    // dx = (sigmoid(x) - t) / (batch * features).
+    extern "C" __global__ void netgen_bce_logits(const float* logits, const float* targets, float* dx, float* rowLoss, int batch, int features)
+    {
+        NETGEN_LOOP(b, batch)
+        {
+            double invCount = 1.0 / ((double)batch * features), sum = 0.0;
+            for (int j = b * features; j < (b + 1) * features; j++)
+            {
+                double x = logits[j], t = targets[j];
+                double e = exp(-fabs(x));
+                double softplus = e < 1e-5 ? e * (1.0 - 0.5 * e) : log(1.0 + e);
+                sum += fmax(x, 0.0) - x * t + softplus;
+                double sigmoid = x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                dx[j] = (float)((sigmoid - t) * invCount);
+            }
+            rowLoss[b] = (float)sum;
+        }
+    }
+
+    // Per row: the sum of absolute differences; dy = sign(y - t) / (batch * features), 0 where y == t (PyTorch's L1Loss).
+    extern "C" __global__ void netgen_l1(const float* y, const float* targets, float* dy, float* rowLoss, int batch, int features)
+    {
+        NETGEN_LOOP(b, batch)
+        {
+            float scale = 1.0f / ((float)batch * features);
+            double sum = 0.0;
+            for (int j = b * features; j < (b + 1) * features; j++)
+            {
+                float diff = y[j] - targets[j];
+                sum += fabs((double)diff);
+                dy[j] = diff > 0.0f ? scale : diff < 0.0f ? -scale : 0.0f;
+            }
+            rowLoss[b] = (float)sum;
+        }
+    }
+
     // loss[0] = scale * the sum of the per-row losses, in double and in row order (one thread: deterministic).
     extern "C" __global__ void netgen_mean_rows(float* loss, const float* rowLoss, int batch, float scale)
     {

@@ -121,3 +121,38 @@ public class CudaAlgorithmChoiceTests
         Assert.Contains("NetworkOptions.CudaWorkspaceBytes", e.Message);
     }
 }
+
+public class CudaTrainerLossTests
+{
+    private sealed class CustomLoss : Loss
+    {
+        public override string Name => "Custom";
+        public override float Compute(ReadOnlySpan<float> output, ReadOnlySpan<float> targets, int batch, int features, Span<float> outputGradient) => 0f;
+    }
+
+    [Fact]
+    public void Every_built_in_loss_has_a_CUDA_kernel_and_its_own_graph_kind()
+    {
+        var sgd = new Sgd(0.1f);
+        var adam = new Adam(1e-3f);
+        var kinds = new System.Collections.Generic.HashSet<int>();
+        foreach (var (loss, labels) in new[] { (Loss.SoftmaxCrossEntropy, true), (Loss.SoftmaxCrossEntropy, false), (Loss.MeanSquaredError, false),
+                     (Loss.BinaryCrossEntropyWithLogits, false), (Loss.L1, false) })
+        {
+            CudaTrainer.CheckSupported(loss, labels, sgd, "Net");
+            Assert.True(kinds.Add(CudaTrainer.Kind(loss, labels, sgd)), $"{loss} shares a graph kind");
+            Assert.True(kinds.Add(CudaTrainer.Kind(loss, labels, adam)), $"{loss} with Adam shares a graph kind");
+        }
+        // the kind sits in 8 bits of the graph key, next to the frozen flag
+        Assert.All(kinds, k => Assert.InRange(k, 0, 127));
+    }
+
+    [Fact]
+    public void A_loss_without_a_CUDA_kernel_is_refused_before_anything_runs()
+    {
+        var custom = Assert.Throws<NotSupportedException>(() => CudaTrainer.CheckSupported(new CustomLoss(), labels: false, new Sgd(0.1f), "Net"));
+        Assert.Contains("Net on Backend.Cuda: the Custom loss with float targets has no CUDA kernel", custom.Message);
+        var l1Labels = Assert.Throws<NotSupportedException>(() => CudaTrainer.CheckSupported(Loss.L1, labels: true, new Sgd(0.1f), "Net"));
+        Assert.Contains("the L1 loss with class labels", l1Labels.Message);
+    }
+}
