@@ -29,6 +29,7 @@ internal sealed unsafe class CudaKernelEmulator : IDisposable
         #define __global__
         #define __device__
         #include "kernels.cu"
+        #include "launchers.cpp"
         """;
 
     private readonly nint _library;
@@ -66,6 +67,7 @@ internal sealed unsafe class CudaKernelEmulator : IDisposable
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "kernels.cu"), kernelSource);
         File.WriteAllText(Path.Combine(directory, "shim.cpp"), Shim);
+        File.WriteAllText(Path.Combine(directory, "launchers.cpp"), Launchers(kernelSource));
         string library = Path.Combine(directory, "libkernels.so");
         var start = new ProcessStartInfo(compiler)
         {
@@ -82,6 +84,35 @@ internal sealed unsafe class CudaKernelEmulator : IDisposable
             throw new InvalidOperationException($"g++ rejected the generated CUDA C (exit {process.ExitCode}):\n{errors}\n--- source ---\n{kernelSource}");
         return new CudaKernelEmulator(NativeLibrary.Load(library), directory);
     }
+
+    /// <summary>
+    /// One launcher per kernel, <c>netgen_launch_&lt;kernel&gt;(void** args, blocks, threads)</c>: it unpacks an argument array
+    /// exactly as cuLaunchKernel does (one pointer per argument) and runs every thread of the launch, so runtime code that
+    /// marshals arguments for the GPU can run here unchanged.
+    /// </summary>
+    private static string Launchers(string kernelSource)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (System.Text.RegularExpressions.Match kernel in System.Text.RegularExpressions.Regex.Matches(kernelSource, @"extern ""C"" __global__ void (\w+)\(([^)]*)\)"))
+        {
+            string[] parameters = kernel.Groups[2].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var arguments = new List<string>();
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                var parts = System.Text.RegularExpressions.Regex.Match(parameters[i], @"^(.*?)\s*(\w+)$");
+                arguments.Add("*(" + parts.Groups[1].Value + "*)args[" + i + "]");
+            }
+            text.Append("extern \"C\" void netgen_launch_").Append(kernel.Groups[1].Value).Append("(void** args, unsigned int blocks, unsigned int threads)\n{\n")
+                .Append("    for (unsigned int b = 0; b < blocks; b++)\n        for (unsigned int t = 0; t < threads; t++)\n        {\n")
+                .Append("            netgen_emulator_set_thread(b, t, blocks, threads);\n            ")
+                .Append(kernel.Groups[1].Value).Append('(').Append(string.Join(", ", arguments)).Append(");\n        }\n}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The launcher of a kernel (see <see cref="Launchers"/>).</summary>
+    public delegate* unmanaged<void**, uint, uint, void> Launcher(string name) =>
+        (delegate* unmanaged<void**, uint, uint, void>)NativeLibrary.GetExport(_library, "netgen_launch_" + name);
 
     /// <summary>The address of an <c>extern "C"</c> kernel.</summary>
     public nint Kernel(string name) => NativeLibrary.GetExport(_library, name);

@@ -573,6 +573,196 @@ internal static class CudaKernels
                 }
             }
             """,
+        ["netgen_recurrent_helpers"] = """
+            // Recurrent cells (NetGen.Cpu.Recurrent, PyTorch's equations and gate order). Step kernels run over the batch x H
+            // units of one step: b = i / H, j = i % H; the gates of sample b at time t sit in row b * steps + t of [batch,
+            // steps, G]; a step's hh, states and gradients are [batch, H] (G for hh); the output row is [outStride] wide
+            // with this direction at outOffset. A null pointer is an absent operand (no initial state, no output gradient).
+            static __device__ float netgen_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+            static __device__ long long netgen_gate_row(int b, int steps, int time) { return (long long)b * steps + time; }
+            """,
+        ["netgen_recurrent_bias"] = """
+            // gates[rows, G] = (gates + biasIh) + biasHh over the first `folded` columns (a GRU leaves b_hn out); the CPU's order.
+            extern "C" __global__ void netgen_recurrent_bias(float* gates, const float* biasIh, const float* biasHh, int rows, int gateSize, int folded)
+            {
+                NETGEN_LOOP(i, rows * gateSize)
+                {
+                    int j = i % gateSize;
+                    float a = gates[i];
+                    if (biasIh) a = biasIh[j] + a;
+                    if (biasHh && j < folded) a += biasHh[j];
+                    gates[i] = a;
+                }
+            }
+            """,
+        ["netgen_rnn_step_forward"] = """
+            // h = tanh(gates + hh); kept in place of the gates (backward reads it there), in h and in the output.
+            extern "C" __global__ void netgen_rnn_step_forward(float* gates, const float* hh, float* h, float* out,
+                int outStride, int outOffset, int steps, int time, int hidden, int batch)
+            {
+                NETGEN_LOOP(i, batch * hidden)
+                {
+                    int b = i / hidden, j = i % hidden;
+                    long long row = netgen_gate_row(b, steps, time);
+                    float v = tanhf(gates[row * hidden + j] + hh[(long long)b * hidden + j]);
+                    gates[row * hidden + j] = v;
+                    h[i] = v;
+                    out[row * outStride + outOffset + j] = v;
+                }
+            }
+            """,
+        ["netgen_rnn_step_backward"] = """
+            // da = (dh + dOut) (1 - h^2), into both the input-side and the recurrent-side gate gradients.
+            extern "C" __global__ void netgen_rnn_step_backward(const float* gates, const float* dOut, float* daIh, float* daHh, const float* dh,
+                int outStride, int outOffset, int steps, int time, int hidden, int batch)
+            {
+                NETGEN_LOOP(i, batch * hidden)
+                {
+                    int b = i / hidden, j = i % hidden;
+                    long long row = netgen_gate_row(b, steps, time);
+                    float d = dOut ? dh[i] + dOut[row * outStride + outOffset + j] : dh[i];
+                    float v = gates[row * hidden + j];
+                    float da = d * (1.0f - v * v);
+                    daIh[row * hidden + j] = da;
+                    daHh[(long long)b * hidden + j] = da;
+                }
+            }
+            """,
+        ["netgen_lstm_step_forward"] = """
+            // i, f, o = sigmoid, g = tanh of gates + hh (rows i, f, g, o); c = f cPrev + i g; h = o tanh(c). The activated
+            // gates replace the pre-activations; c and tanh(c) are kept for backward.
+            extern "C" __global__ void netgen_lstm_step_forward(float* gates, const float* hh, const float* cPrev, float* h, float* c, float* tanhC, float* out,
+                int outStride, int outOffset, int steps, int time, int hidden, int batch)
+            {
+                NETGEN_LOOP(k, batch * hidden)
+                {
+                    int b = k / hidden, j = k % hidden;
+                    long long row = netgen_gate_row(b, steps, time);
+                    float* g4 = gates + row * 4 * hidden;
+                    const float* h4 = hh + (long long)b * 4 * hidden;
+                    float i = netgen_sigmoid(g4[j] + h4[j]);
+                    float f = netgen_sigmoid(g4[hidden + j] + h4[hidden + j]);
+                    float g = tanhf(g4[2 * hidden + j] + h4[2 * hidden + j]);
+                    float o = netgen_sigmoid(g4[3 * hidden + j] + h4[3 * hidden + j]);
+                    float cv = i * g;
+                    if (cPrev) cv = f * cPrev[k] + cv;
+                    float tc = tanhf(cv), hv = o * tc;
+                    g4[j] = i; g4[hidden + j] = f; g4[2 * hidden + j] = g; g4[3 * hidden + j] = o;
+                    c[k] = cv;
+                    tanhC[k] = tc;
+                    h[k] = hv;
+                    out[row * outStride + outOffset + j] = hv;
+                }
+            }
+            """,
+        ["netgen_lstm_step_backward"] = """
+            // dc_total = dc + dh o (1 - tanh(c)^2); the four gate gradients into daIh and daHh; dc = dc_total f for the step before.
+            extern "C" __global__ void netgen_lstm_step_backward(const float* gates, const float* tanhC, const float* cPrev, const float* dOut,
+                float* daIh, float* daHh, const float* dh, float* dc, int outStride, int outOffset, int steps, int time, int hidden, int batch)
+            {
+                NETGEN_LOOP(k, batch * hidden)
+                {
+                    int b = k / hidden, j = k % hidden;
+                    long long row = netgen_gate_row(b, steps, time);
+                    float d = dOut ? dh[k] + dOut[row * outStride + outOffset + j] : dh[k];
+                    const float* g4 = gates + row * 4 * hidden;
+                    float i = g4[j], f = g4[hidden + j], g = g4[2 * hidden + j], o = g4[3 * hidden + j];
+                    float tc = tanhC[k], cp = cPrev ? cPrev[k] : 0.0f;
+                    float dct = (d * o) * (1.0f - tc * tc) + dc[k];
+                    float dai = (dct * g) * (i * (1.0f - i));
+                    float daf = (dct * cp) * (f * (1.0f - f));
+                    float dag = (dct * i) * (1.0f - g * g);
+                    float dao = (d * tc) * (o * (1.0f - o));
+                    dc[k] = dct * f;
+                    float* a4 = daIh + row * 4 * hidden;
+                    float* r4 = daHh + (long long)b * 4 * hidden;
+                    a4[j] = dai; a4[hidden + j] = daf; a4[2 * hidden + j] = dag; a4[3 * hidden + j] = dao;
+                    r4[j] = dai; r4[hidden + j] = daf; r4[2 * hidden + j] = dag; r4[3 * hidden + j] = dao;
+                }
+            }
+            """,
+        ["netgen_gru_step_forward"] = """
+            // r, z = sigmoid(gates + hh); hn = W_hn h + b_hn; n = tanh(gates_n + r hn); h = n + z (hPrev - n). r, z, n replace
+            // the pre-activations; hn is kept for backward.
+            extern "C" __global__ void netgen_gru_step_forward(float* gates, const float* hh, const float* hPrev, const float* biasHn, float* h, float* hn, float* out,
+                int outStride, int outOffset, int steps, int time, int hidden, int batch)
+            {
+                NETGEN_LOOP(k, batch * hidden)
+                {
+                    int b = k / hidden, j = k % hidden;
+                    long long row = netgen_gate_row(b, steps, time);
+                    float* g3 = gates + row * 3 * hidden;
+                    const float* h3 = hh + (long long)b * 3 * hidden;
+                    float r = netgen_sigmoid(g3[j] + h3[j]);
+                    float z = netgen_sigmoid(g3[hidden + j] + h3[hidden + j]);
+                    float hnv = h3[2 * hidden + j];
+                    if (biasHn) hnv = hnv + biasHn[j];
+                    float n = tanhf(r * hnv + g3[2 * hidden + j]);
+                    float hp = hPrev ? hPrev[k] : 0.0f;
+                    float hv = z * (hp - n) + n;
+                    g3[j] = r; g3[hidden + j] = z; g3[2 * hidden + j] = n;
+                    hn[k] = hnv;
+                    h[k] = hv;
+                    out[row * outStride + outOffset + j] = hv;
+                }
+            }
+            """,
+        ["netgen_gru_step_backward"] = """
+            // The gate gradients (the recurrent side's n gradient is scaled by r); dh keeps z dh, the direct path to hPrev
+            // (the W_hh path is added by the caller's GEMM).
+            extern "C" __global__ void netgen_gru_step_backward(const float* gates, const float* hn, const float* hPrev, const float* dOut,
+                float* daIh, float* daHh, float* dh, int outStride, int outOffset, int steps, int time, int hidden, int batch)
+            {
+                NETGEN_LOOP(k, batch * hidden)
+                {
+                    int b = k / hidden, j = k % hidden;
+                    long long row = netgen_gate_row(b, steps, time);
+                    float d = dOut ? dh[k] + dOut[row * outStride + outOffset + j] : dh[k];
+                    const float* g3 = gates + row * 3 * hidden;
+                    float r = g3[j], z = g3[hidden + j], n = g3[2 * hidden + j];
+                    float hp = hPrev ? hPrev[k] : 0.0f;
+                    float dan = (d * (1.0f - z)) * (1.0f - n * n);
+                    float daz = (d * (hp - n)) * (z * (1.0f - z));
+                    float dar = (dan * hn[k]) * (r * (1.0f - r));
+                    dh[k] = d * z;
+                    float* a3 = daIh + row * 3 * hidden;
+                    float* r3 = daHh + (long long)b * 3 * hidden;
+                    a3[j] = dar; a3[hidden + j] = daz; a3[2 * hidden + j] = dan;
+                    r3[j] = dar; r3[hidden + j] = daz; r3[2 * hidden + j] = dan * r;
+                }
+            }
+            """,
+        ["netgen_last_step_forward"] = """
+            // y [batch, H * directions] = the state after each direction's last processed step (PyTorch's h_n): the forward
+            // direction's (columns [0, H)) at t = steps - 1, the reverse one's at t = 0 (NetGen.Cpu.Recurrent.LastStep).
+            extern "C" __global__ void netgen_last_step_forward(float* y, const float* sequence, int batch, int steps, int hidden, int directions)
+            {
+                int width = hidden * directions;
+                NETGEN_LOOP(i, batch * width)
+                {
+                    int col = i % width, b = i / width;
+                    int t = col < hidden ? steps - 1 : 0;
+                    y[i] = sequence[((long long)b * steps + t) * width + col];
+                }
+            }
+            """,
+        ["netgen_last_step_backward"] = """
+            // dSequence (=|+=) dy at those steps; the other steps are zeroed unless accumulating (Recurrent.LastStepBackward).
+            extern "C" __global__ void netgen_last_step_backward(float* dSequence, const float* dy, int batch, int steps, int hidden, int directions, int accumulate)
+            {
+                int width = hidden * directions;
+                NETGEN_LOOP(i, batch * steps * width)
+                {
+                    int col = i % width, t = (i / width) % steps, b = i / (width * steps);
+                    if (t == (col < hidden ? steps - 1 : 0))
+                    {
+                        float g = dy[(long long)b * width + col];
+                        dSequence[i] = accumulate ? dSequence[i] + g : g;
+                    }
+                    else if (!accumulate) dSequence[i] = 0.0f;
+                }
+            }
+            """,
         ["netgen_softmax_xent_labels"] = """
             // Per row b: loss = logsumexp(x) - x[label]; dx = (softmax(x) - onehot(label)) / batch.
             extern "C" __global__ void netgen_softmax_xent_labels(const float* logits, const int* labels, float* dlogits, float* rowLoss, int batch, int classes)

@@ -113,7 +113,8 @@ internal static class RecurrentEmitter
     private static string Param(Plan plan, NodeSpec n, int layer, int d, int which, bool gradient)
     {
         var p = plan.Param(n.Weight + 4 * (layer * Directions(n) + d) + which);
-        return (gradient ? "_gradients" : "_parameters") + ".AsSpan(" + CpuEmitter.Int(plan.ParamOffset[p.Index]) + ", " + CpuEmitter.Int(p.Size) + ")" + (gradient ? "" : " /* " + p.Name + " */");
+        string span = (gradient ? "_gradients" : "_parameters") + ".AsSpan(" + CpuEmitter.Int(plan.ParamOffset[p.Index]) + ", " + CpuEmitter.Int(p.Size) + ")";
+        return gradient ? "Frozen ? default : " + span : span + " /* " + p.Name + " */"; // a frozen network leaves its gradients alone
     }
 
     private static string Weights(Plan plan, NodeSpec n, int layer, int d, bool gradient) =>

@@ -166,7 +166,8 @@ public static unsafe class Recurrent
     /// no gradient on the sequence); dFinalHidden / dFinalCell [batch, H] or empty: extra gradient on the state
     /// after the last processed step (t = Steps-1, or t = 0 when Reverse; dFinalCell LSTM only).
     /// dInput [batch, Steps, InputSize] (=|+= per accumulate); dInitialHidden / dInitialCell [batch, H] overwritten,
-    /// or empty when not wanted; dWeightIh, dWeightHh, dBiasIh, dBiasHh always accumulate (+=), the biases' may be empty.
+    /// or empty when not wanted; dWeightIh, dWeightHh, dBiasIh, dBiasHh accumulate (+=), each may be empty to skip it
+    /// (a frozen network passes all four empty).
     /// Reads input, initialHidden / initialCell, the weights and the forward's workspace. <paramref name="output"/> is
     /// NOT read (the workspace keeps every step's state; any length, may be empty). scratch [batch * g.ScratchSize].
     /// dFinalCell (last, optional) is the LSTM's extra gradient on c_n.
@@ -195,8 +196,8 @@ public static unsafe class Recurrent
         bool lstm = g.Cell == RecurrentCell.Lstm, gru = g.Cell == RecurrentCell.Gru;
         Guard.AtLeast(dInput.Length, (long)batch * steps * inSize, nameof(dInput));
         CheckStates(dInitialHidden.Length, dInitialCell.Length, batch, g, nameof(dInitialHidden), nameof(dInitialCell));
-        Guard.AtLeast(dWeightIh.Length, (long)gates * inSize, nameof(dWeightIh));
-        Guard.AtLeast(dWeightHh.Length, (long)gates * hidden, nameof(dWeightHh));
+        Guard.EmptyOrAtLeast(dWeightIh.Length, (long)gates * inSize, nameof(dWeightIh));
+        Guard.EmptyOrAtLeast(dWeightHh.Length, (long)gates * hidden, nameof(dWeightHh));
         Guard.EmptyOrAtLeast(dBiasIh.Length, gates, nameof(dBiasIh));
         Guard.EmptyOrAtLeast(dBiasHh.Length, gates, nameof(dBiasHh));
         if (dOutput.Length != 0) CheckSequence(dOutput.Length, outStride, outOffset, batch, g, nameof(dOutput));
@@ -260,11 +261,11 @@ public static unsafe class Recurrent
 
         // Parameter gradients, each one product over all steps:
         // dW_ih += daIh^T x;  dW_hh += daHh[s]^T h_{s-1} (h of the previous processed step; h0 for s = 0, none when zero).
-        Gemm.Multiply(path, true, false, gates, inSize, rows, daIh, input, dWeightIh, accumulate: true);
-        if (steps > 1)
+        if (dWeightIh.Length != 0) Gemm.Multiply(path, true, false, gates, inSize, rows, daIh, input, dWeightIh, accumulate: true);
+        if (steps > 1 && dWeightHh.Length != 0)
             Gemm.Multiply(path, true, false, gates, hidden, (steps - 1) * batch, daHh.Slice(batch * gates),
                 workspace.Slice(w.Hidden, (steps - 1) * slot), dWeightHh, accumulate: true);
-        if (h0.Length != 0)
+        if (h0.Length != 0 && dWeightHh.Length != 0)
             Gemm.Multiply(path, true, false, gates, hidden, batch, daHh.Slice(0, batch * gates), h0, dWeightHh, accumulate: true);
         if (dBiasIh.Length != 0) SumRows(path, dBiasIh.Slice(0, gates), daIh, rows, gates);
         if (dBiasHh.Length != 0) SumRows(path, dBiasHh.Slice(0, gates), daHh, rows, gates);
@@ -341,7 +342,7 @@ public static unsafe class Recurrent
     /// <summary>Offsets of the forward workspace regions, whole batch: gates [batch, Steps, G] (batch-major by time t,
     /// activated in place), then time-major [Steps, batch, H] regions by processing step s: h, LSTM c and tanh(c),
     /// GRU W_hn h + b_hn; last the step temporary hh [batch, G].</summary>
-    private readonly struct WorkspaceLayout
+    internal readonly struct WorkspaceLayout
     {
         public readonly int Gates, Hidden, Cell, TanhCell, Hn, RecurrentProduct;
 

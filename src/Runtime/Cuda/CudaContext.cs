@@ -14,7 +14,7 @@ namespace NetGen.Cuda;
 /// NVRTC. Everything the generated CUDA code launches goes to <see cref="Stream"/>, in order, so a whole step can be
 /// captured as one CUDA graph.
 /// </summary>
-public sealed unsafe class CudaContext : IDisposable
+public sealed unsafe class CudaContext : IDisposable, ICudaQueue
 {
     private readonly DeviceBuffer _workspace;
     private readonly CudaStream _stream;
@@ -99,6 +99,20 @@ public sealed unsafe class CudaContext : IDisposable
         fixed (float* destination = host)
             CudaRuntime.Check(CudaRuntime.cudaMemcpyAsync(destination, device, (nuint)host.Length * 4, CudaRuntime.MemcpyDeviceToHost, Stream), "cudaMemcpyAsync(device to host)");
         Synchronize();
+    }
+
+    /// <summary>
+    /// Row-major SGEMM on the stream: c[m, n] = (or += when <paramref name="accumulate"/>) op(a) op(b), where a is stored
+    /// [m, k] ([k, m] when <paramref name="transA"/>) and b [k, n] ([n, k] when <paramref name="transB"/>), densely.
+    /// <paramref name="what"/> names the product in an error.
+    /// </summary>
+    public void Gemm(bool transA, bool transB, int m, int n, int k, nint a, nint b, nint c, bool accumulate, string what)
+    {
+        // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: a row-major matrix read column-major is its
+        // transpose, so each operand keeps its own transpose flag and B comes first.
+        float one = 1f, beta = accumulate ? 1f : 0f;
+        Cublas.Check(Cublas.cublasSgemm(Blas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN, n, m, k,
+            &one, (float*)b, transB ? k : n, (float*)a, transA ? m : k, &beta, (float*)c, n), what);
     }
 
     public void Zero(float* device, long count) =>

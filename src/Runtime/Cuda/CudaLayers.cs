@@ -269,35 +269,17 @@ public sealed unsafe class CudaBatchNorm : IDisposable
 }
 
 /// <summary>Dense (fully connected) layers on cuBLAS, with PyTorch's [out, in] row-major weights.</summary>
-public static unsafe class CudaDense
+public static class CudaDense
 {
     /// <summary>y[rows, out] = x[rows, in] W^T (the bias is added by the generated bias kernel).</summary>
-    public static void Forward(CudaContext context, nint y, nint x, nint weight, int rows, int inFeatures, int outFeatures)
-    {
-        float* y_ = (float*)y, x_ = (float*)x, weight_ = (float*)weight;
-        // Row-major y = x W^T is column-major y^T = W x^T: W is stored as W^T (column-major, in x out), hence OpT.
-        float one = 1f, zero = 0f;
-        Cublas.Check(Cublas.cublasSgemm(context.Blas, Cublas.OpT, Cublas.OpN, outFeatures, rows, inFeatures, &one, weight_, inFeatures, x_, inFeatures, &zero, y_, outFeatures),
-            $"cublasSgemm(dense forward {rows}x{inFeatures}->{outFeatures})");
-    }
+    public static void Forward(CudaContext context, nint y, nint x, nint weight, int rows, int inFeatures, int outFeatures) =>
+        context.Gemm(false, true, rows, outFeatures, inFeatures, x, weight, y, accumulate: false, $"cublasSgemm(dense forward {rows}x{inFeatures}->{outFeatures})");
 
     /// <summary>dW[out, in] += dy^T x.</summary>
-    public static void BackwardWeights(CudaContext context, nint weightGradient, nint dy, nint x, int rows, int inFeatures, int outFeatures)
-    {
-        float* weightGradient_ = (float*)weightGradient, dy_ = (float*)dy, x_ = (float*)x;
-        // Column-major dW^T (in x out) += x^T (in x rows) * dy (rows x out).
-        float one = 1f;
-        Cublas.Check(Cublas.cublasSgemm(context.Blas, Cublas.OpN, Cublas.OpT, inFeatures, outFeatures, rows, &one, x_, inFeatures, dy_, outFeatures, &one, weightGradient_, inFeatures),
-            $"cublasSgemm(dense weight gradient {rows}x{inFeatures}->{outFeatures})");
-    }
+    public static void BackwardWeights(CudaContext context, nint weightGradient, nint dy, nint x, int rows, int inFeatures, int outFeatures) =>
+        context.Gemm(true, false, outFeatures, inFeatures, rows, dy, x, weightGradient, accumulate: true, $"cublasSgemm(dense weight gradient {rows}x{inFeatures}->{outFeatures})");
 
     /// <summary>dx[rows, in] = (or +=) dy W.</summary>
-    public static void BackwardData(CudaContext context, nint dx, nint dy, nint weight, int rows, int inFeatures, int outFeatures, bool accumulate)
-    {
-        float* dx_ = (float*)dx, dy_ = (float*)dy, weight_ = (float*)weight;
-        // Column-major dx^T (in x rows) = W^T (in x out) * dy^T (out x rows).
-        float one = 1f, beta = accumulate ? 1f : 0f;
-        Cublas.Check(Cublas.cublasSgemm(context.Blas, Cublas.OpN, Cublas.OpN, inFeatures, rows, outFeatures, &one, weight_, inFeatures, dy_, outFeatures, &beta, dx_, inFeatures),
-            $"cublasSgemm(dense input gradient {rows}x{inFeatures}->{outFeatures})");
-    }
+    public static void BackwardData(CudaContext context, nint dx, nint dy, nint weight, int rows, int inFeatures, int outFeatures, bool accumulate) =>
+        context.Gemm(false, false, rows, inFeatures, outFeatures, dy, weight, dx, accumulate, $"cublasSgemm(dense input gradient {rows}x{inFeatures}->{outFeatures})");
 }
