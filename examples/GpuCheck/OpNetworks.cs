@@ -134,3 +134,32 @@ public partial class StepStackCheck
 {
     Tensor Forward([Shape(3, 8)] Tensor x) => Flatten(Dense(Stack(Step(x, -1), Step(x, 1), Step(x, 0)), 5));
 }
+
+/// <summary>LSTM, two layers, bidirectional, every step returned, then a per-step Dense (many-to-many).</summary>
+[Network]
+public partial class LstmCheck
+{
+    Tensor Forward([Shape(7, 6)] Tensor x) => Flatten(Dense(Lstm(x, hidden: 8, layers: 2, bidirectional: true), 3));
+}
+
+/// <summary>GRU, two layers, the last state only (many-to-one), then a Dense.</summary>
+[Network]
+public partial class GruCheck
+{
+    Tensor Forward([Shape(6, 5)] Tensor x) => Dense(Gru(x, hidden: 7, layers: 2, returnSequences: false), 2);
+}
+
+/// <summary>Elman RNN (tanh), bidirectional, the last state of each direction.</summary>
+[Network]
+public partial class RnnCheck
+{
+    Tensor Forward([Shape(9, 4)] Tensor x) => Rnn(x, hidden: 6, bidirectional: true, returnSequences: false);
+}
+
+/// <summary>LSTM with initial hidden and cell states as inputs, then a per-step Dense (three inputs).</summary>
+[Network]
+public partial class LstmInitialStateCheck
+{
+    Tensor Forward([Shape(5, 3)] Tensor x, [Shape(4)] Tensor h0, [Shape(4)] Tensor c0) =>
+        Flatten(Dense(Lstm(x, hidden: 4, initialHidden: h0, initialCell: c0), 2));
+}

@@ -8,6 +8,7 @@ using NetGen.Cuda;
 using NetGen.Cuda.Native;
 using NetGen.Examples.Generative;
 using NetGen.Examples.GpuCheck;
+using NetGen.Examples.Sequence;
 using NetGen.Examples.LeNet5;
 using NetGen.Examples.Zoo;
 
@@ -141,12 +142,17 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("ConvTranspose2d", o => new ConvTransposeCheck(o), 4, Loss.MeanSquaredError, 1),
             new("Upsample nearest, bilinear", o => new UpsampleCheck(o), 4, Loss.MeanSquaredError, 1),
             new("Step, Stack", o => new StepStackCheck(o), 4, Loss.MeanSquaredError, 1),
+            new("LSTM 2 layers, bidirectional", o => new LstmCheck(o), 4, Loss.MeanSquaredError, 2),
+            new("GRU 2 layers, last state", o => new GruCheck(o), 4, Loss.MeanSquaredError, 2),
+            new("RNN bidirectional, last state", o => new RnnCheck(o), 4, Loss.MeanSquaredError, 2),
+            new("LSTM initial states (3 inputs)", o => new JoinedInitialStateLstm(o), 4, Loss.MeanSquaredError, 2),
             new("LeNet-5", o => new LeNet5(o), 16, Loss.SoftmaxCrossEntropy, 2),
             new("DCGAN generator", o => new DcganGenerator(o), 4, Loss.MeanSquaredError, 5),
             new("DCGAN discriminator (BCE)", o => new DcganDiscriminator(o), 4, Loss.BinaryCrossEntropyWithLogits, 5),
             new("U-Net generator (L1)", o => new UNetGenerator(o), 2, Loss.L1, 5),
             new("PatchGAN (2 inputs, BCE)", o => new TwoInputPatchDiscriminator(o), 4, Loss.BinaryCrossEntropyWithLogits, 5),
             new("VAE (2 inputs, 3 outputs)", o => new JoinedVae(o), 4, Loss.MeanSquaredError, 5),
+            new("Memory LSTM (T=50, last state)", o => new MemoryLstm50(o), 8, Loss.BinaryCrossEntropyWithLogits, 3),
         };
         if (!quick)
         {

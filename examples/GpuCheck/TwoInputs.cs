@@ -128,3 +128,53 @@ internal sealed class JoinedVae : JoinedNetwork, ISingleInputNetwork
         return value;
     }
 }
+
+/// <summary>
+/// <see cref="LstmInitialStateCheck"/> (three inputs: sequence, initial hidden and cell states) seen as one input: the
+/// input is [batch x sequence], [batch x h0], [batch x c0] one after another, and Backward returns the three gradients
+/// in that order, so the initial states' gradients are compared too.
+/// </summary>
+internal sealed class JoinedInitialStateLstm : JoinedNetwork, ISingleInputNetwork
+{
+    private readonly LstmInitialStateCheck _net;
+    private float[] _gradients = Array.Empty<float>();
+    private int _batch;
+
+    public JoinedInitialStateLstm(NetworkOptions options) : this(new LstmInitialStateCheck(options)) { }
+
+    private JoinedInitialStateLstm(LstmInitialStateCheck net) : base(net) => _net = net;
+
+    public int InputSize => LstmInitialStateCheck.XSize + LstmInitialStateCheck.H0Size + LstmInitialStateCheck.C0Size;
+    public int OutputSize => LstmInitialStateCheck.OutputSize;
+
+    private static ReadOnlySpan<float> Part(ReadOnlySpan<float> input, int batch, int part) => part switch
+    {
+        0 => input.Slice(0, batch * LstmInitialStateCheck.XSize),
+        1 => input.Slice(batch * LstmInitialStateCheck.XSize, batch * LstmInitialStateCheck.H0Size),
+        _ => input.Slice(batch * (LstmInitialStateCheck.XSize + LstmInitialStateCheck.H0Size), batch * LstmInitialStateCheck.C0Size),
+    };
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false)
+    {
+        if (training) _batch = batch;
+        return _net.Forward(Part(input, batch, 0), Part(input, batch, 1), Part(input, batch, 2), batch, training);
+    }
+
+    public ReadOnlySpan<float> Backward(ReadOnlySpan<float> outputGradient, bool inputGradient = true)
+    {
+        var x = _net.Backward(outputGradient, inputGradient);
+        if (!inputGradient) return default;
+        ReadOnlySpan<float> h0 = _net.H0Gradient, c0 = _net.C0Gradient;
+        _gradients = new float[x.Length + h0.Length + c0.Length];
+        x.CopyTo(_gradients);
+        h0.CopyTo(_gradients.AsSpan(x.Length));
+        c0.CopyTo(_gradients.AsSpan(x.Length + h0.Length));
+        return _gradients.AsSpan(0, _batch * InputSize);
+    }
+
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<int> labels, int batch, Loss loss, Optimizer optimizer) =>
+        _net.TrainStep(Part(input, batch, 0), Part(input, batch, 1), Part(input, batch, 2), labels, batch, loss, optimizer);
+
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int batch, Loss loss, Optimizer optimizer) =>
+        _net.TrainStep(Part(input, batch, 0), Part(input, batch, 1), Part(input, batch, 2), targets, batch, loss, optimizer);
+}

@@ -46,6 +46,30 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void Recurrent_layers_CUDA_path_matches_snapshot_and_compiles()
+    {
+        // an LSTM with initial states (three inputs) into a two-layer bidirectional GRU's last state: every recurrent
+        // variant the CUDA path emits (own sequences, reverse directions, last-state selection, state gradients)
+        const string source = """
+            using NetGen;
+            using static NetGen.Layers;
+            namespace Demo;
+            [Network]
+            public partial class TinySequence
+            {
+                Tensor Forward([Shape(5, 3)] Tensor x, [Shape(4)] Tensor h0, [Shape(4)] Tensor c0) =>
+                    Dense(Gru(Lstm(x, hidden: 4, initialHidden: h0, initialCell: c0), hidden: 3, layers: 2, bidirectional: true, returnSequences: false), 2);
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.Errors);
+        Assert.Contains("L1Reverse.Backward(batch, ", result.CudaText);
+        Snapshot.Match(result.CpuText, "TinySequence");
+        Snapshot.Match(result.CudaText, "TinySequence.Cuda");
+    }
+
+    [Fact]
     public void A_CUDA_path_with_three_outputs_copies_each_out_and_each_gradient_in()
     {
         const string source = """

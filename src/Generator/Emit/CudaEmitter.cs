@@ -21,24 +21,27 @@ internal static class CudaEmitter
     /// <summary>Why this network cannot run on CUDA yet, or null when every op has a CUDA path.</summary>
     public static string? Unsupported(Plan plan)
     {
-        var spec = plan.Spec;
-        foreach (var node in spec.Nodes)
-        {
-            string? why = node.Op switch
-            {
-                OpKind.Input or OpKind.Conv2d or OpKind.ConvTranspose2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
-                    or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout
-                    or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat
-                    or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm or OpKind.Upsample or OpKind.Step => null,
-                _ => "no CUDA kernel yet",
-            };
-            if (why is not null) return node.Name + " (" + node.Op + ", line " + node.Line + "): " + why;
-        }
+        foreach (var node in plan.Spec.Nodes)
+            if (!HasCudaPath(node.Op)) return node.Name + " (" + node.Op + ", line " + node.Line + "): no CUDA kernel yet";
         return null;
     }
 
-    /// <summary>The kernels a network launches, in a fixed order.</summary>
-    public static List<string> Kernels(Plan plan)
+    /// <summary>Whether ForwardLines and BackwardLines handle the op (every op today; a new op starts on the CPU only).</summary>
+    public static bool HasCudaPath(OpKind op) => op switch
+    {
+        OpKind.Input or OpKind.Conv2d or OpKind.ConvTranspose2d or OpKind.Dense or OpKind.Flatten or OpKind.Reshape or OpKind.Tanh or OpKind.Relu
+            or OpKind.Sigmoid or OpKind.LeakyRelu or OpKind.Add or OpKind.BatchNorm or OpKind.Dropout
+            or OpKind.AvgPool2d or OpKind.MaxPool2d or OpKind.AdaptiveAvgPool2d or OpKind.Concat
+            or OpKind.Softmax or OpKind.Multiply or OpKind.Exp or OpKind.Scale or OpKind.LocalResponseNorm or OpKind.Upsample or OpKind.Step
+            or OpKind.Recurrent => true,
+        _ => false,
+    };
+
+    /// <summary>
+    /// The kernels of a network's source, in a fixed order; without <paramref name="withRuntime"/>, only those the generated
+    /// code launches itself (the ones it holds fields for), not those a runtime layer (CudaRecurrent) looks up.
+    /// </summary>
+    public static List<string> Kernels(Plan plan, bool withRuntime = true)
     {
         var used = new List<string>();
         foreach (var node in plan.Spec.Nodes)
@@ -64,6 +67,10 @@ internal static class CudaEmitter
                 case OpKind.Step: used.AddRange(new[] { "netgen_concat_backward", "netgen_step_backward" }); break;
                 case OpKind.Upsample: used.AddRange(new[] { "netgen_upsample_helpers", UpsampleKernel(node) + "_forward", UpsampleKernel(node) + "_backward" }); break;
                 case OpKind.Dense: used.AddRange(node.Bias >= 0 ? new[] { "netgen_bias_forward", "netgen_bias_backward" } : Array.Empty<string>()); break;
+                case OpKind.Recurrent:
+                    if (withRuntime) used.AddRange(CudaRecurrentEmitter.RuntimeKernels(node));
+                    used.AddRange(CudaRecurrentEmitter.GeneratedKernels(node));
+                    break;
             }
         }
         used.AddRange(CudaKernels.Training);
@@ -122,7 +129,7 @@ internal static class CudaEmitter
         var input = spec.Inputs[0];
         var output = spec.Nodes[spec.Output];
         var layers = spec.Nodes.Where(n => LayerType(n) is not null).ToList();
-        var kernels = Kernels(plan).Where(k => !CudaKernels.Training.Contains(k) && !CudaKernels.IsHelper(k)).ToList();
+        var kernels = Kernels(plan, withRuntime: false).Where(k => !CudaKernels.Training.Contains(k) && !CudaKernels.IsHelper(k)).ToList();
 
         w.Line("/// <summary>");
         w.Line("/// " + spec.ClassName + " on device 0. Device arenas mirror the host ones (training layout for every pass); parameters and");
@@ -147,6 +154,7 @@ internal static class CudaEmitter
         }
         foreach (var node in layers)
             w.Line("private readonly " + LayerType(node) + " " + Field(node) + "; // " + node.Name);
+        CudaRecurrentEmitter.EmitFields(w, plan);
         foreach (var k in kernels)
             w.Line("private readonly " + Cuda + ".CudaKernel " + KernelField(k) + ";");
         w.Line("private readonly global::System.Collections.Generic.Dictionary<long, " + Cuda + ".CudaGraph> _graphs = new();");
@@ -174,6 +182,7 @@ internal static class CudaEmitter
         if (dropouts > 0) w.Line("_dropoutKeys = " + Cuda + ".DeviceBuffer.Allocate(" + Int(2 * dropouts) + ");");
         foreach (var node in layers)
             w.Line(Field(node) + " = " + LayerConstruction(plan, node) + ";");
+        CudaRecurrentEmitter.EmitConstruction(w, plan);
         foreach (var k in kernels)
             w.Line(KernelField(k) + " = new(_context, \"" + k + "\");");
         w.Line("Prepare(_capacity); // descriptors and convolution algorithms for the full batch now; other batch sizes on first use");
@@ -399,7 +408,7 @@ internal static class CudaEmitter
                 ParametersToHost();
                 if (_hostGradientsStale) _context.CopyToHost(_net._gradients, _gradients.At(0));
                 _hostGradientsStale = false;
-                ForgetGraphs();{{string.Concat(plan.Spec.Nodes.Where(n => LayerType(n) is not null).Select(n => "\n    " + Field(n) + ".Dispose();"))}}
+                ForgetGraphs();{{string.Concat(plan.Spec.Nodes.Where(n => LayerType(n) is not null).Select(n => "\n    " + Field(n) + ".Dispose();"))}}{{string.Concat(CudaRecurrentEmitter.DisposeLines(plan).Select(line => "\n    " + line))}}
                 _trainer.Dispose();{{(DropoutCount(plan) > 0 ? "\n    _dropoutKeys.Dispose();" : "")}}
                 _statistics.Dispose();
                 _outputGradient.Dispose();
@@ -625,6 +634,11 @@ internal static class CudaEmitter
                 yield return "_concatBackward.Run(" + n + ", " + y + ", " + x + ", batch, " + Ints(sequence.Dims[1], sequence.Size, node.Kernel * sequence.Dims[1]) + ", 0);";
                 break;
             }
+            case OpKind.Recurrent:
+                foreach (var line in CudaRecurrentEmitter.ForwardLines(plan, node, y, x, node.Inputs.Count > 1 ? Act(plan, node.Inputs[1]) : null,
+                             node.Inputs.Count > 2 ? Act(plan, node.Inputs[2]) : null))
+                    yield return line;
+                break;
             case OpKind.Upsample:
                 yield return KernelField(UpsampleKernel(node) + "_forward") + ".Run(" + n + ", " + y + ", " + x + ", " + UpsampleGeometry(plan, node) + ");";
                 break;
@@ -645,6 +659,15 @@ internal static class CudaEmitter
     private static IEnumerable<string> BackwardLines(Plan plan, NodeSpec node, HashSet<int> written)
     {
         string dy = Grad(plan, node.Id);
+        if (node.Op == OpKind.Recurrent)
+        {
+            // one call per layer and direction computes the parameter and the operands' gradients
+            var operands = node.Inputs.Select(i => (Grad(plan, i), !written.Add(i), !plan.NeedsParamGrad[i])).ToList();
+            foreach (var line in CudaRecurrentEmitter.BackwardLines(plan, node, Act(plan, node.Id), dy, Act(plan, node.Inputs[0]),
+                         node.Inputs.Count > 1 ? Act(plan, node.Inputs[1]) : null, node.Inputs.Count > 2 ? Act(plan, node.Inputs[2]) : null, operands))
+                yield return line;
+            yield break;
+        }
         // Parameter gradients first: they need only dY and the inputs.
         switch (node.Op)
         {

@@ -14,25 +14,25 @@ internal static class RecurrentEmitter
 {
     private const string Cpu = "global::NetGen.Cpu";
 
-    private static int Layers(NodeSpec n) => n.Stride;
-    private static int Directions(NodeSpec n) => n.Padding;
-    private static int Hidden(NodeSpec n) => n.Kernel;
-    private static bool Sequences(NodeSpec n) => n.CeilMode;
-    private static int Steps(Plan plan, NodeSpec n) => plan.Spec.Nodes[n.Inputs[0]].Shape.Dims[0];
-    private static string Cell(NodeSpec n) => n.Extra switch { 0 => "Rnn", 1 => "Lstm", _ => "Gru" };
+    internal static int Layers(NodeSpec n) => n.Stride;
+    internal static int Directions(NodeSpec n) => n.Padding;
+    internal static int Hidden(NodeSpec n) => n.Kernel;
+    internal static bool Sequences(NodeSpec n) => n.CeilMode;
+    internal static int Steps(Plan plan, NodeSpec n) => plan.Spec.Nodes[n.Inputs[0]].Shape.Dims[0];
+    internal static string Cell(NodeSpec n) => n.Extra switch { 0 => "Rnn", 1 => "Lstm", _ => "Gru" };
 
     public static string Describe(NodeSpec n) =>
         " (" + Cell(n) + ", hidden " + Hidden(n) + (Layers(n) > 1 ? ", " + Layers(n) + " layers" : "") + (Directions(n) == 2 ? ", bidirectional" : "") +
         (Sequences(n) ? "" : ", last state") + ")";
 
-    private static string Base(NodeSpec n) => "_" + CpuEmitter.LocalName(n.Name);
-    private static string Geometry(NodeSpec n, int layer, int direction) => CpuEmitter.Pascal(CpuEmitter.LocalName(n.Name)) + "L" + layer + (direction == 1 ? "Reverse" : "") + "Geometry";
-    private static string Workspace(NodeSpec n, int layer, int direction) => Base(n) + "WorkspaceL" + layer + (direction == 1 ? "Reverse" : "");
+    internal static string Base(NodeSpec n) => "_" + CpuEmitter.LocalName(n.Name);
+    internal static string Geometry(NodeSpec n, int layer, int direction) => CpuEmitter.Pascal(CpuEmitter.LocalName(n.Name)) + "L" + layer + (direction == 1 ? "Reverse" : "") + "Geometry";
+    internal static string Workspace(NodeSpec n, int layer, int direction) => Base(n) + "WorkspaceL" + layer + (direction == 1 ? "Reverse" : "");
 
     /// <summary>A layer's output sequence has an array of its own unless it is the node's output.</summary>
-    private static bool OwnSequence(NodeSpec n, int layer) => layer < Layers(n) - 1 || !Sequences(n);
-    private static string SequenceArray(NodeSpec n, int layer) => Base(n) + "SequenceL" + layer;
-    private static string SequenceGradientArray(NodeSpec n, int layer) => Base(n) + "SequenceGradientL" + layer;
+    internal static bool OwnSequence(NodeSpec n, int layer) => layer < Layers(n) - 1 || !Sequences(n);
+    internal static string SequenceArray(NodeSpec n, int layer) => Base(n) + "SequenceL" + layer;
+    internal static string SequenceGradientArray(NodeSpec n, int layer) => Base(n) + "SequenceGradientL" + layer;
 
     public static IEnumerable<NodeSpec> Nodes(Plan plan) => plan.Spec.Nodes.Where(n => n.Op == OpKind.Recurrent);
 
@@ -110,9 +110,12 @@ internal static class RecurrentEmitter
         return SequenceArray(n, layer) + ".AsSpan(0, batch * " + CpuEmitter.Int(Steps(plan, n) * Hidden(n) * Directions(n)) + ")";
     }
 
+    /// <summary>The parameter index of weight_ih (0), weight_hh (1), bias_ih (2) or bias_hh (3) of one layer and direction.</summary>
+    internal static int ParamIndex(NodeSpec n, int layer, int d, int which) => n.Weight + 4 * (layer * Directions(n) + d) + which;
+
     private static string Param(Plan plan, NodeSpec n, int layer, int d, int which, bool gradient)
     {
-        var p = plan.Param(n.Weight + 4 * (layer * Directions(n) + d) + which);
+        var p = plan.Param(ParamIndex(n, layer, d, which));
         string span = (gradient ? "_gradients" : "_parameters") + ".AsSpan(" + CpuEmitter.Int(plan.ParamOffset[p.Index]) + ", " + CpuEmitter.Int(p.Size) + ")";
         return gradient ? "Frozen ? default : " + span : span + " /* " + p.Name + " */"; // a frozen network leaves its gradients alone
     }
