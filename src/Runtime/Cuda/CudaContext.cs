@@ -230,12 +230,12 @@ public sealed unsafe class CudaGraph : SafeHandle
 }
 
 /// <summary>
-/// A cuDNN descriptor of any kind (tensor, filter, convolution, pooling, activation, LRN, dropout), destroyed with the
+/// A cuDNN descriptor of any kind (tensor, filter, convolution, pooling, activation, LRN, dropout, RNN, RNN data), destroyed with the
 /// matching cudnnDestroy*Descriptor when disposed or finalized.
 /// </summary>
 public sealed unsafe class CudnnDescriptor : SafeHandle
 {
-    public enum Kind { Tensor, Filter, Convolution, Pooling, Activation, Lrn, Dropout }
+    public enum Kind { Tensor, Filter, Convolution, Pooling, Activation, Lrn, Dropout, Rnn, RnnData }
 
     private Kind _kind;
 
@@ -255,7 +255,9 @@ public sealed unsafe class CudnnDescriptor : SafeHandle
             Kind.Pooling => Cudnn.cudnnCreatePoolingDescriptor(&value),
             Kind.Activation => Cudnn.cudnnCreateActivationDescriptor(&value),
             Kind.Lrn => Cudnn.cudnnCreateLRNDescriptor(&value),
-            _ => Cudnn.cudnnCreateDropoutDescriptor(&value),
+            Kind.Dropout => Cudnn.cudnnCreateDropoutDescriptor(&value),
+            Kind.Rnn => Cudnn.cudnnCreateRNNDescriptor(&value),
+            _ => Cudnn.cudnnCreateRNNDataDescriptor(&value),
         };
         Cudnn.Check(status, "cudnnCreate" + kind + "Descriptor");
         var result = new CudnnDescriptor { _kind = kind };
@@ -279,7 +281,9 @@ public sealed unsafe class CudnnDescriptor : SafeHandle
         Kind.Pooling => Cudnn.cudnnDestroyPoolingDescriptor(handle),
         Kind.Activation => Cudnn.cudnnDestroyActivationDescriptor(handle),
         Kind.Lrn => Cudnn.cudnnDestroyLRNDescriptor(handle),
-        _ => Cudnn.cudnnDestroyDropoutDescriptor(handle),
+        Kind.Dropout => Cudnn.cudnnDestroyDropoutDescriptor(handle),
+        Kind.Rnn => Cudnn.cudnnDestroyRNNDescriptor(handle),
+        _ => Cudnn.cudnnDestroyRNNDataDescriptor(handle),
     }) == 0;
 }
 

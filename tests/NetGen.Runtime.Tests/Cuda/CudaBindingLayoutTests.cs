@@ -57,6 +57,17 @@ public class CudaBindingLayoutTests
         Assert.Equal(0, Cudnn.LrnCrossChannelDim1);
         // CUDNN_CONVOLUTION_FWD_ALGO_COUNT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT
         Assert.Equal((8, 6, 7), (Cudnn.ForwardAlgorithmCount, Cudnn.BackwardDataAlgorithmCount, Cudnn.BackwardFilterAlgorithmCount));
+        // cudnnRNNAlgo_t, cudnnRNNMode_t, cudnnRNNBiasMode_t, cudnnDirectionMode_t, cudnnRNNInputMode_t (cudnn_adv.h)
+        Assert.Equal((0, 1, 2, 3), (Cudnn.RnnAlgoStandard, Cudnn.RnnAlgoPersistStatic, Cudnn.RnnAlgoPersistDynamic, Cudnn.RnnAlgoPersistStaticSmallH));
+        Assert.Equal((0, 1, 2, 3), (Cudnn.RnnRelu, Cudnn.RnnTanh, Cudnn.Lstm, Cudnn.Gru));
+        Assert.Equal((0, 1, 2, 3), (Cudnn.RnnNoBias, Cudnn.RnnSingleInputBias, Cudnn.RnnDoubleBias, Cudnn.RnnSingleRecurrentBias));
+        Assert.Equal((0, 1), (Cudnn.Unidirectional, Cudnn.Bidirectional));
+        Assert.Equal((0, 1), (Cudnn.LinearInput, Cudnn.SkipInput));
+        // cudnnForwardMode_t, cudnnRNNDataLayout_t, cudnnWgradMode_t, CUDNN_RNN_PADDED_IO_ENABLED
+        Assert.Equal((0, 1), (Cudnn.ForwardInference, Cudnn.ForwardTraining));
+        Assert.Equal((0, 1, 2), (Cudnn.RnnDataSequenceMajorUnpacked, Cudnn.RnnDataSequenceMajorPacked, Cudnn.RnnDataBatchMajorUnpacked));
+        Assert.Equal((0, 1), (Cudnn.WeightGradientAdd, Cudnn.WeightGradientSet));
+        Assert.Equal(1u, Cudnn.RnnPaddedIoEnabled);
     }
 
     [Fact]

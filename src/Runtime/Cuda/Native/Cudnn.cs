@@ -36,6 +36,17 @@ public static unsafe partial class Cudnn
     public const int LrnCrossChannelDim1 = 0;
     // Algorithm counts (cudnnConvolution*Algo_t ..._COUNT)
     public const int ForwardAlgorithmCount = 8, BackwardDataAlgorithmCount = 6, BackwardFilterAlgorithmCount = 7;
+    // cudnnRNNAlgo_t, cudnnRNNMode_t, cudnnRNNBiasMode_t, cudnnDirectionMode_t, cudnnRNNInputMode_t
+    public const int RnnAlgoStandard = 0, RnnAlgoPersistStatic = 1, RnnAlgoPersistDynamic = 2, RnnAlgoPersistStaticSmallH = 3;
+    public const int RnnRelu = 0, RnnTanh = 1, Lstm = 2, Gru = 3;
+    public const int RnnNoBias = 0, RnnSingleInputBias = 1, RnnDoubleBias = 2, RnnSingleRecurrentBias = 3;
+    public const int Unidirectional = 0, Bidirectional = 1;
+    public const int LinearInput = 0, SkipInput = 1;
+    // cudnnForwardMode_t, cudnnRNNDataLayout_t, cudnnWgradMode_t, the auxFlags bit CUDNN_RNN_PADDED_IO_ENABLED
+    public const int ForwardInference = 0, ForwardTraining = 1;
+    public const int RnnDataSequenceMajorUnpacked = 0, RnnDataSequenceMajorPacked = 1, RnnDataBatchMajorUnpacked = 2;
+    public const int WeightGradientAdd = 0, WeightGradientSet = 1;
+    public const uint RnnPaddedIoEnabled = 1;
 
     [LibraryImport(CudaLibraries.DnnName)] public static partial nuint cudnnGetVersion();
     [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnCreate(IntPtr* handle);
@@ -145,6 +156,34 @@ public static unsafe partial class Cudnn
     public static partial int cudnnDropoutForward(IntPtr handle, IntPtr dropoutDesc, IntPtr xDesc, float* x, IntPtr yDesc, float* y, void* reserve, nuint reserveBytes);
     [LibraryImport(CudaLibraries.DnnName)]
     public static partial int cudnnDropoutBackward(IntPtr handle, IntPtr dropoutDesc, IntPtr dyDesc, float* dy, IntPtr dxDesc, float* dx, void* reserve, nuint reserveBytes);
+
+    // Recurrent networks (the v8 API, cuDNN 8 and 9; libcudnn.so.9 forwards them to libcudnn_adv). Bound for completeness:
+    // the generated path runs its own cells (CudaRecurrent) to follow the CPU's order of operations, see docs/gpu.md.
+    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnCreateRNNDescriptor(IntPtr* descriptor);
+    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnDestroyRNNDescriptor(IntPtr descriptor);
+    [LibraryImport(CudaLibraries.DnnName)]
+    public static partial int cudnnSetRNNDescriptor_v8(IntPtr descriptor, int algorithm, int cellMode, int biasMode, int directionMode, int inputMode,
+        int dataType, int mathPrecision, int mathType, int inputSize, int hiddenSize, int projectionSize, int layers, IntPtr dropoutDesc, uint auxFlags);
+    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnCreateRNNDataDescriptor(IntPtr* descriptor);
+    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnDestroyRNNDataDescriptor(IntPtr descriptor);
+    [LibraryImport(CudaLibraries.DnnName)]
+    public static partial int cudnnSetRNNDataDescriptor(IntPtr descriptor, int dataType, int layout, int maxSequenceLength, int batch, int vectorSize,
+        int* sequenceLengths, void* paddingFill);
+    [LibraryImport(CudaLibraries.DnnName)] public static partial int cudnnGetRNNWeightSpaceSize(IntPtr handle, IntPtr rnnDesc, nuint* bytes);
+    [LibraryImport(CudaLibraries.DnnName)]
+    public static partial int cudnnGetRNNTempSpaceSizes(IntPtr handle, IntPtr rnnDesc, int forwardMode, IntPtr xDesc, nuint* workspaceBytes, nuint* reserveBytes);
+    [LibraryImport(CudaLibraries.DnnName)]
+    public static partial int cudnnRNNForward(IntPtr handle, IntPtr rnnDesc, int forwardMode, int* deviceSequenceLengths, IntPtr xDesc, float* x,
+        IntPtr yDesc, float* y, IntPtr hDesc, float* hx, float* hy, IntPtr cDesc, float* cx, float* cy, nuint weightBytes, float* weights,
+        nuint workspaceBytes, void* workspace, nuint reserveBytes, void* reserve);
+    [LibraryImport(CudaLibraries.DnnName)]
+    public static partial int cudnnRNNBackwardData_v8(IntPtr handle, IntPtr rnnDesc, int* deviceSequenceLengths, IntPtr yDesc, float* y, float* dy,
+        IntPtr xDesc, float* dx, IntPtr hDesc, float* hx, float* dhy, float* dhx, IntPtr cDesc, float* cx, float* dcy, float* dcx,
+        nuint weightBytes, float* weights, nuint workspaceBytes, void* workspace, nuint reserveBytes, void* reserve);
+    [LibraryImport(CudaLibraries.DnnName)]
+    public static partial int cudnnRNNBackwardWeights_v8(IntPtr handle, IntPtr rnnDesc, int addGradient, int* deviceSequenceLengths, IntPtr xDesc, float* x,
+        IntPtr hDesc, float* hx, IntPtr yDesc, float* y, nuint weightBytes, float* weightGradients, nuint workspaceBytes, void* workspace,
+        nuint reserveBytes, void* reserve);
 
     public static void Check(int status, string call)
     {
