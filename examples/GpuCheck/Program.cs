@@ -15,21 +15,33 @@ using NetGen.Examples.Zoo;
 // netgen-gpucheck: what NetGen finds of CUDA on this machine; cuBLAS SGEMM against the CPU GEMM; then every op
 // network (OpNetworks.cs) and every example network with a CUDA path run forward, backward and through training steps
 // on CUDA and on the CPU (the oracle) and compared; then timings. Exit codes: 0 all checks passed, 1 a check failed,
-// 3 no CUDA device (the output says "skipped: no CUDA device" and why). docs/gpu.md explains the tolerances.
+// 2 bad arguments, 3 no CUDA device (the output says "skipped: no CUDA device" and why). docs/gpu.md explains the tolerances.
 //
 //   netgen-gpucheck                 everything
 //   netgen-gpucheck --quick         op networks and LeNet-5 only, no ResNet, no benchmarks
 //   netgen-gpucheck --cpu-vs-cpu    the comparison itself, with both sides on the CPU: every error must be exactly 0
 //                                   (CI runs this with --quick, so the harness is tested on machines without a GPU)
+//   netgen-gpucheck --only A,B      only the networks whose names contain one of A, B, ... (any case)
+//
+// CI also runs it against tests/FakeCuda, a CPU stand-in for the CUDA libraries (tests/FakeCuda/run.sh).
 
 bool quick = args.Contains("--quick");
+int onlyAt = Array.IndexOf(args, "--only");
+if (onlyAt >= 0 && onlyAt + 1 >= args.Length)
+{
+    Console.Error.WriteLine("--only needs a comma-separated list of network name fragments, e.g. --only LSTM,LeNet");
+    return 2;
+}
+string[] only = onlyAt >= 0 ? args[onlyAt + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : Array.Empty<string>();
+List<ParityCase> Selected() => ParityCase.All(quick)
+    .Where(c => only.Length == 0 || only.Any(o => c.Name.Contains(o, StringComparison.OrdinalIgnoreCase))).ToList();
 if (args.Contains("--cpu-vs-cpu"))
 {
     ParityCase.Oracle = Backend.Cpu;
     Console.WriteLine("NetGen GPU self-check harness, both sides on the CPU (errors must be exactly 0)");
     Console.WriteLine(ParityCase.Header);
     int mismatches = 0;
-    foreach (var c in ParityCase.All(quick))
+    foreach (var c in Selected())
         mismatches += c.Run(allowTf32: false);
     Console.WriteLine(mismatches == 0 ? "harness ok" : $"{mismatches} harness check(s) FAILED");
     return mismatches == 0 ? 0 : 1;
@@ -49,7 +61,12 @@ if (CudaBackend.Unavailable() is { } unavailable)
 
 int failures = GemmCheck.Run();
 
-var cases = ParityCase.All(quick);
+var cases = Selected();
+if (cases.Count == 0)
+{
+    Console.Error.WriteLine("--only " + string.Join(",", only) + " selects no network; the names are in examples/GpuCheck/Program.cs (ParityCase.All)");
+    return 2;
+}
 
 Console.WriteLine();
 Console.WriteLine("CUDA against the CPU (error = max |CUDA - CPU| / max |CPU| per tensor; fp32 = TF32 off)");
@@ -59,7 +76,7 @@ foreach (var c in cases)
 foreach (var c in cases.Where(c => c.Name is "LeNet-5" or "ResNet-18"))
     failures += c.Run(allowTf32: true);
 
-if (!quick)
+if (!quick && only.Length == 0)
 {
     Console.WriteLine();
     Console.WriteLine("Timings (median over the timed runs; CUDA graphs replayed; compare with benchmarks/gpu/torch_reference.py on the same machine)");

@@ -21,8 +21,8 @@ partial class TinySequence : global::System.IDisposable
     // units of one step: b = i / H, j = i % H; the gates of sample b at time t sit in row b * steps + t of [batch,
     // steps, G]; a step's hh, states and gradients are [batch, H] (G for hh); the output row is [outStride] wide
     // with this direction at outOffset. A null pointer is an absent operand (no initial state, no output gradient).
-    static __device__ float netgen_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-    static __device__ long long netgen_gate_row(int b, int steps, int time) { return (long long)b * steps + time; }
+    static inline __device__ float netgen_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+    static inline __device__ long long netgen_gate_row(int b, int steps, int time) { return (long long)b * steps + time; }
 
     // gates[rows, G] = (gates + biasIh) + biasHh over the first `folded` columns (a GRU leaves b_hn out); the CPU's order.
     extern "C" __global__ void netgen_recurrent_bias(float* gates, const float* biasIh, const float* biasHh, int rows, int gateSize, int folded)
