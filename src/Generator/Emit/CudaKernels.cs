@@ -130,7 +130,7 @@ internal static class CudaKernels
             """,
         ["netgen_pool_helpers"] = """
             // A max-pooling window along one axis, clipped to the input (padding, ceil mode): [o*s - pad, o*s - pad + k) in [0, size).
-            static __device__ void netgen_pool_window(int o, int k, int s, int pad, int size, int* lo, int* hi)
+            static inline __device__ void netgen_pool_window(int o, int k, int s, int pad, int size, int* lo, int* hi)
             {
                 int start = o * s - pad, end = start + k;
                 *lo = start > 0 ? start : 0;
@@ -138,7 +138,7 @@ internal static class CudaKernels
             }
 
             // The first maximum of window (oy, ox) of a plane, row by row with "v > m", as NetGen.Cpu.Pool2d: its index.
-            static __device__ int netgen_pool_argmax(const float* plane, int oy, int ox, int inH, int inW, int k, int s, int pad)
+            static inline __device__ int netgen_pool_argmax(const float* plane, int oy, int ox, int inH, int inW, int k, int s, int pad)
             {
                 int y0, y1, x0, x1;
                 netgen_pool_window(oy, k, s, pad, inH, &y0, &y1);
@@ -155,7 +155,7 @@ internal static class CudaKernels
             }
 
             // AdaptiveAvgPool2d's bin along one axis, as NetGen.Cpu.AdaptivePool2d: [floor(o*in/out), ceil((o+1)*in/out)).
-            static __device__ void netgen_pool_bin(int o, int in, int out, int* lo, int* hi)
+            static inline __device__ void netgen_pool_bin(int o, int in, int out, int* lo, int* hi)
             {
                 *lo = (int)((long long)o * in / out);
                 *hi = (int)(((long long)(o + 1) * in + out - 1) / out);
@@ -414,7 +414,7 @@ internal static class CudaKernels
             """,
         ["netgen_upsample_helpers"] = """
             // NetGen.Cpu.Upsample2d's source indices (PyTorch's, align_corners=False, ratio (float)in / out).
-            static __device__ int netgen_nearest_source(int dst, int inSize, int outSize)
+            static inline __device__ int netgen_nearest_source(int dst, int inSize, int outSize)
             {
                 if (outSize == inSize) return dst;
                 if (outSize == 2 * inSize) return dst >> 1;
@@ -423,7 +423,7 @@ internal static class CudaKernels
                 return src < inSize - 1 ? src : inSize - 1;
             }
 
-            static __device__ void netgen_linear_taps(int dst, int inSize, int outSize, int* i0, int* i1, float* w0, float* w1)
+            static inline __device__ void netgen_linear_taps(int dst, int inSize, int outSize, int* i0, int* i1, float* w0, float* w1)
             {
                 if (outSize == inSize) { *i0 = *i1 = dst; *w0 = 1.0f; *w1 = 0.0f; return; }
                 float scale = (float)inSize / outSize;
@@ -442,7 +442,7 @@ internal static class CudaKernels
 
             // The first dst in [0, outSize] whose source (nearest, or the first linear tap) is >= target: sources never
             // decrease as dst grows, so the outputs that read one input row or column form a range found by bisection.
-            static __device__ int netgen_first_source(int target, int inSize, int outSize, int linear)
+            static inline __device__ int netgen_first_source(int target, int inSize, int outSize, int linear)
             {
                 int lo = 0, hi = outSize;
                 while (lo < hi)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs netgen-gpucheck against the fake CUDA device (fake_core.cpp, fake_cudnn.cpp): the CUDA driver, runtime,
+# cuBLAS, cuDNN and NVRTC entry points NetGen binds, implemented on the CPU. So every generated CUDA path, its
+# bindings, graphs and kernels run end to end in CI, which has no GPU, and are compared with the CPU path.
+# What it cannot show is how the real libraries behave; docs/gpu.md keeps that list.
+#
+#   bash tests/FakeCuda/run.sh [gpucheck arguments]     (default: --quick --only <the networks listed below>)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v g++ > /dev/null; then
+  echo "fake CUDA device: skipped: no g++ on PATH to build it"
+  exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+g++ -std=c++17 -O2 -Wall -Wextra -Werror -shared -fPIC tests/FakeCuda/fake_core.cpp tests/FakeCuda/fake_cudnn.cpp \
+  -o "$work/libnetgen-fake-cuda.so" -ldl
+# One library under every name NetGen looks for; symlinks, so the loader maps it once and its state is shared.
+for name in libcuda.so.1 libcudart.so.13 libcublas.so.13 libcudnn.so.9 libnvrtc.so.13; do
+  ln -s libnetgen-fake-cuda.so "$work/$name"
+done
+
+# The fake's convolutions are plain loops, so the zoo networks (AlexNet to ResNet-50) are left to a real GPU: --quick
+# is every op network, LeNet-5, the generative and the recurrent networks (about a minute and a half on 2 cores).
+[ "$#" -eq 0 ] && set -- --quick
+NETGEN_CUDA_PATH="$work" NETGEN_CUDA_CACHE="$work/cache" NETGEN_FAKE_CUDA_WORK="$work" \
+  dotnet run -c Release --project examples/GpuCheck --no-build -- "$@"
