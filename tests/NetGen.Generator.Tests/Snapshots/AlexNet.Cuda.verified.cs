@@ -32,7 +32,7 @@ partial class AlexNet : global::System.IDisposable
     }
 
     // A max-pooling window along one axis, clipped to the input (padding, ceil mode): [o*s - pad, o*s - pad + k) in [0, size).
-    static __device__ void netgen_pool_window(int o, int k, int s, int pad, int size, int* lo, int* hi)
+    static inline __device__ void netgen_pool_window(int o, int k, int s, int pad, int size, int* lo, int* hi)
     {
         int start = o * s - pad, end = start + k;
         *lo = start > 0 ? start : 0;
@@ -40,7 +40,7 @@ partial class AlexNet : global::System.IDisposable
     }
 
     // The first maximum of window (oy, ox) of a plane, row by row with "v > m", as NetGen.Cpu.Pool2d: its index.
-    static __device__ int netgen_pool_argmax(const float* plane, int oy, int ox, int inH, int inW, int k, int s, int pad)
+    static inline __device__ int netgen_pool_argmax(const float* plane, int oy, int ox, int inH, int inW, int k, int s, int pad)
     {
         int y0, y1, x0, x1;
         netgen_pool_window(oy, k, s, pad, inH, &y0, &y1);
@@ -57,7 +57,7 @@ partial class AlexNet : global::System.IDisposable
     }
 
     // AdaptiveAvgPool2d's bin along one axis, as NetGen.Cpu.AdaptivePool2d: [floor(o*in/out), ceil((o+1)*in/out)).
-    static __device__ void netgen_pool_bin(int o, int in, int out, int* lo, int* hi)
+    static inline __device__ void netgen_pool_bin(int o, int in, int out, int* lo, int* hi)
     {
         *lo = (int)((long long)o * in / out);
         *hi = (int)(((long long)(o + 1) * in + out - 1) / out);
