@@ -4,7 +4,7 @@
 # bindings, graphs and kernels run end to end in CI, which has no GPU, and are compared with the CPU path.
 # What it cannot show is how the real libraries behave; docs/gpu.md keeps that list.
 #
-#   bash tests/FakeCuda/run.sh [gpucheck arguments]     (default: --quick --only <the networks listed below>)
+#   bash tests/FakeCuda/run.sh [gpucheck arguments]     (default: --quick); then the suites' CUDA tests (needs a Release build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,5 +24,11 @@ done
 # The fake's convolutions are plain loops, so the zoo networks (AlexNet to ResNet-50) are left to a real GPU: --quick
 # is every op network, LeNet-5, the generative and the recurrent networks (about a minute and a half on 2 cores).
 [ "$#" -eq 0 ] && set -- --quick
-NETGEN_CUDA_PATH="$work" NETGEN_CUDA_CACHE="$work/cache" NETGEN_FAKE_CUDA_WORK="$work" \
-  dotnet run -c Release --project examples/GpuCheck --no-build -- "$@"
+export NETGEN_CUDA_PATH="$work" NETGEN_CUDA_CACHE="$work/cache" NETGEN_FAKE_CUDA_WORK="$work"
+dotnet run -c Release --project examples/GpuCheck --no-build -- "$@"
+
+# The suites' GPU tests, which say "skipped: no CUDA device" without one, run here too (built by dotnet test before).
+for project in tests/NetGen.Runtime.Tests tests/NetGen.Integration.Tests; do
+  echo "== $project, CUDA tests on the fake device"
+  dotnet test "$project" -c Release --no-build --filter "FullyQualifiedName~Cuda"
+done

@@ -113,7 +113,9 @@ public class CudaBackendTests(ITestOutputHelper output)
     public void MiniResNet_on_CUDA_matches_the_CPU_forward_backward_and_train_step()
     {
         CudaProbe probe = CudaDevice.Probe();
-        Skip.IfNot(probe.Available && CudaBackend.Unavailable() is null, probe.Available ? "skipped: no CUDA device (" + CudaBackend.Unavailable()!.Message + ")" : probe.ToString());
+        Exception? unavailable = CudaBackend.Unavailable();
+        // (the reason is built only when skipping: with a device, Unavailable() is null)
+        Skip.IfNot(probe.Available && unavailable is null, probe.Available ? "skipped: no CUDA device (" + unavailable?.Message + ")" : probe.ToString());
         output.WriteLine(probe.ToString());
         const int batch = 8;
         var cpu = new MiniResNet();
