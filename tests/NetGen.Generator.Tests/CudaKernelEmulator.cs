@@ -141,3 +141,49 @@ internal sealed unsafe class CudaKernelEmulator : IDisposable
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+/// <summary>
+/// The generator's whole kernel catalogue compiled once per test class (an xunit class fixture), or the reason it
+/// could not be ("skipped: no g++ ..."), and the comparison the emulation tests share.
+/// </summary>
+public sealed class CudaEmulatorFixture : IDisposable
+{
+    private readonly CudaKernelEmulator? _emulator;
+    private readonly string _skip;
+
+    public CudaEmulatorFixture()
+    {
+        string? compiler = CudaKernelEmulator.FindCompiler(out _skip);
+        if (compiler is not null)
+            _emulator = CudaKernelEmulator.Build(compiler, NetGen.Generator.Emit.CudaKernels.Source("AllKernels", NetGen.Generator.Emit.CudaKernels.All));
+    }
+
+    /// <summary>The emulator, or the test is skipped with the reason.</summary>
+    internal CudaKernelEmulator Emulator
+    {
+        get
+        {
+            Xunit.Skip.If(_emulator is null, _skip);
+            return _emulator!;
+        }
+    }
+
+    public void Dispose() => _emulator?.Dispose();
+
+    /// <summary>
+    /// Asserts |expected - actual| / max(1, |expected|) &lt;= tolerance element by element (naming the first element that
+    /// is not) and writes the worst error to the test output.
+    /// </summary>
+    public static void Close(Xunit.Abstractions.ITestOutputHelper output, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
+    {
+        Xunit.Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(expected[i] - actual[i]) / Math.Max(1.0, Math.Abs(expected[i]));
+            Xunit.Assert.True(error <= tolerance, $"{what}[{i}]: CPU {expected[i]:R}, CUDA {actual[i]:R} (error {error:E2} > {tolerance:E0})");
+            worst = Math.Max(worst, error);
+        }
+        output.WriteLine($"{what}: worst relative error {worst:E2} (tolerance {tolerance:E0})");
+    }
+}

@@ -13,7 +13,7 @@ namespace NetGen.Generator.Tests;
 /// CPU runtime's kernels: the elementwise half of the CUDA path is checked on every machine, GPU or not. What only a
 /// GPU can check (NVRTC, cuDNN, the graphs) is in examples/GpuCheck and the skipped device tests.
 /// </summary>
-public sealed unsafe class CudaKernelTests : IDisposable
+public sealed unsafe class CudaKernelTests : IClassFixture<CudaEmulatorFixture>
 {
     // 37 elements over 3 blocks of 4 threads: every thread strides several times and the last stride is partial.
     // 2 x 32 threads: more threads than elements, so the bound check matters.
@@ -21,24 +21,15 @@ public sealed unsafe class CudaKernelTests : IDisposable
     private const int N = 37;
 
     private readonly ITestOutputHelper _output;
-    private readonly CudaKernelEmulator? _emulator;
-    private readonly string _skip;
+    private readonly CudaEmulatorFixture _fixture;
 
-    public CudaKernelTests(ITestOutputHelper output)
+    public CudaKernelTests(CudaEmulatorFixture fixture, ITestOutputHelper output)
     {
+        _fixture = fixture;
         _output = output;
-        string? compiler = CudaKernelEmulator.FindCompiler(out _skip);
-        if (compiler is not null)
-            _emulator = CudaKernelEmulator.Build(compiler, CudaKernels.Source("AllKernels", CudaKernels.All));
     }
 
-    public void Dispose() => _emulator?.Dispose();
-
-    private CudaKernelEmulator Emulator()
-    {
-        Skip.If(_emulator is null, _skip);
-        return _emulator!;
-    }
+    private CudaKernelEmulator Emulator() => _fixture.Emulator;
 
     private static float[] Random(int seed, int n, float low = -3f, float high = 3f)
     {
@@ -46,18 +37,8 @@ public sealed unsafe class CudaKernelTests : IDisposable
         return Enumerable.Range(0, n).Select(_ => low + (high - low) * (float)rng.NextDouble()).ToArray();
     }
 
-    private void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double worst = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double error = Math.Abs(expected[i] - actual[i]) / Math.Max(1.0, Math.Abs(expected[i]));
-            Assert.True(error <= tolerance, $"{what}[{i}]: CPU {expected[i]:R}, CUDA C {actual[i]:R} (error {error:E2} > {tolerance:E0})");
-            worst = Math.Max(worst, error);
-        }
-        _output.WriteLine($"{what}: worst relative error {worst:E2} (tolerance {tolerance:E0})");
-    }
+    private void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what) =>
+        CudaEmulatorFixture.Close(_output, expected, actual, tolerance, what);
 
     [Fact]
     public void Every_kernel_of_every_snapshot_network_is_in_the_catalogue_and_launched_by_name()

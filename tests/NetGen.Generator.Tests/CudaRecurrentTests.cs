@@ -16,21 +16,16 @@ namespace NetGen.Generator.Tests;
 /// with the argument arrays cuLaunchKernel would get), its cuBLAS products to the CPU's GEMM. Compared with
 /// <see cref="Recurrent"/>, the CPU oracle, forward and backward, for every cell, direction and optional operand.
 /// </summary>
-public sealed unsafe class CudaRecurrentTests : IDisposable
+public sealed unsafe class CudaRecurrentTests : IClassFixture<CudaEmulatorFixture>
 {
     private readonly ITestOutputHelper _output;
-    private readonly CudaKernelEmulator? _emulator;
-    private readonly string _skip;
+    private readonly CudaEmulatorFixture _fixture;
 
-    public CudaRecurrentTests(ITestOutputHelper output)
+    public CudaRecurrentTests(CudaEmulatorFixture fixture, ITestOutputHelper output)
     {
+        _fixture = fixture;
         _output = output;
-        string? compiler = CudaKernelEmulator.FindCompiler(out _skip);
-        if (compiler is not null)
-            _emulator = CudaKernelEmulator.Build(compiler, CudaKernels.Source("AllKernels", CudaKernels.All));
     }
-
-    public void Dispose() => _emulator?.Dispose();
 
     /// <summary>A stream whose launches run the emulated kernels over 3 blocks of 4 threads and whose GEMMs are the CPU's.</summary>
     private sealed class EmulatedQueue(CudaKernelEmulator emulator) : ICudaQueue
@@ -70,18 +65,8 @@ public sealed unsafe class CudaRecurrentTests : IDisposable
     private static float[] Random(Random rng, int n, float scale = 1f) =>
         Enumerable.Range(0, n).Select(_ => scale * (2f * (float)rng.NextDouble() - 1f)).ToArray();
 
-    private void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double worst = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double error = Math.Abs(expected[i] - actual[i]) / Math.Max(1.0, Math.Abs(expected[i]));
-            Assert.True(error <= tolerance, $"{what}[{i}]: CPU {expected[i]:R}, CUDA path {actual[i]:R} (error {error:E2} > {tolerance:E0})");
-            worst = Math.Max(worst, error);
-        }
-        _output.WriteLine($"{what}: worst relative error {worst:E2}");
-    }
+    private void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what) =>
+        CudaEmulatorFixture.Close(_output, expected, actual, tolerance, what);
 
     public static IEnumerable<object[]> Cases()
     {
@@ -99,7 +84,7 @@ public sealed unsafe class CudaRecurrentTests : IDisposable
     [MemberData(nameof(Cases))]
     public void A_layer_queued_for_the_GPU_computes_what_the_CPU_computes(RecurrentCell cell, bool reverse, bool states, bool biases)
     {
-        Skip.If(_emulator is null, _skip);
+        var emulator = _fixture.Emulator;
         const int batch = 3, steps = 4, inSize = 5, hidden = 6, stride = 2 * hidden, offset = hidden; // the reverse half of a bidirectional output
         var g = new RecurrentGeometry(cell, steps, inSize, hidden, reverse);
         var rng = new Random((int)cell * 8 + (reverse ? 4 : 0) + (states ? 2 : 0));
@@ -115,7 +100,7 @@ public sealed unsafe class CudaRecurrentTests : IDisposable
         Recurrent.Forward(output, stride, offset, input, h0, c0, wIh, wHh, bIh, bHh, batch, g, workspace);
 
         // CUDA path, emulated
-        var queue = new EmulatedQueue(_emulator!);
+        var queue = new EmulatedQueue(emulator);
         var layer = new CudaRecurrent(queue, g);
         Buffer dOutputBuffer, dInput, dH0, dC0, dWIh, dWHh, dBIh, dBHh;
         Buffer x = new(input), h0b = new(h0), c0b = new(c0), wIhB = new(wIh), wHhB = new(wHh), bIhB = new(bIh), bHhB = new(bHh);
@@ -153,11 +138,11 @@ public sealed unsafe class CudaRecurrentTests : IDisposable
     [SkippableFact]
     public void A_frozen_backward_leaves_the_parameter_gradients_alone_and_skips_an_unwanted_input_gradient()
     {
-        Skip.If(_emulator is null, _skip);
+        var emulator = _fixture.Emulator;
         const int batch = 2, steps = 3, inSize = 4, hidden = 5;
         var g = new RecurrentGeometry(RecurrentCell.Lstm, steps, inSize, hidden, Reverse: false);
         var rng = new Random(5);
-        var queue = new EmulatedQueue(_emulator!);
+        var queue = new EmulatedQueue(emulator);
         var layer = new CudaRecurrent(queue, g);
         Buffer x = new(Random(rng, batch * steps * inSize)), wIh = new(Random(rng, g.GateSize * inSize)), wHh = new(Random(rng, g.GateSize * hidden));
         Buffer output = new(new float[batch * steps * hidden]), workspace = new(new float[batch * g.WorkspaceSize]);
@@ -174,9 +159,9 @@ public sealed unsafe class CudaRecurrentTests : IDisposable
     [SkippableFact]
     public void Last_step_kernels_match_the_CPU_for_one_and_two_directions()
     {
-        Skip.If(_emulator is null, _skip);
-        var forward = _emulator!.Launcher("netgen_last_step_forward");
-        var backward = _emulator.Launcher("netgen_last_step_backward");
+        var emulator = _fixture.Emulator;
+        var forward = emulator.Launcher("netgen_last_step_forward");
+        var backward = emulator.Launcher("netgen_last_step_backward");
         const int batch = 3, steps = 4, hidden = 5;
         var rng = new Random(9);
         void** args = stackalloc void*[7];

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Xunit;
 
 namespace NetGen.Integration.Tests;
@@ -17,6 +18,28 @@ internal static class GradientCheck
     /// <param name="BeforeForward">Runs before every Forward (for example to replay the same Dropout masks).</param>
     public sealed record Options(float Epsilon = 1e-2f, double Atol = 2e-3, double Rtol = 2e-2, int MaxChecks = 200, int Batch = 2, ulong Seed = 7,
         Action? BeforeForward = null);
+
+    /// <summary>
+    /// Frozen networks: Backward returns the same input gradient as unfrozen and leaves every parameter gradient at zero
+    /// (a GAN freezes its discriminator while the generator trains through it).
+    /// </summary>
+    /// <param name="freeze">Sets the network's Frozen property (generated per class, not on the interfaces).</param>
+    public static void Frozen(ISingleInputNetwork net, Action<bool> freeze, int batch = 2)
+    {
+        var x = Enumerable.Range(0, batch * net.InputSize).Select(i => MathF.Sin(0.3f * i)).ToArray();
+        var dy = Enumerable.Range(0, batch * net.OutputSize).Select(i => MathF.Cos(0.7f * i)).ToArray();
+        net.ZeroGradients();
+        freeze(false);
+        net.Forward(x, batch, training: true);
+        var expected = net.Backward(dy).ToArray();
+        Assert.Contains(net.Gradients.ToArray(), g => g != 0f);
+
+        net.ZeroGradients();
+        freeze(true);
+        net.Forward(x, batch, training: true);
+        Assert.Equal(expected, net.Backward(dy).ToArray());
+        Assert.All(net.Gradients.ToArray(), g => Assert.Equal(0f, g));
+    }
 
     public static void Network(ISingleInputNetwork net, Options? options = null)
     {
