@@ -35,7 +35,18 @@ Mnist.Normalize(train.Features);
 Mnist.Normalize(test.Features);
 Console.WriteLine($"data: {train.Count:N0} training and {test.Count:N0} test digits; batch {options.Batch}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine), momentum 0.9, weight decay 5e-4, shift ±{options.Shift} px, seed {options.Seed}");
 
-var net = new LeNet5(new NetworkOptions { Capacity = options.Batch, Seed = options.Seed });
+LeNet5 net;
+try
+{
+    net = new LeNet5(new NetworkOptions { Capacity = options.Batch, Seed = options.Seed, Backend = options.Backend });
+}
+catch (Exception e) when (options.Backend == Backend.Cuda && e is NotSupportedException or DllNotFoundException or InvalidOperationException)
+{
+    Console.Error.WriteLine("error: " + e.Message);
+    return 1;
+}
+using var disposeGpu = net; // on CUDA: frees the GPU (after copying the parameters back)
+Console.WriteLine("backend: " + (net.ActiveBackend == Backend.Cuda ? "CUDA, " + NetGen.Cuda.CudaDevice.Probe() : "CPU"));
 var optimizer = new Sgd(options.LearningRate, momentum: 0.9f, weightDecay: 5e-4f);
 var augmentRng = new Rng(options.Seed + 1);
 var shiftTemp = new float[LeNet5.InputSize];
@@ -87,6 +98,7 @@ sealed class TrainOptions
     public string? TestImages { get; private set; }
     public string? TestLabels { get; private set; }
     public string Output { get; private set; } = "lenet5.safetensors";
+    public Backend Backend { get; private set; } = Backend.Cpu;
 
     private const string Usage = """
         usage: dotnet run -c Release --project examples/LeNet5 -- [options]
@@ -100,6 +112,7 @@ sealed class TrainOptions
           --test-images F     IDX images for the test set; default: bundled 2,000 digits
           --test-labels F     IDX labels for --test-images
           --out F             checkpoint to write (default lenet5.safetensors)
+          --backend B         cpu, cuda or auto (CUDA when it can, else the CPU; default cpu); see docs/gpu.md
         """;
 
     public static TrainOptions? Parse(string[] args)
@@ -122,6 +135,15 @@ sealed class TrainOptions
                     case "--test-images": o.TestImages = Value(); break;
                     case "--test-labels": o.TestLabels = Value(); break;
                     case "--out": o.Output = Value(); break;
+                    case "--backend":
+                        o.Backend = Value() switch
+                        {
+                            "cpu" => Backend.Cpu,
+                            "cuda" => Backend.Cuda,
+                            "auto" => Backend.Auto,
+                            var other => throw new FormatException($"--backend must be cpu, cuda or auto, not '{other}'"),
+                        };
+                        break;
                     case "-h": case "--help": Console.WriteLine(Usage); return null;
                     default: throw new FormatException($"unknown option '{args[i]}'");
                 }
