@@ -24,8 +24,12 @@ done
 # The fake's convolutions are plain loops, so the zoo networks (AlexNet to ResNet-50) are left to a real GPU: --quick
 # is every op network, LeNet-5, the generative and the recurrent networks (about a minute and a half on 2 cores).
 [ "$#" -eq 0 ] && set -- --quick
+# The NativeAOT binary, as it is carried to a GPU machine (benchmarks/gpu/run-device.sh): its bindings and resolver
+# are what runs there.
+dotnet publish examples/GpuCheck -c Release -r linux-x64 -o "$work/gpucheck" -nologo > "$work/publish.log" 2>&1 ||
+  { cat "$work/publish.log"; exit 1; }
 export NETGEN_CUDA_PATH="$work" NETGEN_CUDA_CACHE="$work/cache" NETGEN_FAKE_CUDA_WORK="$work"
-dotnet run -c Release --project examples/GpuCheck --no-build -- "$@"
+"$work/gpucheck/netgen-gpucheck" "$@"
 
 # The suites' GPU tests, which say "skipped: no CUDA device" without one, run here too (built by dotnet test before).
 for project in tests/NetGen.Runtime.Tests tests/NetGen.Integration.Tests; do
