@@ -10,7 +10,7 @@
 //   defined away) and generates one binder per kernel that copies its arguments from the cuLaunchKernel array; the
 //   "CUBIN" names the shared object, which cuModuleLoadData opens. A launch runs every thread of the grid in turn;
 //   NetGen's kernels are grid-stride loops over independent indices, so that computes what the GPU computes.
-// - cuBLAS SGEMM: a plain column-major triple loop in double.
+// - cuBLAS SGEMM: a plain column-major triple loop in double (inputs rounded to TF32 under CUBLAS_TF32_TENSOR_OP_MATH).
 #include "fake.h"
 
 #include <dlfcn.h>
@@ -303,6 +303,7 @@ namespace
 struct Blas
 {
     void* stream = nullptr;
+    int mathMode = 0;  // cublasMath_t: 3 is CUBLAS_TF32_TENSOR_OP_MATH
 };
 }  // namespace
 
@@ -310,7 +311,7 @@ EXPORT int cublasCreate_v2(void** handle) { *handle = new Blas(); return 0; }
 EXPORT int cublasDestroy_v2(void* handle) { delete static_cast<Blas*>(handle); return 0; }
 EXPORT int cublasGetVersion_v2(void*, int* version) { *version = 130000; return 0; }
 EXPORT int cublasSetStream_v2(void* handle, void* stream) { static_cast<Blas*>(handle)->stream = stream; return 0; }
-EXPORT int cublasSetMathMode(void*, int) { return 0; }
+EXPORT int cublasSetMathMode(void* handle, int mode) { static_cast<Blas*>(handle)->mathMode = mode; return 0; }
 EXPORT int cublasSetWorkspace_v2(void*, void*, size_t) { return 0; }
 EXPORT const char* cublasGetStatusString(int) { return "fake cuBLAS error"; }
 
@@ -326,6 +327,7 @@ EXPORT int cublasSgemm_v2(void* handle, int transA, int transB, int m, int n, in
         return Reject("cublasSgemm", "A or B is not (wholly) device memory");
     if (m && n && !IsDevice(c, extent(m, n, ldc))) return Reject("cublasSgemm", "C is not (wholly) device memory");
     float alpha = *alphaPointer, beta = *betaPointer;  // host scalars: read now
+    bool tf32 = static_cast<Blas*>(handle)->mathMode == 3;
     netgen_fake_enqueue(static_cast<Blas*>(handle)->stream, [=] {
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++)
@@ -335,6 +337,7 @@ EXPORT int cublasSgemm_v2(void* handle, int transA, int transB, int m, int n, in
                 {
                     float av = transA ? a[p + (long long)i * lda] : a[i + (long long)p * lda];
                     float bv = transB ? b[j + (long long)p * ldb] : b[p + (long long)j * ldb];
+                    if (tf32) { av = netgen_fake_tf32(av); bv = netgen_fake_tf32(bv); }
                     sum += (double)av * bv;
                 }
                 float& out = c[i + (long long)j * ldc];

@@ -155,9 +155,14 @@ template <class Tap> void forEachTap(const Conv& g, int k, int c, Tap tap)
 
 inline long long at(const Shape& s, int n, int c, int h, int w) { return (((long long)n * s.c + c) * s.h + h) * s.w + w; }
 
+// A product's input as the math type reads it: exact under CUDNN_FMA_MATH, TF32 under the others (what Ampere and
+// later do for fp32 convolutions unless NVIDIA_TF32_OVERRIDE=0).
+inline float operand(const Conv& g, float v) { return g.p.mathType == kFmaMath ? v : netgen_fake_tf32(v); }
+
 // y = alpha * conv(x, w) + beta * y
 void convForward(const Conv& g, float alpha, const float* x, const float* w, float beta, float* y)
 {
+    auto in = [&](float v) { return operand(g, v); };
     std::vector<double> acc((size_t)g.y.h * g.y.w);
     for (int n = 0; n < g.x.n; n++)
         for (int k = 0; k < g.w.n; k++)
@@ -165,7 +170,7 @@ void convForward(const Conv& g, float alpha, const float* x, const float* w, flo
             std::fill(acc.begin(), acc.end(), 0.0);
             for (int c = 0; c < g.x.c; c++)
                 forEachTap(g, k, c, [&](int oh, int ow, int ih, int iw, long long wi) {
-                    acc[(size_t)oh * g.y.w + ow] += (double)x[at(g.x, n, c, ih, iw)] * w[wi];
+                    acc[(size_t)oh * g.y.w + ow] += (double)in(x[at(g.x, n, c, ih, iw)]) * in(w[wi]);
                 });
             for (int oh = 0; oh < g.y.h; oh++)
                 for (int ow = 0; ow < g.y.w; ow++) blend(y[at(g.y, n, k, oh, ow)], acc[(size_t)oh * g.y.w + ow], alpha, beta);
@@ -175,6 +180,7 @@ void convForward(const Conv& g, float alpha, const float* x, const float* w, flo
 // dx = alpha * conv^T(dy, w) + beta * dx: the adjoint of convForward, scattering each product back.
 void convBackwardData(const Conv& g, float alpha, const float* w, const float* dy, float beta, float* dx)
 {
+    auto in = [&](float v) { return operand(g, v); };
     std::vector<double> acc((size_t)g.x.h * g.x.w);
     for (int n = 0; n < g.x.n; n++)
         for (int c = 0; c < g.x.c; c++)
@@ -182,7 +188,7 @@ void convBackwardData(const Conv& g, float alpha, const float* w, const float* d
             std::fill(acc.begin(), acc.end(), 0.0);
             for (int k = 0; k < g.w.n; k++)
                 forEachTap(g, k, c, [&](int oh, int ow, int ih, int iw, long long wi) {
-                    acc[(size_t)ih * g.x.w + iw] += (double)dy[at(g.y, n, k, oh, ow)] * w[wi];
+                    acc[(size_t)ih * g.x.w + iw] += (double)in(dy[at(g.y, n, k, oh, ow)]) * in(w[wi]);
                 });
             for (int ih = 0; ih < g.x.h; ih++)
                 for (int iw = 0; iw < g.x.w; iw++) blend(dx[at(g.x, n, c, ih, iw)], acc[(size_t)ih * g.x.w + iw], alpha, beta);
@@ -192,12 +198,13 @@ void convBackwardData(const Conv& g, float alpha, const float* w, const float* d
 // dw = alpha * sum over n, p, q of dy * x + beta * dw
 void convBackwardFilter(const Conv& g, float alpha, const float* x, const float* dy, float beta, float* dw)
 {
+    auto in = [&](float v) { return operand(g, v); };
     std::vector<double> acc((size_t)g.w.count());
     for (int n = 0; n < g.x.n; n++)
         for (int k = 0; k < g.w.n; k++)
             for (int c = 0; c < g.x.c; c++)
                 forEachTap(g, k, c, [&](int oh, int ow, int ih, int iw, long long wi) {
-                    acc[(size_t)wi] += (double)dy[at(g.y, n, k, oh, ow)] * x[at(g.x, n, c, ih, iw)];
+                    acc[(size_t)wi] += (double)in(dy[at(g.y, n, k, oh, ow)]) * in(x[at(g.x, n, c, ih, iw)]);
                 });
     for (size_t i = 0; i < acc.size(); i++) blend(dw[i], acc[i], alpha, beta);
 }
@@ -362,7 +369,7 @@ int cudnnSetConvolutionMathType(void* desc, int mathType)
     auto d = static_cast<Descriptor*>(desc);
     if (!d || d->kind != Kind::Convolution || mathType < 0 || mathType > kFmaMath)
         return fail(kBadParam, "cudnnSetConvolutionMathType", "bad descriptor or math type %d", mathType);
-    d->conv.mathType = mathType; // recorded and reported by the searches; the fake always computes exact fp32
+    d->conv.mathType = mathType; // reported by the searches; any type but FMA rounds the products' inputs to TF32
     return kSuccess;
 }
 
