@@ -11,6 +11,11 @@ using NetGen.Examples.LeNet5;
 
 var options = TrainOptions.Parse(args);
 if (options is null) return 2;
+if (options.Backend == Backend.Cuda && NetGen.Cuda.CudaBackend.Unavailable() is { } why)
+{
+    Console.Error.WriteLine("error: --backend cuda: " + why.Message);
+    return 1;
+}
 
 Console.WriteLine(LeNet5.Summary);
 Dataset train, test;
@@ -35,17 +40,7 @@ Mnist.Normalize(train.Features);
 Mnist.Normalize(test.Features);
 Console.WriteLine($"data: {train.Count:N0} training and {test.Count:N0} test digits; batch {options.Batch}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine), momentum 0.9, weight decay 5e-4, shift ±{options.Shift} px, seed {options.Seed}");
 
-LeNet5 net;
-try
-{
-    net = new LeNet5(new NetworkOptions { Capacity = options.Batch, Seed = options.Seed, Backend = options.Backend });
-}
-catch (Exception e) when (options.Backend == Backend.Cuda && e is NotSupportedException or DllNotFoundException or InvalidOperationException)
-{
-    Console.Error.WriteLine("error: " + e.Message);
-    return 1;
-}
-using var disposeGpu = net; // on CUDA: frees the GPU (after copying the parameters back)
+using var net = new LeNet5(new NetworkOptions { Capacity = options.Batch, Seed = options.Seed, Backend = options.Backend }); // on CUDA: frees the GPU (after copying the parameters back)
 Console.WriteLine("backend: " + (net.ActiveBackend == Backend.Cuda ? "CUDA, " + NetGen.Cuda.CudaDevice.Probe() : "CPU"));
 var optimizer = new Sgd(options.LearningRate, momentum: 0.9f, weightDecay: 5e-4f);
 var augmentRng = new Rng(options.Seed + 1);

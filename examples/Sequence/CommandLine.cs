@@ -22,6 +22,8 @@ public sealed class CommandLine
     public int Clips => _clips ?? Math.Min(3, Test ?? 200);
     private int? _clips;
     public int Length { get; private set; } = 50;
+    /// <summary>Where the networks run: --backend cpu (default), cuda or auto (CUDA when it can, else the CPU).</summary>
+    public Backend Backend { get; private set; } = Backend.Cpu;
 
     /// <summary>The output folder: --out, or artifacts/sequence/&lt;command&gt;.</summary>
     public string OutputFolder => Output ?? Path.Combine("artifacts", "sequence", Command);
@@ -44,6 +46,7 @@ public sealed class CommandLine
           --test N       held-out test examples (default: separate 200, memory 2000)
           --batch N      mini-batch size (default: separate 16, memory 32)
           --lr X         Adam learning rate (default: separate 0.002, memory 0.001)
+          --backend B    cpu, cuda or auto (CUDA when it can, else the CPU; default cpu); see docs/gpu.md
         separate only:
           --valid N      validation mixtures scored after every epoch (default 50)
           --clips N      test clips written as PNG + WAV (default 3, or --test if smaller)
@@ -94,6 +97,11 @@ public sealed class CommandLine
                         string text = Value();
                         float lr = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new FormatException($"--lr needs a number, got '{text}'");
                         o.LearningRate = lr > 0 && float.IsFinite(lr) && lr < 1 ? lr : throw new FormatException($"--lr must be a positive number below 1, got {text}");
+                        break;
+                    case "--backend":
+                        string backend = Value();
+                        o.Backend = Enum.TryParse(backend, ignoreCase: true, out Backend b) && Enum.IsDefined(b) && !char.IsDigit(backend[0])
+                            ? b : throw new FormatException($"--backend must be cpu, cuda or auto, got '{backend}'");
                         break;
                     case "-h": case "--help": o.Help = true; return o;
                     default: throw new FormatException($"unknown option '{name}'");

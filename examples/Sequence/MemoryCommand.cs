@@ -24,7 +24,7 @@ public static class MemoryCommand
             LearningRate = options.LearningRate ?? 1e-3f,
         };
         int steps = options.Length;
-        var netOptions = new NetworkOptions { Capacity = config.BatchSize, Seed = config.Seed };
+        var netOptions = new NetworkOptions { Capacity = config.BatchSize, Seed = config.Seed, Backend = options.Backend };
         ISingleInputNetwork lstm = steps == 50 ? new MemoryLstm50(netOptions) : new MemoryLstm100(netOptions);
         ISingleInputNetwork rnn = steps == 50 ? new MemoryRnn50(netOptions) : new MemoryRnn100(netOptions);
         MemoryTrainer.SetLstmGateBiases(lstm, config.InputBias, config.ForgetBias);
@@ -35,7 +35,7 @@ public static class MemoryCommand
         progress.Line($"LSTM hidden 32 ({lstm.Schema.Count} tensors, {lstm.Parameters.Length:N0} parameters, input-gate bias {F(config.InputBias)}, forget-gate bias {F(config.ForgetBias)}) vs " +
             $"RNN (tanh) hidden 32 ({rnn.Parameters.Length:N0} parameters); many-to-one (last state) -> Dense 1 -> BCE with logits");
         progress.Line($"training: {config.TrainSequences:N0} sequences, {config.Epochs} epochs, batch {config.BatchSize}, Adam lr {F(config.LearningRate)}, seed {config.Seed}; " +
-            $"test {config.TestSequences:N0} held-out sequences (test seed {config.TestSeed})");
+            $"test {config.TestSequences:N0} held-out sequences (test seed {config.TestSeed}); backend {lstm.ActiveBackend}");
 
         double start = progress.Elapsed;
         var (trainInputs, trainLabels) = MemoryTask.MakeSet(TrainSeed(config.Seed), config.TrainSequences, steps);

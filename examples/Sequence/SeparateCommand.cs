@@ -24,6 +24,7 @@ public static class SeparateCommand
             TestClips = options.Test ?? 200,
             ValidationClips = options.Validation ?? 50,
             BatchSize = options.Batch ?? 16,
+            Backend = options.Backend,
             LearningRate = options.LearningRate ?? 2e-3f,
         };
         string folder = options.OutputFolder;
@@ -47,6 +48,7 @@ public static class SeparateCommand
             $"ideal ratio mask |Y1|/(|Y1|+|Y2|) (oracle) {Signed(oracle.VoiceImprovement)} dB");
 
         var trainer = new SeparationTrainer(config, train);
+        progress.Line("backend: " + trainer.Net.ActiveBackend);
         var curve = new List<double>();
         var losses = new List<double>();
         for (int epoch = 1; epoch <= config.Epochs; epoch++)

@@ -13,6 +13,7 @@ public sealed record SeparationConfig
     public int ValidationClips { get; init; } = 50;
     public int TestClips { get; init; } = 200;
     public int BatchSize { get; init; } = 16;
+    public Backend Backend { get; init; } = Backend.Cpu;
     public float LearningRate { get; init; } = 2e-3f;
     /// <summary>Voice-to-accompaniment ratio range of the mixtures, dB.</summary>
     public double MinRatioDb { get; init; } = -5;
@@ -77,7 +78,7 @@ public sealed class SeparationTrainer
             throw new InvalidOperationException("SeparationNet's shape does not match the STFT geometry.");
         _config = config;
         Train = train;
-        Net = new SeparationNet(new NetworkOptions { Capacity = config.BatchSize, Seed = config.Seed });
+        Net = new SeparationNet(new NetworkOptions { Capacity = config.BatchSize, Seed = config.Seed, Backend = config.Backend });
         Optimizer = new Adam(config.LearningRate);
         int b = config.BatchSize;
         _input = new float[b * Frames * Bins];
