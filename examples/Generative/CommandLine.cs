@@ -28,6 +28,7 @@ public sealed class CommandLine
           --classifier F    gan --conditional: LeNet-5 checkpoint from examples/LeNet5 that labels 1,000 generated
                             digits (100 per class) after training (default: lenet5.safetensors if it exists)
           --lambda X        pix2pix: weight of the L1 term (default 100)
+          --backend B       cpu, cuda or auto (CUDA when it can, else the CPU; default cpu); see docs/gpu.md
           -h, --help        this text
         """;
 
@@ -44,6 +45,7 @@ public sealed class CommandLine
     public bool Conditional { get; private set; }
     public string? Classifier { get; private set; }
     public float Lambda { get; private set; } = 100f;
+    public Backend Backend { get; private set; } = Backend.Cpu;
 
     public static CommandLine Parse(string[] args)
     {
@@ -87,6 +89,11 @@ public sealed class CommandLine
                 case "--lambda":
                     o.Lambda = (float)NonNegative(Value(), name);
                     lambdaGiven = true;
+                    break;
+                case "--backend":
+                    string backend = Value();
+                    o.Backend = Enum.TryParse(backend, ignoreCase: true, out Backend b) && Enum.IsDefined(b) && !char.IsDigit(backend[0])
+                        ? b : throw new FormatException($"--backend must be cpu, cuda or auto, got '{backend}'");
                     break;
                 case "-h": case "--help": o.Help = true; break;
                 default: throw new FormatException($"unknown option '{name}'");

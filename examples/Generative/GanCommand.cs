@@ -17,7 +17,8 @@ public static class GanCommand
         float lr = o.LearningRate ?? 2e-4f;
         bool conditional = o.Conditional;
         string prefix = conditional ? "cgan" : "gan";
-        var trainer = new GanTrainer(train, conditional, batch, o.Seed, lr);
+        var trainer = new GanTrainer(train, conditional, batch, o.Seed, lr, o.Backend);
+        Console.WriteLine("backend: " + trainer.Generator.ActiveBackend);
         Console.WriteLine($"{(conditional ? "conditional DCGAN" : "DCGAN")}: generator {trainer.Generator.Parameters.Length:N0} parameters " +
             $"(100{(conditional ? " + 10 label" : "")} -> 128x7x7 -> 64x14x14 -> 1x28x28), discriminator {trainer.Discriminator.Parameters.Length:N0} parameters; " +
             $"BCE with logits, Adam lr {F(lr)} betas (0.5, 0.999), batch {batch}, {epochs} epochs, seed {o.Seed}, {train.Count:N0} training digits in [-1, 1]");

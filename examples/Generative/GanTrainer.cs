@@ -29,7 +29,7 @@ public sealed class GanTrainer
     private readonly int[] _fakeClasses;
     private Rng _rng;
 
-    public GanTrainer(Dataset train, bool conditional = false, int batch = 32, ulong seed = 1, float learningRate = 2e-4f)
+    public GanTrainer(Dataset train, bool conditional = false, int batch = 32, ulong seed = 1, float learningRate = 2e-4f, Backend backend = Backend.Cpu)
     {
         if (train.SampleSize != Pixels) throw new ArgumentException("The GAN needs 28x28 images.");
         Conditional = conditional;
@@ -39,8 +39,8 @@ public sealed class GanTrainer
         _rng = new Rng(seed + 2);
         // Capacity covers the 100-image sample grids too.
         int capacity = Math.Max(batch, 100);
-        var gOptions = new NetworkOptions { Capacity = capacity, Seed = seed };
-        var dOptions = new NetworkOptions { Capacity = batch, Seed = seed + 7 };
+        var gOptions = new NetworkOptions { Capacity = capacity, Seed = seed, Backend = backend };
+        var dOptions = new NetworkOptions { Capacity = batch, Seed = seed + 7, Backend = backend };
         if (conditional)
         {
             ConditionalG = new ConditionalGenerator(gOptions);

@@ -16,7 +16,8 @@ public static class Pix2PixCommand
     {
         int epochs = o.Epochs ?? 5, batch = o.Batch ?? 32;
         float lr = o.LearningRate ?? 1e-3f;
-        var trainer = new Pix2PixTrainer(train, test, batch, o.Seed, o.Lambda, lr);
+        var trainer = new Pix2PixTrainer(train, test, batch, o.Seed, o.Lambda, lr, o.Backend);
+        Console.WriteLine("backend: " + trainer.G.ActiveBackend);
         Console.WriteLine($"pix2pix inpainting: U-Net generator {trainer.G.Parameters.Length:N0} parameters (2x28x28 -> 28, 14, 7, 4 -> 1x28x28, skip connections), " +
             $"PatchGAN discriminator {trainer.D.Parameters.Length:N0} parameters (7x7 logits); loss BCE + {F(o.Lambda)} * L1, Adam lr {F(lr)} betas (0.5, 0.999), " +
             $"batch {batch}, {epochs} epochs, seed {o.Seed}; {train.Count:N0} training digits (fresh random 10x10 blocks every epoch), {test.Count:N0} held-out digits (one fixed block each)");

@@ -44,7 +44,7 @@ public sealed class Pix2PixTrainer
     private readonly (int Top, int Left)[] _testBlocks;
     private Rng _rng;
 
-    public Pix2PixTrainer(Dataset train, Dataset test, int batch = 32, ulong seed = 1, float lambda = 100f, float learningRate = 1e-3f)
+    public Pix2PixTrainer(Dataset train, Dataset test, int batch = 32, ulong seed = 1, float lambda = 100f, float learningRate = 1e-3f, Backend backend = Backend.Cpu)
     {
         if (train.SampleSize != Pixels || test.SampleSize != Pixels) throw new ArgumentException("pix2pix here needs 28x28 images.");
         Batch = batch;
@@ -54,8 +54,8 @@ public sealed class Pix2PixTrainer
         foreach (float pixel in train.Features) sum += pixel;
         MeanPixel = (float)(2 * sum / train.Features.Length - 1);   // [-1, 1] units
         _rng = new Rng(seed + 2);
-        G = new UNetGenerator(new NetworkOptions { Capacity = batch, Seed = seed });
-        D = new PatchDiscriminator(new NetworkOptions { Capacity = batch, Seed = seed + 7 });
+        G = new UNetGenerator(new NetworkOptions { Capacity = batch, Seed = seed, Backend = backend });
+        D = new PatchDiscriminator(new NetworkOptions { Capacity = batch, Seed = seed + 7, Backend = backend });
         InitializeNearIdentity(G);
         _generatorOptimizer = new Adam(learningRate, beta1: 0.5f, beta2: 0.999f);
         _discriminatorOptimizer = new Adam(learningRate, beta1: 0.5f, beta2: 0.999f);

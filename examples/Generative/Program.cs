@@ -23,6 +23,11 @@ if (options.Help)
     Console.WriteLine(CommandLine.Usage);
     return 0;
 }
+if (options.Backend == NetGen.Backend.Cuda && NetGen.Cuda.CudaBackend.Unavailable() is { } why)
+{
+    Console.Error.WriteLine("error: --backend cuda: " + why.Message);
+    return 1;
+}
 
 Dataset train, test;
 try

@@ -17,7 +17,8 @@ public static class VaeCommand
         int epochs = o.Epochs ?? 20, batch = o.Batch ?? 128, latent = o.Latent;
         float lr = o.LearningRate ?? 1e-3f;
         string prefix = latent == 20 ? "vae" : "vae2d";
-        var trainer = new VaeTrainer(train, test, latent, batch, lr, o.Seed);
+        var trainer = new VaeTrainer(train, test, latent, batch, lr, o.Seed, o.Backend);
+        Console.WriteLine("backend: " + trainer.Network.ActiveBackend);
         Console.WriteLine($"VAE 784-400-{latent}-400-784 (ReLU, Bernoulli decoder on logits), {trainer.Network.Parameters.Length:N0} parameters; " +
             $"Adam lr {F(lr)}, batch {batch}, {epochs} epochs, seed {o.Seed}; {train.Count:N0} training and {test.Count:N0} test digits");
         Console.WriteLine("loss: negative ELBO per image in nats = BCE summed over the 784 pixels + KL(q(z|x) || N(0, I)); " +

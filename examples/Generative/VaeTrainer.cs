@@ -40,7 +40,7 @@ public sealed class VaeTrainer
     private Rng _rng;
 
     /// <param name="latent">2 or 20 latent dimensions.</param>
-    public VaeTrainer(Dataset train, Dataset test, int latent = 20, int batch = 128, float learningRate = 1e-3f, ulong seed = 1)
+    public VaeTrainer(Dataset train, Dataset test, int latent = 20, int batch = 128, float learningRate = 1e-3f, ulong seed = 1, Backend backend = Backend.Cpu)
     {
         if (latent != 2 && latent != 20) throw new ArgumentOutOfRangeException(nameof(latent), latent, "The VAE is declared with 2 or 20 latent dimensions.");
         if (train.SampleSize != Pixels || test.SampleSize != Pixels) throw new ArgumentException("The VAE needs 28x28 images.");
@@ -48,7 +48,7 @@ public sealed class VaeTrainer
         _test = test;
         Latent = latent;
         Batch = batch;
-        var options = new NetworkOptions { Capacity = batch, Seed = seed };
+        var options = new NetworkOptions { Capacity = batch, Seed = seed, Backend = backend };
         Network = latent == 20 ? new Vae(options) : new Vae2(options);
         _optimizer = new Adam(learningRate);
         _batches = new BatchIterator(train, batch, seed + 1);
