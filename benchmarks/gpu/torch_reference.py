@@ -4,7 +4,8 @@
 Times exactly what examples/GpuCheck times: a training step (forward, cross-entropy, backward, SGD momentum 0.9,
 and reading the loss back to the host, as NetGen's TrainStep returns it) and inference forward passes, median of 30
 runs after 5 warm-up runs. LeNet-5 in fp32 (TF32 off); ResNet-18 / ResNet-50 with TF32 allowed, as the issue's
-targets say. Networks are defined here (torchvision may be absent) with torchvision's layer structure.
+targets say; the sequence example's 2-layer LSTM (MSE on random targets) in fp32, against PyTorch's cuDNN LSTM.
+Networks are defined here (torchvision may be absent) with torchvision's layer structure.
 
     python3 benchmarks/gpu/torch_reference.py
 """
@@ -96,6 +97,18 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class SeparationNet(nn.Module):
+    """examples/Sequence/Networks.cs: a 2-layer LSTM of 128 over 65 frames of 129 bins, per-frame Dense 258, sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(129, 128, num_layers=2, batch_first=True)
+        self.output = nn.Linear(128, 258)
+
+    def forward(self, x):
+        return torch.sigmoid(self.output(self.lstm(x)[0]))
+
+
 def median_ms(run, warmup=5, runs=30):
     for _ in range(warmup):
         run()
@@ -109,7 +122,8 @@ def median_ms(run, warmup=5, runs=30):
     return statistics.median(times)
 
 
-def train_step(name, model, shape, batch, tf32):
+def train_step(name, model, shape, batch, tf32, mse_targets=None):
+    """Cross-entropy on class labels, or (mse_targets: the output's per-sample shape) MSE on random targets."""
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
@@ -117,10 +131,11 @@ def train_step(name, model, shape, batch, tf32):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(batch, *shape, device="cuda")
     labels = (torch.arange(batch, device="cuda") % model_outputs(model)).long()
+    targets = None if mse_targets is None else torch.rand(batch, *mse_targets, device="cuda")
 
     def step():
         optimizer.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(model(x), labels)
+        loss = F.cross_entropy(model(x), labels) if targets is None else F.mse_loss(model(x), targets)
         loss.backward()
         optimizer.step()
         return loss.item()
@@ -158,6 +173,7 @@ def main():
     train_step("ResNet-50", ResNet(Bottleneck, (3, 4, 6, 3)), (3, 224, 224), 64, tf32=True)
     inference("ResNet-50", ResNet(Bottleneck, (3, 4, 6, 3)), (3, 224, 224), 1, tf32=True)
     inference("ResNet-50", ResNet(Bottleneck, (3, 4, 6, 3)), (3, 224, 224), 64, tf32=True)
+    train_step("LSTM 2x128", SeparationNet(), (65, 129), 16, tf32=False, mse_targets=(65, 258))
     return 0
 
 

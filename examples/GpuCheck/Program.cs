@@ -85,6 +85,8 @@ if (!quick && only.Length == 0)
     Bench.TrainStep("ResNet-50", o => new ResNet50(o), 64, allowTf32: true);
     Bench.Inference("ResNet-50", o => new ResNet50(o), 1, allowTf32: true);
     Bench.Inference("ResNet-50", o => new ResNet50(o), 64, allowTf32: true);
+    // Recurrent layers launch per step (docs/gpu.md): the sequence example's 2-layer LSTM against PyTorch's cuDNN LSTM.
+    Bench.TrainStep("LSTM 2x128", o => new SeparationNet(o), 16, allowTf32: false, Loss.MeanSquaredError);
 }
 
 Console.WriteLine();
@@ -277,14 +279,20 @@ internal static class Bench
 {
     private const int Warmup = 5, Runs = 30;
 
-    public static void TrainStep(string name, Func<NetworkOptions, ISingleInputNetwork> create, int batch, bool allowTf32)
+    /// <param name="loss">Null: softmax cross-entropy on class labels; otherwise this loss on random targets in [0, 1].</param>
+    public static void TrainStep(string name, Func<NetworkOptions, ISingleInputNetwork> create, int batch, bool allowTf32, Loss? loss = null)
     {
         var network = create(new NetworkOptions { Capacity = batch, Backend = Backend.Cuda, AllowTf32 = allowTf32 });
         var rng = new Rng(3);
         float[] input = ParityCase.Random(ref rng, batch * network.InputSize, 0f, 1f);
         int[] labels = Enumerable.Range(0, batch).Select(i => i % network.OutputSize).ToArray();
+        float[] targets = ParityCase.Random(ref rng, batch * network.OutputSize, 0f, 1f);
         var optimizer = new Sgd(0.01f, momentum: 0.9f);
-        double ms = Median(() => network.TrainStep(input, labels, batch, Loss.SoftmaxCrossEntropy, optimizer));
+        double ms = Median(() =>
+        {
+            if (loss is null) network.TrainStep(input, labels, batch, Loss.SoftmaxCrossEntropy, optimizer);
+            else network.TrainStep(input, targets, batch, loss, optimizer);
+        });
         (network as IDisposable)?.Dispose();
         Console.WriteLine($"  {name,-10} train step  batch {batch,3} {(allowTf32 ? "TF32" : "fp32")}: {ms,8:F3} ms  {batch * 1000 / ms,10:F0} images/s");
     }
