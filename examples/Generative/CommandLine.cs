@@ -90,11 +90,7 @@ public sealed class CommandLine
                     o.Lambda = (float)NonNegative(Value(), name);
                     lambdaGiven = true;
                     break;
-                case "--backend":
-                    string backend = Value();
-                    o.Backend = Enum.TryParse(backend, ignoreCase: true, out Backend b) && Enum.IsDefined(b) && !char.IsDigit(backend[0])
-                        ? b : throw new FormatException($"--backend must be cpu, cuda or auto, got '{backend}'");
-                    break;
+                case "--backend": o.Backend = NetGen.Cuda.CudaBackend.Parse(Value(), name); break;
                 case "-h": case "--help": o.Help = true; break;
                 default: throw new FormatException($"unknown option '{name}'");
             }

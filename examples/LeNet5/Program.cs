@@ -130,15 +130,7 @@ sealed class TrainOptions
                     case "--test-images": o.TestImages = Value(); break;
                     case "--test-labels": o.TestLabels = Value(); break;
                     case "--out": o.Output = Value(); break;
-                    case "--backend":
-                        o.Backend = Value() switch
-                        {
-                            "cpu" => Backend.Cpu,
-                            "cuda" => Backend.Cuda,
-                            "auto" => Backend.Auto,
-                            var other => throw new FormatException($"--backend must be cpu, cuda or auto, not '{other}'"),
-                        };
-                        break;
+                    case "--backend": o.Backend = NetGen.Cuda.CudaBackend.Parse(Value(), "--backend"); break;
                     case "-h": case "--help": Console.WriteLine(Usage); return null;
                     default: throw new FormatException($"unknown option '{args[i]}'");
                 }

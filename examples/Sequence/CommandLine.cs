@@ -98,11 +98,7 @@ public sealed class CommandLine
                         float lr = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new FormatException($"--lr needs a number, got '{text}'");
                         o.LearningRate = lr > 0 && float.IsFinite(lr) && lr < 1 ? lr : throw new FormatException($"--lr must be a positive number below 1, got {text}");
                         break;
-                    case "--backend":
-                        string backend = Value();
-                        o.Backend = Enum.TryParse(backend, ignoreCase: true, out Backend b) && Enum.IsDefined(b) && !char.IsDigit(backend[0])
-                            ? b : throw new FormatException($"--backend must be cpu, cuda or auto, got '{backend}'");
-                        break;
+                    case "--backend": o.Backend = NetGen.Cuda.CudaBackend.Parse(Value(), name); break;
                     case "-h": case "--help": o.Help = true; return o;
                     default: throw new FormatException($"unknown option '{name}'");
                 }

@@ -36,6 +36,22 @@ public static class CudaBackend
         return false;
     }
 
+    /// <summary>
+    /// A backend by name, as command lines take it: cpu, cuda or auto (any case). Anything else throws
+    /// <see cref="FormatException"/> naming <paramref name="what"/> (the option, say "--backend") and the accepted names.
+    /// </summary>
+    public static Backend Parse(string text, string what = "backend")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.ToLowerInvariant() switch
+        {
+            "cpu" => Backend.Cpu,
+            "cuda" => Backend.Cuda,
+            "auto" => Backend.Auto,
+            _ => throw new FormatException($"{what} must be cpu, cuda or auto, got '{text}'"),
+        };
+    }
+
     /// <summary>Null when the CUDA libraries load and a device answers (checked once per process); else the exception saying why not.</summary>
     public static Exception? Unavailable()
     {
