@@ -121,11 +121,16 @@ public sealed unsafe class CudaRecurrentTests : IClassFixture<CudaEmulatorFixtur
         Recurrent.Backward(cpuDInput, accumulate: true, cpuDH0, cpuDC0, cpuDWIh, cpuDWHh, cpuDBIh, cpuDBHh, dOutput, stride, offset, default,
             input, h0, c0, wIh, wHh, output, batch, g, workspace, new float[batch * g.ScratchSize]);
 
-        dOutputBuffer = new(dOutput); dInput = new(dInputStart); dH0 = new(new float[h0.Length]); dC0 = new(new float[c0.Length]);
+        // the initial states' gradients are added to what the operands' gradients already hold (another reader's share)
+        float[] dH0Start = Random(rng, h0.Length), dC0Start = Random(rng, c0.Length);
+        for (int i = 0; i < cpuDH0.Length; i++) cpuDH0[i] += dH0Start[i];
+        for (int i = 0; i < cpuDC0.Length; i++) cpuDC0[i] += dC0Start[i];
+        dOutputBuffer = new(dOutput); dInput = new(dInputStart); dH0 = new(dH0Start); dC0 = new(dC0Start);
         dWIh = new(dWIhStart); dWHh = new(dWHhStart); dBIh = new(dBIhStart); dBHh = new(dBHhStart);
         var scratch = new Buffer(Random(rng, batch * g.ScratchSize)); // garbage: the layer must not read scratch it did not write
         layer.Backward(batch, dInput.Address, accumulate: true, dH0.Address, dC0.Address, dWIh.Address, dWHh.Address, dBIh.Address, dBHh.Address,
-            dOutputBuffer.Address, stride, offset, x.Address, h0b.Address, c0b.Address, wIhB.Address, wHhB.Address, workspaceB.Address, scratch.Address);
+            dOutputBuffer.Address, stride, offset, x.Address, h0b.Address, c0b.Address, wIhB.Address, wHhB.Address, workspaceB.Address, scratch.Address,
+            accumulateHidden: true, accumulateCell: true);
         Close(cpuDInput, dInput.Data, Tolerance, what + " input gradient");
         Close(cpuDH0, dH0.Data, Tolerance, what + " initial hidden gradient");
         Close(cpuDC0, dC0.Data, Tolerance, what + " initial cell gradient");

@@ -10,7 +10,8 @@ namespace NetGen.Generator.Emit;
 /// <summary>
 /// The CUDA path of Rnn / Lstm / Gru nodes, line for line the CPU's (<see cref="RecurrentEmitter"/>): one
 /// NetGen.Cuda.CudaRecurrent call per layer and direction, each with a device workspace of the CPU's size and layout;
-/// layers' own sequences and their gradients in device buffers named like the CPU's arrays; one shared scratch.
+/// layers' own sequences and their gradients in device buffers named like the CPU's arrays; one shared scratch. The
+/// initial states' gradients go straight to their operands' gradients (the CPU stages them in arrays of their own).
 /// </summary>
 internal static class CudaRecurrentEmitter
 {
@@ -23,17 +24,11 @@ internal static class CudaRecurrentEmitter
         return new[] { "netgen_recurrent_helpers", "netgen_recurrent_bias", "netgen_copy_or_add", "netgen_bias_backward", step + "_forward", step + "_backward" };
     }
 
-    /// <summary>Kernels the generated code launches for the node: the last-state selection and the initial states' gradient copies.</summary>
-    public static IEnumerable<string> GeneratedKernels(NodeSpec n)
-    {
-        if (!Sequences(n)) yield return "netgen_last_step_forward";
-        if (!Sequences(n)) yield return "netgen_last_step_backward";
-        if (n.Inputs.Count > 1) yield return "netgen_copy_or_add";
-    }
+    /// <summary>Kernels the generated code launches for the node: the last-state selection.</summary>
+    public static IEnumerable<string> GeneratedKernels(NodeSpec n) =>
+        Sequences(n) ? Enumerable.Empty<string>() : new[] { "netgen_last_step_forward", "netgen_last_step_backward" };
 
     private static string Layer(NodeSpec n, int layer, int d) => Base(n) + "L" + layer + (d == 1 ? "Reverse" : "");
-    private static string HiddenStateGradient(NodeSpec n) => Base(n) + "HiddenStateGradient";
-    private static string CellStateGradient(NodeSpec n) => Base(n) + "CellStateGradient";
     private static int SequenceFloats(Plan plan, NodeSpec n) => Steps(plan, n) * Hidden(n) * Directions(n);
 
     /// <summary>The device buffers of every recurrent node, with the size each is allocated with.</summary>
@@ -51,8 +46,6 @@ internal static class CudaRecurrentEmitter
                     yield return (SequenceGradientArray(n, layer), "(long)_capacity * " + Int(SequenceFloats(plan, n)), "its gradient");
                 }
             }
-            if (n.Inputs.Count > 1) yield return (HiddenStateGradient(n), "(long)_capacity * " + Int(Hidden(n)), "gradient of the initial hidden state");
-            if (n.Inputs.Count > 2) yield return (CellStateGradient(n), "(long)_capacity * " + Int(Hidden(n)), "gradient of the initial cell state");
         }
         var scratch = Nodes(plan).SelectMany(n => Enumerable.Range(0, Layers(n)).SelectMany(layer => Enumerable.Range(0, Directions(n))
             .Select(d => Geometry(n, layer, d) + ".ScratchSize"))).ToList();
@@ -128,7 +121,11 @@ internal static class CudaRecurrentEmitter
             yield return "_lastStepBackward.Run(batch * " + Int(Steps(plan, n) * stride) + ", " + dLast + ", " + dOutput + ", batch, " +
                          Ints(Steps(plan, n), Hidden(n), Directions(n)) + ", 0);";
         string states = h0 is not null ? h0 + ", " + (c0 ?? "0") : "0, 0";
-        string dStates = h0 is not null ? HiddenStateGradient(n) + ".At(0), " + (c0 is not null ? CellStateGradient(n) + ".At(0)" : "0") : "0, 0";
+        // the initial states' gradients (one layer, one direction: the parser allows initial states only there) go
+        // straight to the operands' gradients
+        string dStates = h0 is not null ? inputGradients[1].Address + ", " + (c0 is not null ? inputGradients[2].Address : "0") : "0, 0";
+        string stateFlags = (h0 is not null && inputGradients[1].Accumulate ? ", accumulateHidden: true" : "") +
+                            (c0 is not null && inputGradients[2].Accumulate ? ", accumulateCell: true" : "");
         for (int layer = last; layer >= 0; layer--)
         {
             string x = layer == 0 ? input : Sequence(n, layer - 1, output);
@@ -141,14 +138,8 @@ internal static class CudaRecurrentEmitter
                 yield return Layer(n, layer, d) + ".Backward(batch, " + dX + ", accumulate: " + (accumulate ? "true" : "false") + ", " + (layer == 0 ? dStates : "0, 0") + ", " +
                              WeightGradients(plan, n, layer, d) + ", " + dY + ", outStride: " + Int(stride) + ", outOffset: " + Int(d * Hidden(n)) + ", " +
                              x + ", " + (layer == 0 ? states : "0, 0") + ", " + Param(plan, n, layer, d, 0) + ", " + Param(plan, n, layer, d, 1) + ", " +
-                             Workspace(n, layer, d) + ".At(0), _recurrentScratch.At(0));";
+                             Workspace(n, layer, d) + ".At(0), _recurrentScratch.At(0)" + (layer == 0 ? stateFlags : "") + ");";
             }
         }
-        // the initial states' gradients (one layer, one direction: the parser allows initial states only there)
-        string count = "batch * " + Int(Hidden(n));
-        if (h0 is not null)
-            yield return "_copyOrAdd.Run(" + count + ", " + inputGradients[1].Address + ", " + HiddenStateGradient(n) + ".At(0), " + count + ", " + (inputGradients[1].Accumulate ? "1" : "0") + "); // initial hidden state";
-        if (c0 is not null)
-            yield return "_copyOrAdd.Run(" + count + ", " + inputGradients[2].Address + ", " + CellStateGradient(n) + ".At(0), " + count + ", " + (inputGradients[2].Accumulate ? "1" : "0") + "); // initial cell state";
     }
 }

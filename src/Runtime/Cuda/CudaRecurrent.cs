@@ -128,10 +128,13 @@ public sealed unsafe class CudaRecurrent
     /// Queues <see cref="Recurrent.Backward(Span{float}, bool, Span{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, in RecurrentGeometry, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float})"/>
     /// on the device (no final-state gradients: the generated code never has them). dInput 0 skips the input gradient;
     /// the four parameter gradients accumulate (+=), each skipped when 0 (all four are 0 for a frozen network).
+    /// Unlike the CPU call, the initial states' gradients go straight to their operands' gradients, written or, with
+    /// <paramref name="accumulateHidden"/> / <paramref name="accumulateCell"/>, added to (no staging buffer, no extra copy).
     /// </summary>
     public void Backward(int batch, nint dInput, bool accumulate, nint dInitialHidden, nint dInitialCell,
         nint dWeightIh, nint dWeightHh, nint dBiasIh, nint dBiasHh, nint dOutput, int outStride, int outOffset,
-        nint input, nint initialHidden, nint initialCell, nint weightIh, nint weightHh, nint workspace, nint scratch)
+        nint input, nint initialHidden, nint initialCell, nint weightIh, nint weightHh, nint workspace, nint scratch,
+        bool accumulateHidden = false, bool accumulateCell = false)
     {
         if (batch <= 0) return;
         int steps = _g.Steps, hidden = _g.HiddenSize, gateSize = _g.GateSize, rows = batch * steps;
@@ -175,8 +178,8 @@ public sealed unsafe class CudaRecurrent
             if (s > 0 || dInitialHidden != 0)
                 _queue.Gemm(false, false, batch, hidden, gateSize, daHh, weightHh, dh, accumulate: gru, $"cublasSgemm({_g.Cell} hidden gradient step {s})");
         }
-        if (dInitialHidden != 0) Copy(dInitialHidden, dh, slot);
-        if (dInitialCell != 0 && lstm) Copy(dInitialCell, dc, slot);
+        if (dInitialHidden != 0) CopyOrAdd(dInitialHidden, dh, slot, accumulateHidden);
+        if (dInitialCell != 0 && lstm) CopyOrAdd(dInitialCell, dc, slot, accumulateCell);
 
         // Parameter gradients, one product each over all steps: dW_ih += daIh^T x; dW_hh += daHh[s]^T h_{s-1}.
         if (dWeightIh != 0)
@@ -208,9 +211,9 @@ public sealed unsafe class CudaRecurrent
         }
     }
 
-    private void Copy(nint destination, nint source, long count)
+    private void CopyOrAdd(nint destination, nint source, long count, bool add)
     {
-        int n = checked((int)count), accumulate = 0;
+        int n = checked((int)count), accumulate = add ? 1 : 0;
         void** args = stackalloc void*[4];
         args[0] = &destination; args[1] = &source; args[2] = &n; args[3] = &accumulate;
         _queue.Launch(_copy, count, args, "netgen_copy_or_add");

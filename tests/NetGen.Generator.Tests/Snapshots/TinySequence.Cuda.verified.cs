@@ -364,8 +364,6 @@ partial class TinySequence : global::System.IDisposable
         private readonly global::NetGen.Cuda.CudaRecurrent _gru1L1; // gru1 layer 1
         private readonly global::NetGen.Cuda.CudaRecurrent _gru1L1Reverse; // gru1 layer 1, reverse direction
         private readonly global::NetGen.Cuda.DeviceBuffer _lstm1WorkspaceL0; // kept by forward for backward
-        private readonly global::NetGen.Cuda.DeviceBuffer _lstm1HiddenStateGradient; // gradient of the initial hidden state
-        private readonly global::NetGen.Cuda.DeviceBuffer _lstm1CellStateGradient; // gradient of the initial cell state
         private readonly global::NetGen.Cuda.DeviceBuffer _gru1WorkspaceL0; // kept by forward for backward
         private readonly global::NetGen.Cuda.DeviceBuffer _gru1WorkspaceL0Reverse; // kept by forward for backward
         private readonly global::NetGen.Cuda.DeviceBuffer _gru1SequenceL0; // layer 0's output sequence
@@ -375,7 +373,6 @@ partial class TinySequence : global::System.IDisposable
         private readonly global::NetGen.Cuda.DeviceBuffer _gru1SequenceL1; // layer 1's output sequence
         private readonly global::NetGen.Cuda.DeviceBuffer _gru1SequenceGradientL1; // its gradient
         private readonly global::NetGen.Cuda.DeviceBuffer _recurrentScratch; // backward's per-step working memory, shared by every recurrent layer
-        private readonly global::NetGen.Cuda.CudaKernel _copyOrAdd;
         private readonly global::NetGen.Cuda.CudaKernel _lastStepForward;
         private readonly global::NetGen.Cuda.CudaKernel _lastStepBackward;
         private readonly global::NetGen.Cuda.CudaKernel _biasForward;
@@ -407,8 +404,6 @@ partial class TinySequence : global::System.IDisposable
             _gru1L1 = new(_context, Gru1L1Geometry);
             _gru1L1Reverse = new(_context, Gru1L1ReverseGeometry);
             _lstm1WorkspaceL0 = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * Lstm1L0Geometry.WorkspaceSize);
-            _lstm1HiddenStateGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 4);
-            _lstm1CellStateGradient = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 4);
             _gru1WorkspaceL0 = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * Gru1L0Geometry.WorkspaceSize);
             _gru1WorkspaceL0Reverse = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * Gru1L0ReverseGeometry.WorkspaceSize);
             _gru1SequenceL0 = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 30);
@@ -418,7 +413,6 @@ partial class TinySequence : global::System.IDisposable
             _gru1SequenceL1 = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 30);
             _gru1SequenceGradientL1 = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * 30);
             _recurrentScratch = global::NetGen.Cuda.DeviceBuffer.Allocate((long)_capacity * global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(Lstm1L0Geometry.ScratchSize, Gru1L0Geometry.ScratchSize), Gru1L0ReverseGeometry.ScratchSize), Gru1L1Geometry.ScratchSize), Gru1L1ReverseGeometry.ScratchSize));
-            _copyOrAdd = new(_context, "netgen_copy_or_add");
             _lastStepForward = new(_context, "netgen_last_step_forward");
             _lastStepBackward = new(_context, "netgen_last_step_backward");
             _biasForward = new(_context, "netgen_bias_forward");
@@ -468,9 +462,7 @@ partial class TinySequence : global::System.IDisposable
             _gru1L0.Backward(batch, D(6), accumulate: false, 0, 0, frozen ? 0 : G(144), frozen ? 0 : G(180), frozen ? 0 : G(207), frozen ? 0 : G(216), _gru1SequenceGradientL0.At(0), outStride: 6, outOffset: 0, A(23), 0, 0, P(144) /* gru1.weight_ih_l0 */, P(180) /* gru1.weight_hh_l0 */, _gru1WorkspaceL0.At(0), _recurrentScratch.At(0));
             _gru1L0Reverse.Backward(batch, D(6), accumulate: true, 0, 0, frozen ? 0 : G(225), frozen ? 0 : G(261), frozen ? 0 : G(288), frozen ? 0 : G(297), _gru1SequenceGradientL0.At(0), outStride: 6, outOffset: 3, A(23), 0, 0, P(225) /* gru1.weight_ih_l0_reverse */, P(261) /* gru1.weight_hh_l0_reverse */, _gru1WorkspaceL0Reverse.At(0), _recurrentScratch.At(0));
             // lstm1: Recurrent 5x3 + 4 + 4 -> 5x4 (Lstm, hidden 4), line 8 (backward)
-            _lstm1L0.Backward(batch, inputGradient ? D(26) : 0, accumulate: false, _lstm1HiddenStateGradient.At(0), _lstm1CellStateGradient.At(0), frozen ? 0 : G(0), frozen ? 0 : G(48), frozen ? 0 : G(112), frozen ? 0 : G(128), D(6), outStride: 4, outOffset: 0, A(0), A(15), A(19), P(0) /* lstm1.weight_ih_l0 */, P(48) /* lstm1.weight_hh_l0 */, _lstm1WorkspaceL0.At(0), _recurrentScratch.At(0));
-            _copyOrAdd.Run(batch * 4, D(0), _lstm1HiddenStateGradient.At(0), batch * 4, 0); // initial hidden state
-            _copyOrAdd.Run(batch * 4, D(41), _lstm1CellStateGradient.At(0), batch * 4, 0); // initial cell state
+            _lstm1L0.Backward(batch, inputGradient ? D(26) : 0, accumulate: false, D(0), D(41), frozen ? 0 : G(0), frozen ? 0 : G(48), frozen ? 0 : G(112), frozen ? 0 : G(128), D(6), outStride: 4, outOffset: 0, A(0), A(15), A(19), P(0) /* lstm1.weight_ih_l0 */, P(48) /* lstm1.weight_hh_l0 */, _lstm1WorkspaceL0.At(0), _recurrentScratch.At(0));
         }
 
         // Graph keys: what a captured pass depends on besides the device pointers, which never change.
@@ -636,8 +628,6 @@ partial class TinySequence : global::System.IDisposable
             _hostGradientsStale = false;
             ForgetGraphs();
             _lstm1WorkspaceL0.Dispose();
-            _lstm1HiddenStateGradient.Dispose();
-            _lstm1CellStateGradient.Dispose();
             _gru1WorkspaceL0.Dispose();
             _gru1WorkspaceL0Reverse.Dispose();
             _gru1SequenceL0.Dispose();
