@@ -14,7 +14,6 @@ namespace NetGen.Runtime.Tests;
 /// n &gt; NC), leading dimensions, bit-identical results for any thread count, concurrent and
 /// re-entrant callers, and no allocation in steady state.
 /// </summary>
-[Collection("WorkerPool")]   // its slow-part test holds the pool for seconds: not beside WorkerPoolTests
 public class GemmBlockedTests
 {
     public static IEnumerable<object[]> PathsAndTransposes()

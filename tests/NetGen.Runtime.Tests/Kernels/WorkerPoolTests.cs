@@ -5,7 +5,14 @@ using Xunit;
 
 namespace NetGen.Runtime.Tests;
 
-[Collection("WorkerPool")]
+/// <summary>
+/// Runs alone: TryForConcurrent refuses (returns false) while any other loop holds the pool, and xunit runs other
+/// test classes' kernels in parallel, so beside them the "it runs when the pool is free" assertions raced.
+/// </summary>
+[CollectionDefinition(nameof(WorkerPoolExclusiveCollection), DisableParallelization = true)]
+public sealed class WorkerPoolExclusiveCollection;
+
+[Collection(nameof(WorkerPoolExclusiveCollection))]
 public unsafe class WorkerPoolTests
 {
     [Fact]
