@@ -24,10 +24,17 @@ mkdir -p "$out"
     -not -path '/proc/*' 2>/dev/null | sort | head -40
 } | tee "$out/machine.txt"
 
+# The library folders of PyTorch's own CUDA wheels (one consistent set: mixing a wheel's cuDNN with another install's
+# sub-libraries fails), or of every site-packages when PyTorch is not there.
 wheels=$(python3 - <<'PY' 2>/dev/null
-import glob, site
+import glob, os, site
+try:
+    import torch
+    roots = [os.path.dirname(os.path.dirname(torch.__file__))]
+except Exception:
+    roots = site.getsitepackages() + [site.getusersitepackages()]
 folders = []
-for s in site.getsitepackages() + [site.getusersitepackages()]:
+for s in roots:
     folders += sorted(glob.glob(s + "/nvidia/*/lib"))
 print(":".join(folders))
 PY
@@ -38,6 +45,14 @@ echo "NETGEN_CUDA_PATH=$NETGEN_CUDA_PATH" | tee -a "$out/machine.txt"
 status=0
 artifacts/gpucheck/netgen-gpucheck "$@" 2>&1 | tee "$out/gpucheck.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# NetGen finds the libraries by itself (that is what the run above checks). If loading is what failed, run again with
+# the folders on LD_LIBRARY_PATH, so the rest of the check still gets measured; the first output says what went wrong.
+if [ "$status" -ne 0 ] && grep -q 'SUBLIBRARY_LOADING_FAILED\|could not load the NVIDIA' "$out/gpucheck.txt"; then
+  echo "== library loading failed: again with LD_LIBRARY_PATH=$NETGEN_CUDA_PATH" | tee "$out/gpucheck-ld.txt"
+  status=0
+  LD_LIBRARY_PATH="$NETGEN_CUDA_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" artifacts/gpucheck/netgen-gpucheck "$@" 2>&1 | tee -a "$out/gpucheck-ld.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 python3 benchmarks/gpu/torch_reference.py 2>&1 | tee "$out/torch.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 exit "$status"

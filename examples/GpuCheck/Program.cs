@@ -50,6 +50,8 @@ if (args.Contains("--cpu-vs-cpu"))
 Console.WriteLine("NetGen GPU self-check");
 foreach (CudaLibrary library in Enum.GetValues<CudaLibrary>())
     Console.WriteLine($"  {library,-8} {(CudaLibraries.TryLoad(library, out string? path) ? path : "not found")}");
+foreach (string companion in CudaLibraries.Preloaded)
+    Console.WriteLine($"  {"",-8} + {companion}");
 CudaProbe probe = CudaDevice.Probe();
 Console.WriteLine("device: " + probe);
 if (!probe.Available) return 3;
@@ -59,14 +61,14 @@ if (CudaBackend.Unavailable() is { } unavailable)
     return 3;
 }
 
-int failures = GemmCheck.Run();
-
 var cases = Selected();
 if (cases.Count == 0)
 {
     Console.Error.WriteLine("--only " + string.Join(",", only) + " selects no network; the names are in examples/GpuCheck/Program.cs (ParityCase.All)");
     return 2;
 }
+
+int failures = GemmCheck.Run();
 
 Console.WriteLine();
 Console.WriteLine("CUDA against the CPU (error = max |CUDA - CPU| / max |CPU| per tensor; fp32 = TF32 off)");

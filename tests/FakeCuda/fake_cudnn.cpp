@@ -7,6 +7,8 @@
 //   cudnnAddTensor (broadcasting A over C); batch normalization (per-activation and spatial modes).
 //   Every output is blended as cuDNN documents: dst = alpha * result + beta * dst, and dst is not read when beta == 0
 //   (it may hold NaN garbage). alpha/beta are host pointers read when the call is made, as cuDNN does.
+// The shim: cudnnCreate opens libcudnn_ops.so.9 by file name, as cuDNN 9's libcudnn.so.9 opens its sub-libraries, and
+//   fails with CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED (1008) when the loader cannot find it (fake_cudnn_ops.cpp).
 // Stubs: pooling, activation, softmax, LRN, dropout and RNN computations (NetGen runs its own kernels for those) return
 //   CUDNN_STATUS_NOT_SUPPORTED and say so on stderr; their descriptors can still be created and destroyed.
 // Errors: status codes are cuDNN 9's (BAD_PARAM 2000, NOT_SUPPORTED 3000); each failure prints one line to stderr
@@ -20,12 +22,13 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdio>
+#include <dlfcn.h>
 #include <vector>
 
 namespace {
 
 // cudnnStatus_t (cuDNN 9 renumbered them into categories)
-constexpr int kSuccess = 0, kBadParam = 2000, kNotSupported = 3000;
+constexpr int kSuccess = 0, kSublibraryLoadingFailed = 1008, kBadParam = 2000, kNotSupported = 3000;
 // enum values from Cudnn.cs
 constexpr int kFloat = 0, kNchw = 0, kNhwc = 1, kConvolution = 0, kCrossCorrelation = 1, kFmaMath = 3;
 constexpr int kPerActivation = 0, kSpatial = 1, kSpatialPersistent = 2;
@@ -277,6 +280,7 @@ const char* cudnnGetErrorString(int status)
     {
         case kSuccess: return "CUDNN_STATUS_SUCCESS";
         case 1001: return "CUDNN_STATUS_NOT_INITIALIZED";
+        case kSublibraryLoadingFailed: return "CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED";
         case kBadParam: return "CUDNN_STATUS_BAD_PARAM";
         case kNotSupported: return "CUDNN_STATUS_NOT_SUPPORTED";
         case 4000: return "CUDNN_STATUS_INTERNAL_ERROR";
@@ -288,6 +292,11 @@ const char* cudnnGetErrorString(int status)
 int cudnnCreate(void** handle)
 {
     if (!handle) return fail(kBadParam, "cudnnCreate", "null output pointer");
+    // cuDNN 9's libcudnn.so.9 is a shim that opens its sub-libraries by file name. The fake does the same with one
+    // (run.sh builds it next to the fake, off the loader's path): it is found only because NetGen's resolver loaded it
+    // from the shim's folder first (CudaLibraries.Companions).
+    static void* ops = dlopen("libcudnn_ops.so.9", RTLD_NOW | RTLD_LOCAL);
+    if (!ops) return fail(kSublibraryLoadingFailed, "cudnnCreate", "%s", dlerror());
     *handle = new Handle{};
     return kSuccess;
 }

@@ -41,6 +41,46 @@ public class CudaLibrariesTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Companions_are_the_files_of_the_same_major_version_next_to_the_library_in_load_order()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "netgen-companions-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            foreach (string name in new[]
+            {
+                "libcudnn.so.9", "libcudnn_cnn.so.9", "libcudnn_ops.so.9", "libcudnn_graph.so.9", "libcudnn_ops.so.8",
+                "libcublas.so.13", "libcublasLt.so.13", "libcublasLt.so.12",
+                "libnvrtc.so.13", "libnvrtc-builtins.so.13.0", "libnvrtc-builtins.so.12.8",
+            })
+                File.WriteAllBytes(Path.Combine(folder, name), Array.Empty<byte>());
+            string In(string name) => Path.Combine(folder, name);
+
+            // the sub-libraries each after the ones it needs (graph, ..., ops, cnn); none of another major version; absent ones skipped
+            Assert.Equal(new[] { In("libcudnn_graph.so.9"), In("libcudnn_ops.so.9"), In("libcudnn_cnn.so.9") },
+                CudaLibraries.Companions(CudaLibrary.Dnn, In("libcudnn.so.9")));
+            Assert.Equal(new[] { In("libcublasLt.so.13") }, CudaLibraries.Companions(CudaLibrary.Blas, In("libcublas.so.13")));
+            Assert.Equal(new[] { In("libcublasLt.so.12") }, CudaLibraries.Companions(CudaLibrary.Blas, In("libcublas.so.12")));
+            Assert.Equal(new[] { In("libnvrtc-builtins.so.13.0") }, CudaLibraries.Companions(CudaLibrary.Rtc, In("libnvrtc.so.13")));
+            Assert.Empty(CudaLibraries.Companions(CudaLibrary.Runtime, In("libcudart.so.13")));
+            Assert.Empty(CudaLibraries.Companions(CudaLibrary.Dnn, Path.Combine(folder, "missing", "libcudnn.so.9")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_cudnn_sublibrary_failure_says_where_the_sublibraries_must_be()
+    {
+        string hint = Cudnn.Hint(Cudnn.StatusSublibraryLoadingFailed);
+        Assert.Contains("libcudnn_ops.so.9", hint);
+        Assert.Contains("LD_LIBRARY_PATH", hint);
+        Assert.Equal("", Cudnn.Hint(2000));   // BAD_PARAM: cuDNN's own string says it
+    }
+
+    [Fact]
     public void Python_site_packages_are_found_under_a_virtual_environment()
     {
         string root = Path.Combine(Path.GetTempPath(), "netgen-venv-" + Guid.NewGuid().ToString("N"));

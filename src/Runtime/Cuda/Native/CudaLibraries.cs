@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -110,6 +111,9 @@ public static class CudaLibraries
             {
                 // Bare file names go to the system loader; paths are tried only when the file exists.
                 if (candidate.Contains('/') && !File.Exists(candidate)) continue;
+                // A library found by path (a wheel, a toolkit folder off the loader's path) loads its own parts by file
+                // name, which the system loader would look for elsewhere or not find: load them from its folder first.
+                if (candidate.Contains('/')) PreloadCompanions(library, candidate);
                 if (NativeLibrary.TryLoad(candidate, out IntPtr handle))
                 {
                     result = (handle, candidate, result.Item3);
@@ -120,6 +124,65 @@ public static class CudaLibraries
             return result;
         }
     }
+
+    /// <summary>
+    /// The files next to <paramref name="path"/> (the file <paramref name="library"/> is loaded from) that it loads by file
+    /// name once it runs, of the same major version, in the order
+    /// to load them (each after the ones it needs): cuBLAS's libcublasLt (a link-time dependency), cuDNN 9's
+    /// sub-libraries (the libcudnn.so.9 shim opens them on first use: without them every call fails with
+    /// CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED) and NVRTC's builtins. Only files that exist are listed.
+    /// The system loader matches a later request by file name against a loaded library's soname, so once these are
+    /// loaded from the library's own folder, the library finds them there and never mixes in another install's copies.
+    /// </summary>
+    public static List<string> Companions(CudaLibrary library, string path)
+    {
+        string folder = Path.GetDirectoryName(path) ?? ".";
+        string name = Path.GetFileName(path);
+        int at = name.IndexOf(".so.", StringComparison.Ordinal);
+        string major = at >= 0 ? name[(at + 4)..].Split('.')[0] : "";
+        IEnumerable<string> patterns = major.Length == 0 ? Array.Empty<string>() : library switch
+        {
+            CudaLibrary.Blas => new[] { $"libcublasLt.so.{major}" },
+            CudaLibrary.Dnn => new[] { "graph", "engines_precompiled", "engines_runtime_compiled", "heuristic", "ops", "cnn", "adv" }
+                .Select(part => $"libcudnn_{part}.so.{major}"),
+            CudaLibrary.Rtc => new[] { $"libnvrtc-builtins.so.{major}*" },
+            _ => Array.Empty<string>(),
+        };
+        var result = new List<string>();
+        foreach (string pattern in patterns)
+        {
+            try
+            {
+                if (!Directory.Exists(folder)) break;
+                var matches = Directory.GetFiles(folder, pattern);
+                Array.Sort(matches, StringComparer.Ordinal);
+                // builtins: one per toolkit version (libnvrtc-builtins.so.13.0); the newest name serves
+                if (matches.Length > 0) result.Add(matches[^1]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                break;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Best effort: a companion that does not load leaves the library to report its own error on first use.</summary>
+    private static void PreloadCompanions(CudaLibrary library, string path)
+    {
+        foreach (string companion in Companions(library, path))
+        {
+            if (NativeLibrary.TryLoad(companion, out _)) PreloadedCompanions.Add(companion);
+        }
+    }
+
+    /// <summary>The companion files (<see cref="Companions"/>) loaded so far, for diagnostics.</summary>
+    public static IReadOnlyList<string> Preloaded
+    {
+        get { lock (Gate) return PreloadedCompanions.ToArray(); }
+    }
+
+    private static readonly List<string> PreloadedCompanions = new();
 
     /// <summary>File names of a library, newest major version first (CUDA 13, then 12; cuDNN 9).</summary>
     public static IReadOnlyList<string> FileNames(CudaLibrary library) => library switch

@@ -187,8 +187,22 @@ public static unsafe partial class Cudnn
 
     public static void Check(int status, string call)
     {
-        if (status != 0) throw new CudaException(CudaLibrary.Dnn, status, Marshal.PtrToStringUTF8((IntPtr)cudnnGetErrorString(status)), call);
+        if (status != 0) throw new CudaException(CudaLibrary.Dnn, status, Marshal.PtrToStringUTF8((IntPtr)cudnnGetErrorString(status)) + Hint(status), call);
     }
+
+    /// <summary>CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED (cuDNN 9.2 and later).</summary>
+    public const int StatusSublibraryLoadingFailed = 1008;
+
+    /// <summary>What to do about a status whose error string alone does not say (empty for the others).</summary>
+    public static string Hint(int status) => status switch
+    {
+        StatusSublibraryLoadingFailed =>
+            ". libcudnn.so.9 opens its sub-libraries (libcudnn_graph.so.9, libcudnn_ops.so.9, libcudnn_cnn.so.9, ...) by file " +
+            "name: they must sit next to it" +
+            (CudaLibraries.TryLoad(CudaLibrary.Dnn, out string? path) && path != null && path.Contains('/') ? $" ({System.IO.Path.GetDirectoryName(path)})" : "") +
+            ", from the same cuDNN version, or their folder must be on LD_LIBRARY_PATH",
+        _ => "",
+    };
 
     /// <summary>
     /// cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionBwdDataAlgoPerf_t and cudnnConvolutionBwdFilterAlgoPerf_t share
