@@ -19,6 +19,8 @@ mkdir -p "$out"
 {
   date -u '+%Y-%m-%d %H:%M UTC'
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
+  # the NativeAOT binary needs glibc 2.34 or later (Ubuntu 22.04, Debian 12)
+  ldd --version 2>&1 | head -1
   echo "libraries found:"
   find / \( -name 'libcudnn.so*' -o -name 'libcublas.so*' -o -name 'libcudart.so*' -o -name 'libnvrtc.so*' -o -name 'libcuda.so*' \) \
     -not -path '/proc/*' 2>/dev/null | sort | head -40
@@ -43,6 +45,7 @@ export NETGEN_CUDA_PATH="${NETGEN_CUDA_PATH:+$NETGEN_CUDA_PATH:}$wheels"
 echo "NETGEN_CUDA_PATH=$NETGEN_CUDA_PATH" | tee -a "$out/machine.txt"
 
 status=0
+chmod +x artifacts/gpucheck/netgen-gpucheck 2>/dev/null   # in case the copy lost the mode
 artifacts/gpucheck/netgen-gpucheck "$@" 2>&1 | tee "$out/gpucheck.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 # NetGen finds the libraries by itself (that is what the run above checks). If loading is what failed, run again with

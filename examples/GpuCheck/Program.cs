@@ -193,41 +193,43 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
         bool harness = Oracle == Backend.Cpu;
         double forwardTolerance = harness ? 0 : (allowTf32 ? Tf32Forward : Fp32Forward) * Depth;
         double gradientTolerance = harness ? 0 : (allowTf32 ? Tf32Gradient : Fp32Gradient) * Depth;
-        var errors = new List<(string What, double Error, double Tolerance)>();
+        double[] tolerances = { forwardTolerance, forwardTolerance, gradientTolerance, gradientTolerance, gradientTolerance, gradientTolerance };
+        Measured? measured = null;
+        double[]? sensitivity = null;
         string? crash = null;
         ISingleInputNetwork? gpuNetwork = null;
         try
         {
             var cpu = Create(new NetworkOptions { Capacity = Batch });
+            float[] initial = cpu.Parameters.ToArray();
             var gpu = gpuNetwork = Create(new NetworkOptions { Capacity = Batch, Backend = Oracle, AllowTf32 = allowTf32 });
             if (gpu.ActiveBackend != Oracle) throw new InvalidOperationException($"the {Oracle} instance runs on {gpu.ActiveBackend}");
-            cpu.Parameters.CopyTo(gpu.Parameters);
+            initial.CopyTo(gpu.Parameters);
 
             var rng = new Rng(7);
-            float[] input = Random(ref rng, Batch * cpu.InputSize, 0f, 1f);
-            float[] outputGradient = Random(ref rng, Batch * cpu.OutputSize, -1f, 1f);
-            errors.Add(("forward", Error(cpu.Forward(input, Batch), gpu.Forward(input, Batch)), forwardTolerance));
-            errors.Add(("train forward", Error(cpu.Forward(input, Batch, training: true), gpu.Forward(input, Batch, training: true)), forwardTolerance));
-            cpu.ZeroGradients();
-            gpu.ZeroGradients();
-            errors.Add(("input gradient", Error(cpu.Backward(outputGradient), gpu.Backward(outputGradient)), gradientTolerance));
-            errors.Add(("parameter gradient", Error(cpu.Gradients, gpu.Gradients), gradientTolerance));
-
-            int[] labels = Enumerable.Range(0, Batch).Select(i => i % cpu.OutputSize).ToArray();
-            float[] targets = Random(ref rng, Batch * cpu.OutputSize, 0f, 1f);
-            var cpuOptimizer = new Sgd(0.01f, momentum: 0.9f);
-            var gpuOptimizer = new Sgd(0.01f, momentum: 0.9f);
-            double lossError = 0;
-            for (int step = 0; step < Steps; step++)
-            {
-                float cpuLoss = Loss == Loss.SoftmaxCrossEntropy ? cpu.TrainStep(input, labels, Batch, Loss, cpuOptimizer) : cpu.TrainStep(input, targets, Batch, Loss, cpuOptimizer);
-                float gpuLoss = Loss == Loss.SoftmaxCrossEntropy ? gpu.TrainStep(input, labels, Batch, Loss, gpuOptimizer) : gpu.TrainStep(input, targets, Batch, Loss, gpuOptimizer);
-                lossError = Math.Max(lossError, Math.Abs(cpuLoss - gpuLoss) / Math.Max(1e-6, Math.Abs(cpuLoss)));
-            }
-            errors.Add(("loss", lossError, gradientTolerance));
-            errors.Add(("parameters", Error(cpu.Parameters, gpu.Parameters), gradientTolerance));
+            var data = new Data(
+                Random(ref rng, Batch * cpu.InputSize, 0f, 1f),
+                Random(ref rng, Batch * cpu.OutputSize, -1f, 1f),
+                Enumerable.Range(0, Batch).Select(i => i % cpu.OutputSize).ToArray(),
+                Random(ref rng, Batch * cpu.OutputSize, 0f, 1f));
+            measured = Compare(cpu, gpu, data, data.Input);
             if (!allowTf32 && !harness && Name == "LeNet-5")
                 Console.WriteLine("  cuDNN algorithms for LeNet-5, batch " + Batch + ":\n" + Indent(((LeNet5)gpu).CudaAlgorithms(Batch)));
+
+            if (!harness && Enumerable.Range(0, measured.Errors.Length).Any(i => measured.Errors[i] > tolerances[i]))
+            {
+                // Rounding or a bug? Where a ReLU or max-pooling decision sits within rounding of its threshold, the
+                // GPU's other summation order can tip it the other way, and the gradients below it then differ by far
+                // more than rounding (deep networks with batch normalization at batch 2 have such elements). The CPU
+                // does the same against itself when the input moves by one ulp: that change is the noise floor.
+                var a = Create(new NetworkOptions { Capacity = Batch });
+                var b = Create(new NetworkOptions { Capacity = Batch });
+                initial.CopyTo(a.Parameters);
+                initial.CopyTo(b.Parameters);
+                float[] nudged = (float[])data.Input.Clone();
+                for (int i = 0; i < nudged.Length; i++) nudged[i] = i % 2 == 0 ? MathF.BitIncrement(nudged[i]) : MathF.BitDecrement(nudged[i]);
+                sensitivity = Compare(a, b, data, nudged).Errors;
+            }
         }
         catch (Exception e)
         {
@@ -238,17 +240,100 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             (gpuNetwork as IDisposable)?.Dispose(); // the GPU memory goes back now, not when the collector finds it
         }
 
-        bool ok = crash is null && errors.All(e => e.Error <= e.Tolerance);
-        string Cell(int i) => i < errors.Count ? $"{errors[i].Error,8:E1}{(errors[i].Error <= errors[i].Tolerance ? " " : "!")}" : "       - ";
-        string steps = errors.Count > 5 ? $"{Math.Max(errors[4].Error, errors[5].Error),8:E1}{(errors[4].Error <= errors[4].Tolerance && errors[5].Error <= errors[5].Tolerance ? " " : "!")}" : "       - ";
-        Console.WriteLine($"  {Name,-34} {(allowTf32 ? "TF32" : "fp32")}  {Batch,5}  {Cell(0)}  {Cell(1)}   {Cell(2)}   {Cell(3)}  {steps}  {(ok ? "ok" : "FAILED")}");
-        if (!ok)
+        double[] errors = measured?.Errors ?? Array.Empty<double>();
+        // Within the tolerance: "ok". Above it but within RoundingFactor times the CPU's own one-ulp sensitivity: "~".
+        bool Within(int i) => errors[i] <= tolerances[i];
+        bool Rounding(int i) => !Within(i) && sensitivity is not null && errors[i] <= RoundingFactor * sensitivity[i];
+        bool Passes(int i) => Within(i) || Rounding(i);
+        bool ok = crash is null && Enumerable.Range(0, errors.Length).All(Passes);
+        bool rounding = ok && Enumerable.Range(0, errors.Length).Any(Rounding);
+        string Mark(int i) => Within(i) ? " " : Rounding(i) ? "~" : "!";
+        string Cell(int i) => i < errors.Length ? $"{errors[i],8:E1}{Mark(i)}" : "       - ";
+        string steps = errors.Length > 5 ? $"{Math.Max(errors[4], errors[5]),8:E1}{(Passes(4) && Passes(5) ? Within(4) && Within(5) ? " " : "~" : "!")}" : "       - ";
+        Console.WriteLine($"  {Name,-34} {(allowTf32 ? "TF32" : "fp32")}  {Batch,5}  {Cell(0)}  {Cell(1)}   {Cell(2)}   {Cell(3)}  {steps}  {(ok ? rounding ? "ok (~ rounding)" : "ok" : "FAILED")}");
+        if (crash is not null) Console.WriteLine("    " + crash);
+        for (int i = 0; i < errors.Length; i++)
         {
-            if (crash is not null) Console.WriteLine("    " + crash);
-            foreach (var (what, error, tolerance) in errors.Where(e => e.Error > e.Tolerance))
-                Console.WriteLine($"    {what}: error {error:E2} > tolerance {tolerance:E1}");
+            if (Within(i)) continue;
+            string floor = sensitivity is null ? "" : $"; the CPU against itself, input moved by one ulp: {sensitivity[i]:E2}";
+            Console.WriteLine($"    {Quantities[i]}: error {errors[i]:E2} > tolerance {tolerances[i]:E1}{floor}{(Rounding(i) ? $" (within {RoundingFactor}x: rounding)" : "")}");
         }
+        if (!ok && measured is not null && !Passes(3)) Console.WriteLine(measured.WorstTensors);
         return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// An error above the tolerance still counts as rounding when it is at most this many times what the CPU shows
+    /// against itself when the input moves by one ulp (docs/gpu.md, "Numerics and tolerances").
+    /// </summary>
+    private const double RoundingFactor = 4;
+
+    private static readonly string[] Quantities = { "forward", "train forward", "input gradient", "parameter gradient", "loss", "parameters" };
+
+    /// <summary>The input, the output gradient for Backward, and the labels and targets for the training steps.</summary>
+    private sealed record Data(float[] Input, float[] OutputGradient, int[] Labels, float[] Targets);
+
+    /// <summary>The errors, in the order of <see cref="Quantities"/>, and the parameter gradients furthest apart.</summary>
+    private sealed record Measured(double[] Errors, string WorstTensors);
+
+    /// <summary>
+    /// Runs the same passes on two instances that start from the same parameters: inference and training forward, backward,
+    /// then <see cref="Steps"/> SGD-with-momentum steps; <paramref name="otherInput"/> is what <paramref name="other"/> gets
+    /// as its input (the same input, or a nudged one).
+    /// </summary>
+    private Measured Compare(ISingleInputNetwork reference, ISingleInputNetwork other, Data data, float[] otherInput)
+    {
+        var errors = new double[Quantities.Length];
+        errors[0] = Error(reference.Forward(data.Input, Batch), other.Forward(otherInput, Batch));
+        errors[1] = Error(reference.Forward(data.Input, Batch, training: true), other.Forward(otherInput, Batch, training: true));
+        reference.ZeroGradients();
+        other.ZeroGradients();
+        errors[2] = Error(reference.Backward(data.OutputGradient), other.Backward(data.OutputGradient));
+        errors[3] = Error(reference.Gradients, other.Gradients);
+        string worst = WorstTensors(reference.Schema, reference.Gradients, other.Gradients);
+
+        var referenceOptimizer = new Sgd(0.01f, momentum: 0.9f);
+        var otherOptimizer = new Sgd(0.01f, momentum: 0.9f);
+        for (int step = 0; step < Steps; step++)
+        {
+            float expected = Loss == Loss.SoftmaxCrossEntropy
+                ? reference.TrainStep(data.Input, data.Labels, Batch, Loss, referenceOptimizer)
+                : reference.TrainStep(data.Input, data.Targets, Batch, Loss, referenceOptimizer);
+            float actual = Loss == Loss.SoftmaxCrossEntropy
+                ? other.TrainStep(otherInput, data.Labels, Batch, Loss, otherOptimizer)
+                : other.TrainStep(otherInput, data.Targets, Batch, Loss, otherOptimizer);
+            errors[4] = Math.Max(errors[4], Math.Abs(expected - actual) / Math.Max(1e-6, Math.Abs(expected)));
+        }
+        errors[5] = Error(reference.Parameters, other.Parameters);
+        return new Measured(errors, worst);
+    }
+
+    /// <summary>The parameter gradients furthest from the CPU's, each tensor's error against its own largest value: where to look.</summary>
+    private static string WorstTensors(IReadOnlyList<ParameterInfo> schema, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        var ranked = new List<(double Error, string Line)>();
+        foreach (var tensor in schema)
+        {
+            var e = expected.Slice(tensor.Offset, tensor.Length);
+            double scale = 0;
+            foreach (float v in e) scale = Math.Max(scale, Math.Abs(v));
+            var a = actual.Slice(tensor.Offset, tensor.Length);
+            double error = Error(e, a);
+            // A few far-off elements with a small overall (L2) error: a discontinuity (a ReLU or max pooling choice
+            // that rounding tipped the other way); many: an error in the arithmetic.
+            double squaredDifference = 0, squared = 0;
+            int far = 0;
+            for (int i = 0; i < e.Length; i++)
+            {
+                double d = (double)a[i] - e[i];
+                squaredDifference += d * d;
+                squared += (double)e[i] * e[i];
+                if (Math.Abs(d) > 1e-3 * scale) far++;
+            }
+            double l2 = Math.Sqrt(squaredDifference / Math.Max(squared, 1e-300));
+            ranked.Add((error, $"      {tensor.Name} [{string.Join("x", tensor.Shape)}]: error {error:E2} of its largest value {scale:E2}; L2 error {l2:E2}; {far} of {e.Length} elements off by more than 1e-3 of it"));
+        }
+        return "    worst parameter gradients:\n" + string.Join("\n", ranked.OrderByDescending(r => r.Error).Take(8).Select(r => r.Line));
     }
 
     private static string Indent(string text) => string.Join("\n", text.TrimEnd('\n').Split('\n').Select(l => "    " + l));
