@@ -7,8 +7,9 @@
 //   cudnnAddTensor (broadcasting A over C); batch normalization (per-activation and spatial modes).
 //   Every output is blended as cuDNN documents: dst = alpha * result + beta * dst, and dst is not read when beta == 0
 //   (it may hold NaN garbage). alpha/beta are host pointers read when the call is made, as cuDNN does.
-// The shim: cudnnCreate opens libcudnn_ops.so.9 by file name, as cuDNN 9's libcudnn.so.9 opens its sub-libraries, and
-//   fails with CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED (1008) when the loader cannot find it (fake_cudnn_ops.cpp).
+// The shim: cudnnCreate opens libcudnn_graph.so.9 and libcudnn_ops.so.9 by file name, as cuDNN 9's libcudnn.so.9 opens
+//   its sub-libraries, and fails with CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED (1008) when the loader cannot find one
+//   (fake_cudnn_sublibrary.cpp).
 // Stubs: pooling, activation, softmax, LRN, dropout and RNN computations (NetGen runs its own kernels for those) return
 //   CUDNN_STATUS_NOT_SUPPORTED and say so on stderr; their descriptors can still be created and destroyed.
 // Errors: status codes are cuDNN 9's (BAD_PARAM 2000, NOT_SUPPORTED 3000); each failure prints one line to stderr
@@ -292,11 +293,11 @@ const char* cudnnGetErrorString(int status)
 int cudnnCreate(void** handle)
 {
     if (!handle) return fail(kBadParam, "cudnnCreate", "null output pointer");
-    // cuDNN 9's libcudnn.so.9 is a shim that opens its sub-libraries by file name. The fake does the same with one
-    // (run.sh builds it next to the fake, off the loader's path): it is found only because NetGen's resolver loaded it
-    // from the shim's folder first (CudaLibraries.Companions).
-    static void* ops = dlopen("libcudnn_ops.so.9", RTLD_NOW | RTLD_LOCAL);
-    if (!ops) return fail(kSublibraryLoadingFailed, "cudnnCreate", "%s", dlerror());
+    // cuDNN 9's libcudnn.so.9 is a shim that opens its sub-libraries by file name. The fake does the same with two
+    // (run.sh builds them next to the fake, off the loader's path): they are found only because NetGen's resolver
+    // loaded them from the shim's folder first (CudaLibraries.Companions).
+    for (const char* part : {"libcudnn_graph.so.9", "libcudnn_ops.so.9"})
+        if (!dlopen(part, RTLD_NOW | RTLD_LOCAL)) return fail(kSublibraryLoadingFailed, "cudnnCreate", "%s", dlerror());
     *handle = new Handle{};
     return kSuccess;
 }

@@ -16,9 +16,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 g++ -std=c++17 -O2 -Wall -Wextra -Werror -shared -fPIC tests/FakeCuda/fake_core.cpp tests/FakeCuda/fake_cudnn.cpp \
   -o "$work/libnetgen-fake-cuda.so" -ldl
-# cuDNN 9's shim opens its sub-libraries by file name; the fake opens this one (CudaLibraries.Companions preloads it).
-g++ -std=c++17 -O2 -Wall -Wextra -Werror -shared -fPIC tests/FakeCuda/fake_cudnn_ops.cpp \
-  -Wl,-soname,libcudnn_ops.so.9 -o "$work/libcudnn_ops.so.9"
+# cuDNN 9's shim opens its sub-libraries by file name; the fake opens these two (CudaLibraries.Companions preloads them).
+# graph needs ops, which the preload lists after it: it must retry.
+g++ -std=c++17 -O2 -Wall -Wextra -Werror -shared -fPIC -DNETGEN_FAKE_SUBLIBRARY=netgen_fake_cudnn_ops \
+  tests/FakeCuda/fake_cudnn_sublibrary.cpp -Wl,-soname,libcudnn_ops.so.9 -o "$work/libcudnn_ops.so.9"
+g++ -std=c++17 -O2 -Wall -Wextra -Werror -shared -fPIC -DNETGEN_FAKE_SUBLIBRARY=netgen_fake_cudnn_graph \
+  tests/FakeCuda/fake_cudnn_sublibrary.cpp -Wl,-soname,libcudnn_graph.so.9 -Wl,--no-as-needed "$work/libcudnn_ops.so.9" \
+  -o "$work/libcudnn_graph.so.9"
 # One library under every name NetGen looks for; symlinks, so the loader maps it once and its state is shared.
 for name in libcuda.so.1 libcudart.so.13 libcublas.so.13 libcudnn.so.9 libnvrtc.so.13; do
   ln -s libnetgen-fake-cuda.so "$work/$name"

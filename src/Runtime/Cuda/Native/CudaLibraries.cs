@@ -167,13 +167,26 @@ public static class CudaLibraries
         return result;
     }
 
-    /// <summary>Best effort: a companion that does not load leaves the library to report its own error on first use.</summary>
+    /// <summary>
+    /// Best effort: a companion that does not load leaves the library to report its own error on first use. Rounds
+    /// until one loads nothing new, so a companion that needs another one later in the list still loads.
+    /// </summary>
     private static void PreloadCompanions(CudaLibrary library, string path)
     {
-        foreach (string companion in Companions(library, path))
+        var pending = Companions(library, path);
+        int loaded;
+        do
         {
-            if (NativeLibrary.TryLoad(companion, out _)) PreloadedCompanions.Add(companion);
+            loaded = pending.RemoveAll(TryPreload);
         }
+        while (loaded > 0 && pending.Count > 0);
+    }
+
+    private static bool TryPreload(string companion)
+    {
+        if (!NativeLibrary.TryLoad(companion, out _)) return false;
+        PreloadedCompanions.Add(companion);
+        return true;
     }
 
     /// <summary>The companion files (<see cref="Companions"/>) loaded so far, for diagnostics.</summary>
