@@ -18,13 +18,15 @@ using NetGen.Examples.Zoo;
 // 2 bad arguments, 3 no CUDA device (the output says "skipped: no CUDA device" and why). docs/gpu.md explains the tolerances.
 //
 //   netgen-gpucheck                 everything
-//   netgen-gpucheck --quick         op networks and LeNet-5 only, no ResNet, no benchmarks
+//   netgen-gpucheck --quick         op networks, LeNet-5, AlexNet, the generative and recurrent networks; no VGG-16,
+//                                   GoogLeNet or ResNets, no benchmarks
 //   netgen-gpucheck --cpu-vs-cpu    the comparison itself, with both sides on the CPU: every error must be exactly 0
 //                                   (CI runs this with --quick, so the harness is tested on machines without a GPU)
 //   netgen-gpucheck --cpu-vs-cpu --nudge
 //                                   both sides on the CPU, the second given the input moved by one ulp: every error
 //                                   must be within the plain tolerances, so a network's own rounding sensitivity is
-//                                   far below them (CI runs this with --quick; the zoo networks do not pass it)
+//                                   far below them (CI runs this with --quick; it skips the zoo networks, whose
+//                                   floors are above the tolerances)
 //   netgen-gpucheck --only A,B      only the networks whose names contain one of A, B, ... (any case)
 //
 // CI also runs it against tests/FakeCuda, a CPU stand-in for the CUDA libraries (tests/FakeCuda/run.sh).
@@ -49,7 +51,14 @@ if (args.Contains("--cpu-vs-cpu"))
     Console.WriteLine(ParityCase.Header);
     int mismatches = 0;
     foreach (var c in Selected())
+    {
+        if (ParityCase.Nudge && c.RoundingSensitive)
+        {
+            Console.WriteLine($"  {c.Name,-34} skipped: rounding-sensitive, its floor is above the tolerances (docs/gpu.md)");
+            continue;
+        }
         mismatches += c.Run(allowTf32: false);
+    }
     Console.WriteLine(mismatches == 0 ? "harness ok" : $"{mismatches} harness check(s) FAILED");
     return mismatches == 0 ? 0 : 1;
 }
@@ -140,7 +149,12 @@ internal static class GemmCheck
 /// forward, backward (input and parameter gradients), then three SGD-with-momentum steps (losses and parameters).
 /// </summary>
 /// <param name="Depth">Tolerance multiplier: rounding differences grow with the layers they pass through.</param>
-internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInputNetwork> Create, int Batch, Loss Loss, double Depth)
+/// <param name="RoundingSensitive">
+/// Its gradients move by more than the tolerances when the input moves by one ulp (ReLU and max-pooling choices near
+/// their thresholds): the zoo networks. The rounding rule in <see cref="Run"/> judges them; <c>--nudge</c> skips them.
+/// </param>
+internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInputNetwork> Create, int Batch, Loss Loss, double Depth,
+    bool RoundingSensitive = false)
 {
     // Base tolerances, as a fraction of the tensor's largest CPU value. fp32: cuDNN and cuBLAS sum in other orders
     // than the CPU (and cuDNN's FFT / Winograd algorithms round differently). TF32: 10-bit mantissas in the products.
@@ -184,14 +198,15 @@ internal sealed record ParityCase(string Name, Func<NetworkOptions, ISingleInput
             new("PatchGAN (2 inputs, BCE)", o => new TwoInputPatchDiscriminator(o), 4, Loss.BinaryCrossEntropyWithLogits, 5),
             new("VAE (2 inputs, 3 outputs)", o => new JoinedVae(o), 4, Loss.MeanSquaredError, 5),
             new("Memory LSTM (T=50, last state)", o => new MemoryLstm50(o), 8, Loss.BinaryCrossEntropyWithLogits, 3),
+            // the one zoo network in the quick set: its large convolutions and Dense layers take about a minute on the fake device
+            new("AlexNet", o => new AlexNet(o), 2, Loss.SoftmaxCrossEntropy, 10, RoundingSensitive: true),
         };
         if (!quick)
         {
-            cases.Add(new("AlexNet", o => new AlexNet(o), 2, Loss.SoftmaxCrossEntropy, 10));
-            cases.Add(new("VGG-16", o => new Vgg16(o), 2, Loss.SoftmaxCrossEntropy, 10));
-            cases.Add(new("GoogLeNet", o => new GoogLeNet(o), 2, Loss.SoftmaxCrossEntropy, 10));
-            cases.Add(new("ResNet-18", o => new ResNet18(o), 2, Loss.SoftmaxCrossEntropy, 10));
-            cases.Add(new("ResNet-50", o => new ResNet50(o), 2, Loss.SoftmaxCrossEntropy, 20));
+            cases.Add(new("VGG-16", o => new Vgg16(o), 2, Loss.SoftmaxCrossEntropy, 10, RoundingSensitive: true));
+            cases.Add(new("GoogLeNet", o => new GoogLeNet(o), 2, Loss.SoftmaxCrossEntropy, 10, RoundingSensitive: true));
+            cases.Add(new("ResNet-18", o => new ResNet18(o), 2, Loss.SoftmaxCrossEntropy, 10, RoundingSensitive: true));
+            cases.Add(new("ResNet-50", o => new ResNet50(o), 2, Loss.SoftmaxCrossEntropy, 20, RoundingSensitive: true));
         }
         return cases;
     }

@@ -28,8 +28,9 @@ for name in libcuda.so.1 libcudart.so.13 libcublas.so.13 libcudnn.so.9 libnvrtc.
   ln -s libnetgen-fake-cuda.so "$work/$name"
 done
 
-# The fake's convolutions are plain loops, so the zoo networks (AlexNet to ResNet-50) are left to a real GPU: --quick
-# is every op network, LeNet-5, the generative and the recurrent networks (about a minute and a half on 2 cores).
+# The fake's convolutions are plain loops, so most zoo networks (VGG-16, GoogLeNet, the ResNets) are left to a real GPU
+# (docs/gpu.md has a run by hand): --quick is every op network, LeNet-5, the generative and the recurrent networks and
+# AlexNet (about three minutes on 2 cores).
 [ "$#" -eq 0 ] && set -- --quick
 # The NativeAOT binary, as it is carried to a GPU machine (benchmarks/gpu/run-device.sh): its bindings and resolver
 # are what runs there.
