@@ -4,8 +4,8 @@
 Times exactly what examples/GpuCheck times: a training step (forward, cross-entropy, backward, SGD momentum 0.9,
 and reading the loss back to the host, as NetGen's TrainStep returns it) and inference forward passes, median of 30
 runs after 5 warm-up runs. Each twice: with the input already on the GPU, and copied from (pageable) host memory each
-time, as NetGen's TrainStep and Forward copy it from the caller's array; compare NetGen with the second. LeNet-5 in fp32 (TF32 off); ResNet-18 / ResNet-50 with TF32 allowed, as the issue's
-targets say; the sequence example's 2-layer LSTM (MSE on random targets) in fp32, against PyTorch's cuDNN LSTM.
+time, as NetGen's TrainStep and Forward copy it from the caller's array; compare NetGen with the second. LeNet-5 in
+fp32 (TF32 off); ResNet-18 / ResNet-50 with TF32 allowed, as the issue's targets say; the sequence example's 2-layer LSTM (MSE on random targets) in fp32, against PyTorch's cuDNN LSTM.
 Networks are defined here (torchvision may be absent) with torchvision's layer structure.
 
     python3 benchmarks/gpu/torch_reference.py
@@ -123,6 +123,15 @@ def median_ms(run, warmup=5, runs=30):
     return statistics.median(times)
 
 
+def time_both(label, batch, tf32, x, run):
+    """Times run(inputs) with the input on the GPU, then copied from pageable host memory each time (as NetGen copies
+    from the caller's float[]), and prints both."""
+    x_host = x.cpu()
+    for where, inputs in (("input on the GPU", lambda: x), ("input copied from the host, as NetGen", lambda: x_host.cuda())):
+        ms = median_ms(lambda: run(inputs))
+        print(f"  {label} batch {batch:3d} {'TF32' if tf32 else 'fp32'}: {ms:8.3f} ms  {batch * 1000 / ms:10.0f} images/s  (PyTorch eager, {where})")
+
+
 def train_step(name, model, shape, batch, tf32, mse_targets=None):
     """Cross-entropy on class labels, or (mse_targets: the output's per-sample shape) MSE on random targets."""
     torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -131,7 +140,6 @@ def train_step(name, model, shape, batch, tf32, mse_targets=None):
     model = model.cuda().train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(batch, *shape, device="cuda")
-    x_host = x.cpu()  # pageable host memory, as the float[] NetGen's TrainStep copies from each step
     labels = (torch.arange(batch, device="cuda") % model_outputs(model)).long()
     targets = None if mse_targets is None else torch.rand(batch, *mse_targets, device="cuda")
 
@@ -143,9 +151,7 @@ def train_step(name, model, shape, batch, tf32, mse_targets=None):
         optimizer.step()
         return loss.item()
 
-    for where, inputs in (("input on the GPU", lambda: x), ("input copied from the host, as NetGen", lambda: x_host.cuda())):
-        ms = median_ms(lambda: step(inputs))
-        print(f"  {name:<10} train step  batch {batch:3d} {'TF32' if tf32 else 'fp32'}: {ms:8.3f} ms  {batch * 1000 / ms:10.0f} images/s  (PyTorch eager, {where})")
+    time_both(f"{name:<10} train step ", batch, tf32, x, step)
 
 
 def inference(name, model, shape, batch, tf32):
@@ -154,15 +160,12 @@ def inference(name, model, shape, batch, tf32):
     torch.backends.cudnn.benchmark = True
     model = model.cuda().eval()
     x = torch.rand(batch, *shape, device="cuda")
-    x_host = x.cpu()
 
     def run(inputs):
         with torch.no_grad():
             return model(inputs()).cpu()  # NetGen's Forward returns the output on the host
 
-    for where, inputs in (("input on the GPU", lambda: x), ("input copied from the host, as NetGen", lambda: x_host.cuda())):
-        ms = median_ms(lambda: run(inputs))
-        print(f"  {name:<10} inference   batch {batch:3d} {'TF32' if tf32 else 'fp32'}: {ms:8.3f} ms  {batch * 1000 / ms:10.0f} images/s  (PyTorch eager, {where})")
+    time_both(f"{name:<10} inference  ", batch, tf32, x, run)
 
 
 def model_outputs(model):
