@@ -149,20 +149,20 @@ public static class CudaLibraries
             _ => Array.Empty<string>(),
         };
         var result = new List<string>();
-        foreach (string pattern in patterns)
+        try
         {
-            try
+            if (!Directory.Exists(folder)) return result;
+            foreach (string pattern in patterns)
             {
-                if (!Directory.Exists(folder)) break;
                 var matches = Directory.GetFiles(folder, pattern);
                 Array.Sort(matches, StringComparer.Ordinal);
                 // builtins: one per toolkit version (libnvrtc-builtins.so.13.0); the newest name serves
                 if (matches.Length > 0) result.Add(matches[^1]);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                break;
-            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // an unreadable folder: what was found so far
         }
         return result;
     }
@@ -182,6 +182,7 @@ public static class CudaLibraries
         while (loaded > 0 && pending.Count > 0);
     }
 
+    /// <summary>Called under <see cref="Gate"/>, from <see cref="Load"/>.</summary>
     private static bool TryPreload(string companion)
     {
         if (!NativeLibrary.TryLoad(companion, out _)) return false;
