@@ -39,9 +39,10 @@ public unsafe class WorkerPoolTests
     public void TryForConcurrentRunsEveryIndexOnItsOwnThreadOrNothing()
     {
         Skip.If(WorkerPool.ThreadCount < 2, "skipped: one thread (NETGEN_THREADS=1 or one core)");
+        int* state = stackalloc int[] { 0, WorkerPool.ThreadCount };
         for (int round = 0; round < 50; round++)
         {
-            int* state = stackalloc int[] { 0, WorkerPool.ThreadCount };
+            state[0] = 0;
             Assert.True(WorkerPool.TryForConcurrent(WorkerPool.ThreadCount, &WaitForAll, state));
             Assert.Equal(WorkerPool.ThreadCount, state[0]);
         }
