@@ -426,6 +426,25 @@ std::string WorkFolder()
     }
     return folder;
 }
+// With NETGEN_FAKE_NVRTC_CLANG (a clang with the NVPTX target) and NETGEN_FAKE_NVRTC_BUILTINS (tests/FakeCuda/
+// nvrtc_builtins.h) set, as run.sh sets them: compiles BASE.kernels.cu as CUDA device code against only what NVRTC
+// declares without headers. The g++ build below defines __device__ away and includes math.h, so it would accept a
+// kernel that calls a host function or uses INFINITY; this does not. Returns false with clang's log on an error.
+bool DeviceCompile(const std::string& base, std::string& log)
+{
+    const char* clang = std::getenv("NETGEN_FAKE_NVRTC_CLANG");
+    const char* builtins = std::getenv("NETGEN_FAKE_NVRTC_BUILTINS");
+    if (!clang || !*clang || !builtins || !*builtins) return true;
+    // sm_80: the newest architecture clang 14 knows; the check is of the language, not of the device.
+    std::string command = Quote(clang) + " -x cuda --cuda-device-only --cuda-gpu-arch=sm_80 -nocudainc -nocudalib -std=c++17" +
+                          " -ffp-contract=off -Wall -Wno-unused-function -Werror -include " + Quote(builtins) + " -S -o " +
+                          Quote(base + ".ptx") + " " + Quote(base + ".kernels.cu") + " > " + Quote(base + ".device.log") + " 2>&1";
+    if (std::system(command.c_str()) == 0) return true;
+    std::ifstream text(base + ".device.log");
+    log = "fake NVRTC: the kernels do not compile as CUDA device code (clang, NVRTC's built-in declarations only):\n" +
+          std::string((std::istreambuf_iterator<char>(text)), std::istreambuf_iterator<char>());
+    return false;
+}
 }  // namespace
 
 EXPORT int nvrtcVersion(int* major, int* minor) { *major = 99; *minor = 0; return 0; }  // never a real version: no cache clash
@@ -455,6 +474,8 @@ EXPORT int nvrtcCompileProgram(void* handle, int optionCount, const char* const*
     if (folder.empty()) { program->log = "fake NVRTC: cannot create a work folder"; return 6; }
     std::string base = folder + "/module" + std::to_string(++counter);
     std::ofstream(base + ".kernels.cu") << program->source;
+    // First as device code, as NVRTC would (DeviceCompile): a kernel only a real NVRTC would reject fails here too.
+    if (!DeviceCompile(base, program->log)) return 6;  // NVRTC_ERROR_COMPILATION
     std::ofstream(base + ".launchers.cpp") << Launchers(program->source);
     std::string shim = Shim;
     shim.replace(shim.find("\"kernels.cu\""), 12, "\"" + base + ".kernels.cu\"");

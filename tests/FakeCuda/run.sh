@@ -37,6 +37,11 @@ done
 dotnet publish examples/GpuCheck -c Release -r linux-x64 -o "$work/gpucheck" -nologo > "$work/publish.log" 2>&1 ||
   { cat "$work/publish.log"; exit 1; }
 export NETGEN_CUDA_PATH="$work" NETGEN_CUDA_CACHE="$work/cache" NETGEN_FAKE_CUDA_WORK="$work"
+# The fake NVRTC also compiles each network's kernels as CUDA device code with clang, against only what NVRTC declares
+# without headers (nvrtc_builtins.h), where a clang with the NVPTX target is found (.ci/run installs one).
+clang=$(bash tests/FakeCuda/find-clang.sh) && export NETGEN_FAKE_NVRTC_CLANG="$clang" \
+  NETGEN_FAKE_NVRTC_BUILTINS="$PWD/tests/FakeCuda/nvrtc_builtins.h" ||
+  echo "fake NVRTC: device-code check skipped: no clang with the NVPTX target"
 "$work/gpucheck/netgen-gpucheck" "$@"
 
 # The suites' GPU tests, which say "skipped: no CUDA device" without one, run here too (built by dotnet test before).
