@@ -8,12 +8,15 @@
 //   cudaErrorStreamCaptureUnsupported, so the host code is held to the rules a real GPU enforces.
 // - NVRTC: "compiling" runs g++ on the kernel source behind a shim (blockIdx / threadIdx as variables, __global__
 //   defined away) and generates one binder per kernel that copies its arguments from the cuLaunchKernel array; the
-//   "CUBIN" names the shared object, which cuModuleLoadData opens. A launch runs every thread of the grid in turn;
+//   "CUBIN" (or "PTX", for a compute_XY target) names the shared object, which cuModuleLoadData opens. It knows the
+//   architectures NETGEN_FAKE_NVRTC_ARCHS lists (default: CUDA 13's) and rejects others as NVRTC does. With
+//   NETGEN_FAKE_NVRTC_CLANG set, the source must first compile as CUDA device code. A launch runs every thread of the grid in turn;
 //   NetGen's kernels are grid-stride loops over independent indices, so that computes what the GPU computes.
 // - cuBLAS SGEMM: a plain column-major triple loop in double (inputs rounded to TF32 under CUBLAS_TF32_TENSOR_OP_MATH).
 #include "fake.h"
 
 #include <dlfcn.h>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -354,7 +357,20 @@ namespace
 struct Program
 {
     std::string source, name, log, cubin;
+    bool ptx = false;  // compiled for a virtual architecture (compute_XY): PTX only, no CUBIN
 };
+
+// The architectures the fake NVRTC compiles for: NETGEN_FAKE_NVRTC_ARCHS ("75,80"), else a CUDA 13-like list that
+// holds the fake device's sm_90. A shorter list makes the device newer (or older) than this NVRTC knows.
+std::vector<int> SupportedArchs()
+{
+    std::vector<int> list;
+    const char* text = std::getenv("NETGEN_FAKE_NVRTC_ARCHS");
+    std::stringstream items(text && *text ? text : "75,80,86,87,89,90,100,120");
+    std::string item;
+    while (std::getline(items, item, ',')) list.push_back(std::atoi(item.c_str()));
+    return list;
+}
 
 // One binder per kernel: copies the arguments out of cuLaunchKernel's array into a Task whose run() executes every
 // thread of the grid.
@@ -468,7 +484,22 @@ EXPORT int nvrtcCompileProgram(void* handle, int optionCount, const char* const*
 {
     Program* program = static_cast<Program*>(handle);
     bool fmadOff = false;
-    for (int i = 0; i < optionCount; i++) fmadOff |= std::strcmp(options[i], "--fmad=false") == 0;
+    for (int i = 0; i < optionCount; i++)
+    {
+        fmadOff |= std::strcmp(options[i], "--fmad=false") == 0;
+        // --gpu-architecture=sm_XY (real: CUBIN) or compute_XY (virtual: PTX only); like NVRTC, an architecture it
+        // does not know is NVRTC_ERROR_INVALID_OPTION.
+        int architecture = 0;
+        char kind[8] = {};
+        if (std::sscanf(options[i], "--gpu-architecture=%7[a-z]_%d", kind, &architecture) == 2)
+        {
+            std::vector<int> supported = SupportedArchs();
+            bool known = false;
+            for (int a : supported) known |= a == architecture;
+            if (!known) { program->log = std::string("nvrtc: error: invalid value for --gpu-architecture (-arch)\n"); return 5; }
+            program->ptx = std::strcmp(kind, "compute") == 0;
+        }
+    }
     static int counter = 0;
     std::string folder = WorkFolder();
     if (folder.empty()) { program->log = "fake NVRTC: cannot create a work folder"; return 6; }
@@ -499,7 +530,29 @@ EXPORT int nvrtcGetProgramLog(void* program, char* log)
     std::memcpy(log, text.c_str(), text.size() + 1);
     return 0;
 }
-EXPORT int nvrtcGetCUBINSize(void* program, size_t* bytes) { *bytes = static_cast<Program*>(program)->cubin.size(); return 0; }
+EXPORT int nvrtcGetNumSupportedArchs(int* count) { *count = static_cast<int>(SupportedArchs().size()); return 0; }
+EXPORT int nvrtcGetSupportedArchs(int* architectures)
+{
+    std::vector<int> list = SupportedArchs();
+    std::copy(list.begin(), list.end(), architectures);
+    return 0;
+}
+// The fake's "PTX" is the same marker as its CUBIN (cuModuleLoadData opens the shared object it names); a program
+// compiled for a virtual architecture has PTX only, as with NVRTC.
+EXPORT int nvrtcGetPTXSize(void* program, size_t* bytes) { *bytes = static_cast<Program*>(program)->cubin.size(); return 0; }
+EXPORT int nvrtcGetPTX(void* program, char* ptx)
+{
+    const std::string& image = static_cast<Program*>(program)->cubin;
+    std::memcpy(ptx, image.data(), image.size());
+    return 0;
+}
+EXPORT int nvrtcGetCUBINSize(void* handle, size_t* bytes)
+{
+    Program* program = static_cast<Program*>(handle);
+    if (program->ptx) return 3;  // NVRTC_ERROR_INVALID_INPUT: no CUBIN for a virtual architecture
+    *bytes = program->cubin.size();
+    return 0;
+}
 EXPORT int nvrtcGetCUBIN(void* program, char* cubin)
 {
     const std::string& image = static_cast<Program*>(program)->cubin;

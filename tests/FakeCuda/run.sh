@@ -44,6 +44,23 @@ clang=$(bash tests/FakeCuda/find-clang.sh) && export NETGEN_FAKE_NVRTC_CLANG="$c
   echo "fake NVRTC: device-code check skipped: no clang with the NVPTX target"
 "$work/gpucheck/netgen-gpucheck" "$@"
 
+# A GPU newer than this NVRTC knows (the fake NVRTC told it knows only sm_75 and sm_80, the device being sm_90): the
+# kernels go to PTX for compute_80 (NvrtcTarget) and the check passes, saying so. A GPU older than everything it knows
+# fails, with a message that says so rather than NVRTC's "invalid option".
+check_nvrtc_target() {
+  local archs=$1 expect=$2 want=$3 out status=0
+  out=$(NETGEN_FAKE_NVRTC_ARCHS=$archs NETGEN_CUDA_CACHE="$work/cache-$archs" "$work/gpucheck/netgen-gpucheck" --only LeNet-5 2>&1) ||
+    status=$?
+  if [ "$status" -ne "$expect" ] || ! grep -qF "$want" <<< "$out"; then
+    echo "$out"
+    echo "fake NVRTC knowing only $archs: expected exit $expect and \"$want\", got exit $status" >&2
+    exit 1
+  fi
+  echo "fake NVRTC knowing only $archs: exit $status, $(grep -F -m1 "$want" <<< "$out" | sed 's/^ *//')"
+}
+check_nvrtc_target 75,80 0 "compiled to PTX for compute_80"
+check_nvrtc_target 100,120 1 "cannot compile for this GPU (compute capability 9.0, sm_90)"
+
 # The suites' GPU tests, which say "skipped: no CUDA device" without one, run here too (built by dotnet test before).
 for project in tests/NetGen.Runtime.Tests tests/NetGen.Integration.Tests; do
   echo "== $project, CUDA tests on the fake device"

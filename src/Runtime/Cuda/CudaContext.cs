@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
 using NetGen.Cuda.Native;
 
 namespace NetGen.Cuda;
@@ -288,13 +290,42 @@ public sealed unsafe class CudnnDescriptor : SafeHandle
 }
 
 /// <summary>
-/// A CUBIN compiled by NVRTC from CUDA C for the device's architecture, loaded with the driver. Compilations are cached
-/// in the process and on disk (<c>$NETGEN_CUDA_CACHE</c>, else <c>~/.cache/netgen/cuda</c>) by a hash of the source,
-/// the architecture and the NVRTC version, so a network's kernels compile once per machine.
+/// What NVRTC compiles a network's kernels to. Normally a CUBIN for the device's own architecture (<c>sm_90</c>). When the
+/// device is newer than this NVRTC knows (a new GPU with an older toolkit or wheel), PTX for the newest architecture it
+/// does know at or below the device's (<c>compute_90</c>): PTX runs on every later architecture, after the driver
+/// compiles it at load time. A device older than everything this NVRTC supports (CUDA 13 dropped Maxwell, Pascal and
+/// Volta) gets an error that says so, instead of NVRTC's "invalid option".
+/// </summary>
+public readonly record struct NvrtcTarget(string Architecture, bool Ptx)
+{
+    /// <param name="device">The device's compute capability as major * 10 + minor (90 for 9.0).</param>
+    /// <param name="supported">nvrtcGetSupportedArchs' list, or null where this NVRTC cannot say (before CUDA 11.2).</param>
+    /// <param name="nvrtcVersion">For the error message, "13.0".</param>
+    public static NvrtcTarget For(int device, int[]? supported, string nvrtcVersion)
+    {
+        if (supported is null || supported.Length == 0 || Array.IndexOf(supported, device) >= 0)
+            return new NvrtcTarget($"sm_{device}", Ptx: false);
+        int newest = -1;
+        foreach (int architecture in supported)
+            if (architecture <= device && architecture > newest) newest = architecture;
+        if (newest < 0)
+            throw new NotSupportedException(
+                $"NVRTC {nvrtcVersion} cannot compile for this GPU (compute capability {device / 10}.{device % 10}, sm_{device}): " +
+                $"it supports sm_{supported.Min()} to sm_{supported.Max()}. Use CUDA libraries that still support this GPU " +
+                $"(point {CudaLibraries.PathVariable} at their folder), or run on the CPU (Backend.Cpu).");
+        return new NvrtcTarget($"compute_{newest}", Ptx: true);
+    }
+}
+
+/// <summary>
+/// A CUBIN (or PTX, <see cref="NvrtcTarget"/>) compiled by NVRTC from CUDA C for the device, loaded with the driver.
+/// Compilations are cached in the process and on disk (<c>$NETGEN_CUDA_CACHE</c>, else <c>~/.cache/netgen/cuda</c>) by a
+/// hash of the source, the target and the NVRTC version, so a network's kernels compile once per machine.
 /// </summary>
 public sealed unsafe class CudaModule : IDisposable
 {
     private static readonly ConcurrentDictionary<string, byte[]> s_compiled = new();
+    private static int s_ptxAnnounced;
     private IntPtr _module;
     private readonly ConcurrentDictionary<string, IntPtr> _functions = new();
 
@@ -306,13 +337,35 @@ public sealed unsafe class CudaModule : IDisposable
         CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&major, CudaRuntime.AttributeComputeCapabilityMajor, 0), "cudaDeviceGetAttribute(major)");
         CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&minor, CudaRuntime.AttributeComputeCapabilityMinor, 0), "cudaDeviceGetAttribute(minor)");
         Nvrtc.Check(Nvrtc.nvrtcVersion(&rtcMajor, &rtcMinor), "nvrtcVersion");
-        string arch = $"sm_{major}{minor}";
-        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{arch}\nnvrtc {rtcMajor}.{rtcMinor}\n{source}")))[..32];
-        byte[] cubin = s_compiled.GetOrAdd(key, _ => LoadCached(key) ?? Store(key, RunNvrtc(source, name, arch)));
+        var target = NvrtcTarget.For(major * 10 + minor, SupportedArchitectures(), $"{rtcMajor}.{rtcMinor}");
+        if (target.Ptx && Interlocked.Exchange(ref s_ptxAnnounced, 1) == 0)
+            Console.Error.WriteLine($"NetGen: NVRTC {rtcMajor}.{rtcMinor} does not know this GPU (sm_{major}{minor}); its kernels are compiled to " +
+                                    $"PTX for {target.Architecture}, which the driver compiles for the GPU when it loads them.");
+        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{target.Architecture}\nnvrtc {rtcMajor}.{rtcMinor}\n{source}")))[..32];
+        string file = key + (target.Ptx ? ".ptx" : ".cubin");
+        byte[] image = s_compiled.GetOrAdd(key, _ => LoadCached(file) ?? Store(file, RunNvrtc(source, name, target)));
         IntPtr module;
-        fixed (byte* image = cubin)
-            CudaDriver.Check(CudaDriver.cuModuleLoadData(&module, image), $"cuModuleLoadData({name} kernels, {arch})");
+        fixed (byte* data = image)
+            CudaDriver.Check(CudaDriver.cuModuleLoadData(&module, data), $"cuModuleLoadData({name} kernels, {target.Architecture})");
         return new CudaModule(module);
+    }
+
+    /// <summary>The architectures this NVRTC compiles for, or null where it cannot say (NVRTC before CUDA 11.2).</summary>
+    private static int[]? SupportedArchitectures()
+    {
+        try
+        {
+            int count;
+            if (Nvrtc.nvrtcGetNumSupportedArchs(&count) != 0 || count <= 0) return null;
+            var architectures = new int[count];
+            fixed (int* list = architectures)
+                if (Nvrtc.nvrtcGetSupportedArchs(list) != 0) return null;
+            return architectures;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return null;
+        }
     }
 
     public IntPtr Function(string name) => _functions.GetOrAdd(name, n =>
@@ -324,9 +377,10 @@ public sealed unsafe class CudaModule : IDisposable
         return function;
     });
 
-    /// <summary>NVRTC: source to CUBIN, or a <see cref="CudaException"/> carrying the compiler's log.</summary>
-    public static byte[] RunNvrtc(string source, string name, string arch)
+    /// <summary>NVRTC: source to CUBIN or PTX, or a <see cref="CudaException"/> carrying the compiler's log.</summary>
+    public static byte[] RunNvrtc(string source, string name, NvrtcTarget target)
     {
+        string arch = target.Architecture;
         IntPtr program;
         byte[] src = Encoding.UTF8.GetBytes(source + "\0");
         byte[] file = Encoding.UTF8.GetBytes(name + ".cu\0");
@@ -359,6 +413,14 @@ public sealed unsafe class CudaModule : IDisposable
                 foreach (var h in pinned) if (h.IsAllocated) h.Free();
             }
             nuint bytes;
+            if (target.Ptx)
+            {
+                // The size counts the terminating NUL, which cuModuleLoadData needs to read PTX text.
+                Nvrtc.Check(Nvrtc.nvrtcGetPTXSize(program, &bytes), "nvrtcGetPTXSize");
+                var ptx = new byte[(int)bytes];
+                fixed (byte* p = ptx) Nvrtc.Check(Nvrtc.nvrtcGetPTX(program, p), "nvrtcGetPTX");
+                return ptx;
+            }
             Nvrtc.Check(Nvrtc.nvrtcGetCUBINSize(program, &bytes), "nvrtcGetCUBINSize");
             var cubin = new byte[(int)bytes];
             fixed (byte* c = cubin) Nvrtc.Check(Nvrtc.nvrtcGetCUBIN(program, c), "nvrtcGetCUBIN");
@@ -376,30 +438,30 @@ public sealed unsafe class CudaModule : IDisposable
             ? custom
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "netgen", "cuda");
 
-    private static byte[]? LoadCached(string key)
+    private static byte[]? LoadCached(string file)
     {
         try
         {
-            string path = Path.Combine(CacheFolder, key + ".cubin");
+            string path = Path.Combine(CacheFolder, file);
             return File.Exists(path) ? File.ReadAllBytes(path) : null;
         }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
     }
 
-    private static byte[] Store(string key, byte[] cubin)
+    private static byte[] Store(string file, byte[] image)
     {
         try
         {
             Directory.CreateDirectory(CacheFolder);
-            string path = Path.Combine(CacheFolder, key + ".cubin");
+            string path = Path.Combine(CacheFolder, file);
             string temporary = path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(temporary, cubin);
+            File.WriteAllBytes(temporary, image);
             File.Move(temporary, path, overwrite: true); // atomic: a reader sees the old file or the whole new one
         }
         catch (IOException) { /* a cache that cannot be written only costs a recompilation */ }
         catch (UnauthorizedAccessException) { }
-        return cubin;
+        return image;
     }
 
     ~CudaModule() => Unload();

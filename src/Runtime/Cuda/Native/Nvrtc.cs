@@ -3,7 +3,10 @@ using System.Runtime.InteropServices;
 
 namespace NetGen.Cuda.Native;
 
-/// <summary>NVRTC (libnvrtc): compiles the generator's CUDA C to a CUBIN for the device at hand.</summary>
+/// <summary>
+/// NVRTC (libnvrtc): compiles the generator's CUDA C to a CUBIN for the device at hand, or to PTX for the newest
+/// architecture it knows when the device is newer (<see cref="NetGen.Cuda.NvrtcTarget"/>).
+/// </summary>
 public static unsafe partial class Nvrtc
 {
     static Nvrtc() => CudaLibraries.EnsureResolver();
@@ -18,6 +21,11 @@ public static unsafe partial class Nvrtc
     [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetProgramLog(IntPtr program, byte* log);
     [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetCUBINSize(IntPtr program, nuint* bytes);
     [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetCUBIN(IntPtr program, byte* cubin);
+    [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetPTXSize(IntPtr program, nuint* bytes);
+    [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetPTX(IntPtr program, byte* ptx);
+    // Since CUDA 11.2: the architectures this NVRTC compiles for, ascending (75, 80, 86, ... as major * 10 + minor).
+    [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetNumSupportedArchs(int* count);
+    [LibraryImport(CudaLibraries.RtcName)] public static partial int nvrtcGetSupportedArchs(int* architectures);
 
     public static void Check(int status, string call)
     {
