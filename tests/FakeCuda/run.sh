@@ -46,7 +46,8 @@ clang=$(bash tests/FakeCuda/find-clang.sh) && export NETGEN_FAKE_NVRTC_CLANG="$c
 
 # A GPU newer than this NVRTC knows (the fake NVRTC told it knows only sm_75 and sm_80, the device being sm_90): the
 # kernels go to PTX for compute_80 (NvrtcTarget) and the check passes, saying so. A GPU older than everything it knows
-# fails, with a message that says so rather than NVRTC's "invalid option".
+# is not usable (CudaBackend.Unavailable, so Backend.Auto would fall back to the CPU): the check says so, with the
+# range NVRTC knows, rather than NVRTC's "invalid option", and exits 3 as without a device.
 check_nvrtc_target() {
   local archs=$1 expect=$2 want=$3 out status=0
   out=$(NETGEN_FAKE_NVRTC_ARCHS=$archs NETGEN_CUDA_CACHE="$work/cache-$archs" "$work/gpucheck/netgen-gpucheck" --only LeNet-5 2>&1) ||
@@ -58,8 +59,8 @@ check_nvrtc_target() {
   fi
   echo "fake NVRTC knowing only $archs: exit $status, $(grep -F -m1 "$want" <<< "$out" | sed 's/^ *//')"
 }
-check_nvrtc_target 75,80 0 "compiled to PTX for compute_80"
-check_nvrtc_target 100,120 1 "cannot compile for this GPU (compute capability 9.0, sm_90)"
+check_nvrtc_target 75,80 0 "does not know this GPU (sm_90); its kernels are compiled to PTX for compute_80"
+check_nvrtc_target 100,120 3 "skipped: no CUDA device (NVRTC 99.0 cannot compile for this GPU (compute capability 9.0, sm_90)"
 
 # The suites' GPU tests, which say "skipped: no CUDA device" without one, run here too (built by dotnet test before).
 for project in tests/NetGen.Runtime.Tests tests/NetGen.Integration.Tests; do

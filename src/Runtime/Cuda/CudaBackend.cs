@@ -52,7 +52,10 @@ public static class CudaBackend
         };
     }
 
-    /// <summary>Null when the CUDA libraries load and a device answers (checked once per process); else the exception saying why not.</summary>
+    /// <summary>
+    /// Null when the CUDA libraries load, a device answers and NVRTC can compile for it (checked once per process); else
+    /// the exception saying why not.
+    /// </summary>
     public static Exception? Unavailable()
     {
         lock (s_lock)
@@ -65,7 +68,16 @@ public static class CudaBackend
                     return s_unavailable = CudaLibraries.NotFound(library);
             }
             var probe = CudaDevice.Probe();
-            return s_unavailable = probe.Available ? null : new InvalidOperationException("No usable CUDA device: " + probe.Reason);
+            if (!probe.Available) return s_unavailable = new InvalidOperationException("No usable CUDA device: " + probe.Reason);
+            try
+            {
+                CudaModule.DeviceTarget(); // a GPU this NVRTC cannot compile for (too old for it) cannot run a network
+            }
+            catch (Exception e) when (e is NotSupportedException or CudaException)
+            {
+                return s_unavailable = e;
+            }
+            return s_unavailable = null;
         }
     }
 }

@@ -333,15 +333,11 @@ public sealed unsafe class CudaModule : IDisposable
 
     public static CudaModule Compile(string source, string name)
     {
-        int major, minor, rtcMajor, rtcMinor;
-        CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&major, CudaRuntime.AttributeComputeCapabilityMajor, 0), "cudaDeviceGetAttribute(major)");
-        CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&minor, CudaRuntime.AttributeComputeCapabilityMinor, 0), "cudaDeviceGetAttribute(minor)");
-        Nvrtc.Check(Nvrtc.nvrtcVersion(&rtcMajor, &rtcMinor), "nvrtcVersion");
-        var target = NvrtcTarget.For(major * 10 + minor, SupportedArchitectures(), $"{rtcMajor}.{rtcMinor}");
+        var (target, nvrtc, device) = DeviceTarget();
         if (target.Ptx && Interlocked.Exchange(ref s_ptxAnnounced, 1) == 0)
-            Console.Error.WriteLine($"NetGen: NVRTC {rtcMajor}.{rtcMinor} does not know this GPU (sm_{major}{minor}); its kernels are compiled to " +
-                                    $"PTX for {target.Architecture}, which the driver compiles for the GPU when it loads them.");
-        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{target.Architecture}\nnvrtc {rtcMajor}.{rtcMinor}\n{source}")))[..32];
+            Console.Error.WriteLine($"NetGen: NVRTC {nvrtc} does not know this GPU (sm_{device}); its kernels are compiled to PTX for {target.Architecture}, " +
+                                    "which the driver compiles for the GPU when it loads them.");
+        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{target.Architecture}\nnvrtc {nvrtc}\n{source}")))[..32];
         string file = key + (target.Ptx ? ".ptx" : ".cubin");
         byte[] image = s_compiled.GetOrAdd(key, _ => LoadCached(file) ?? Store(file, RunNvrtc(source, name, target)));
         IntPtr module;
@@ -349,6 +345,23 @@ public sealed unsafe class CudaModule : IDisposable
             CudaDriver.Check(CudaDriver.cuModuleLoadData(&module, data), $"cuModuleLoadData({name} kernels, {target.Architecture})");
         return new CudaModule(module);
     }
+
+    private static readonly Lazy<(NvrtcTarget Target, string Nvrtc, int Device)> s_deviceTarget = new(() =>
+    {
+        int major, minor, rtcMajor, rtcMinor;
+        CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&major, CudaRuntime.AttributeComputeCapabilityMajor, 0), "cudaDeviceGetAttribute(major)");
+        CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&minor, CudaRuntime.AttributeComputeCapabilityMinor, 0), "cudaDeviceGetAttribute(minor)");
+        Nvrtc.Check(Nvrtc.nvrtcVersion(&rtcMajor, &rtcMinor), "nvrtcVersion");
+        string version = $"{rtcMajor}.{rtcMinor}";
+        return (NvrtcTarget.For(major * 10 + minor, SupportedArchitectures(), version), version, major * 10 + minor);
+    });
+
+    /// <summary>
+    /// What NVRTC compiles for on device 0, NVRTC's version and the device's compute capability (90 for 9.0), once per process. Throws
+    /// <see cref="NotSupportedException"/> when this NVRTC cannot compile for the device at all;
+    /// <see cref="CudaBackend.Unavailable"/> asks first, so <see cref="Backend.Auto"/> falls back to the CPU then.
+    /// </summary>
+    public static (NvrtcTarget Target, string Nvrtc, int Device) DeviceTarget() => s_deviceTarget.Value;
 
     /// <summary>The architectures this NVRTC compiles for, or null where it cannot say (NVRTC before CUDA 11.2).</summary>
     private static int[]? SupportedArchitectures()
