@@ -10,7 +10,7 @@
 //   defined away) and generates one binder per kernel that copies its arguments from the cuLaunchKernel array; the
 //   "CUBIN" (or "PTX", for a compute_XY target) names the shared object, which cuModuleLoadData opens. It knows the
 //   architectures NETGEN_FAKE_NVRTC_ARCHS lists (default: CUDA 13's) and rejects others as NVRTC does. With
-//   NETGEN_FAKE_NVRTC_CLANG set, the source must first compile as CUDA device code. A launch runs every thread of the grid in turn;
+//   NETGEN_FAKE_NVRTC_CLANG set, the source must first compile as CUDA device code (DeviceCompile). A launch runs every thread of the grid in turn;
 //   NetGen's kernels are grid-stride loops over independent indices, so that computes what the GPU computes.
 // - cuBLAS SGEMM: a plain column-major triple loop in double (inputs rounded to TF32 under CUBLAS_TF32_TENSOR_OP_MATH).
 #include "fake.h"
@@ -442,19 +442,17 @@ std::string WorkFolder()
     }
     return folder;
 }
-// With NETGEN_FAKE_NVRTC_CLANG (a clang with the NVPTX target) and NETGEN_FAKE_NVRTC_BUILTINS (tests/FakeCuda/
-// nvrtc_builtins.h) set, as run.sh sets them: compiles BASE.kernels.cu as CUDA device code against only what NVRTC
+// With NETGEN_FAKE_NVRTC_CLANG (a clang with the NVPTX target) and NETGEN_FAKE_NVRTC_COMPILE_DEVICE (tests/FakeCuda/
+// compile-device.sh) set, as run.sh sets them: compiles BASE.kernels.cu as CUDA device code against only what NVRTC
 // declares without headers. The g++ build below defines __device__ away and includes math.h, so it would accept a
 // kernel that calls a host function or uses INFINITY; this does not. Returns false with clang's log on an error.
 bool DeviceCompile(const std::string& base, std::string& log)
 {
     const char* clang = std::getenv("NETGEN_FAKE_NVRTC_CLANG");
-    const char* builtins = std::getenv("NETGEN_FAKE_NVRTC_BUILTINS");
-    if (!clang || !*clang || !builtins || !*builtins) return true;
-    // sm_80: the newest architecture clang 14 knows; the check is of the language, not of the device.
-    std::string command = Quote(clang) + " -x cuda --cuda-device-only --cuda-gpu-arch=sm_80 -nocudainc -nocudalib -std=c++17" +
-                          " -ffp-contract=off -Wall -Wno-unused-function -Werror -include " + Quote(builtins) + " -S -o " +
-                          Quote(base + ".ptx") + " " + Quote(base + ".kernels.cu") + " > " + Quote(base + ".device.log") + " 2>&1";
+    const char* script = std::getenv("NETGEN_FAKE_NVRTC_COMPILE_DEVICE");
+    if (!clang || !*clang || !script || !*script) return true;
+    std::string command = "bash " + Quote(script) + " " + Quote(clang) + " " + Quote(base + ".kernels.cu") + " " +
+                          Quote(base + ".ptx") + " > " + Quote(base + ".device.log") + " 2>&1";
     if (std::system(command.c_str()) == 0) return true;
     std::ifstream text(base + ".device.log");
     log = "fake NVRTC: the kernels do not compile as CUDA device code (clang, NVRTC's built-in declarations only):\n" +
@@ -494,9 +492,7 @@ EXPORT int nvrtcCompileProgram(void* handle, int optionCount, const char* const*
         if (std::sscanf(options[i], "--gpu-architecture=%7[a-z]_%d", kind, &architecture) == 2)
         {
             std::vector<int> supported = SupportedArchs();
-            bool known = false;
-            for (int a : supported) known |= a == architecture;
-            if (!known) { program->log = std::string("nvrtc: error: invalid value for --gpu-architecture (-arch)\n"); return 5; }
+            if (std::find(supported.begin(), supported.end(), architecture) == supported.end()) { program->log = std::string("nvrtc: error: invalid value for --gpu-architecture (-arch)\n"); return 5; }
             program->ptx = std::strcmp(kind, "compute") == 0;
         }
     }
@@ -553,9 +549,4 @@ EXPORT int nvrtcGetCUBINSize(void* handle, size_t* bytes)
     *bytes = program->cubin.size();
     return 0;
 }
-EXPORT int nvrtcGetCUBIN(void* program, char* cubin)
-{
-    const std::string& image = static_cast<Program*>(program)->cubin;
-    std::memcpy(cubin, image.data(), image.size());
-    return 0;
-}
+EXPORT int nvrtcGetCUBIN(void* program, char* cubin) { return nvrtcGetPTX(program, cubin); }

@@ -1,6 +1,6 @@
 // What NVRTC gives a program that #includes nothing, for compiling NetGen's generated CUDA C as device code with
-// clang (clang -x cuda --cuda-device-only -nocudainc -nocudalib -include nvrtc_builtins.h). NetGen hands NVRTC its
-// kernels with no headers (CudaModule.RunNvrtc), so a kernel may use only what NVRTC declares implicitly:
+// clang (compile-device.sh). NetGen hands NVRTC its kernels with no headers (CudaModule.RunNvrtc), so a kernel may
+// use only what NVRTC declares implicitly:
 //   - the built-in variables threadIdx, blockIdx, blockDim, gridDim (and warpSize);
 //   - the __global__ / __device__ / __host__ / __forceinline__ specifiers;
 //   - the CUDA Math API (single and double precision, the float intrinsics, integer min / max / abs).
@@ -9,7 +9,7 @@
 // with clang's "use of undeclared identifier", as it would fail on a GPU machine at the first nvrtcCompileProgram.
 // Every function here is declared __device__ only, so calling a host function from a kernel fails too.
 //
-// Used by tests/NetGen.Generator.Tests/CudaDeviceCompileTests.cs and by the fake NVRTC (tests/FakeCuda/fake_core.cpp).
+// Included by compile-device.sh, which CudaDeviceCompileTests and the fake NVRTC (fake_core.cpp) run.
 #pragma once
 
 #include <__clang_cuda_builtin_vars.h>

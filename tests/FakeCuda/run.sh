@@ -38,9 +38,9 @@ dotnet publish examples/GpuCheck -c Release -r linux-x64 -o "$work/gpucheck" -no
   { cat "$work/publish.log"; exit 1; }
 export NETGEN_CUDA_PATH="$work" NETGEN_CUDA_CACHE="$work/cache" NETGEN_FAKE_CUDA_WORK="$work"
 # The fake NVRTC also compiles each network's kernels as CUDA device code with clang, against only what NVRTC declares
-# without headers (nvrtc_builtins.h), where a clang with the NVPTX target is found (.ci/run installs one).
+# without headers (compile-device.sh, nvrtc_builtins.h), where a clang with the NVPTX target is found (.ci/run installs one).
 clang=$(bash tests/FakeCuda/find-clang.sh) && export NETGEN_FAKE_NVRTC_CLANG="$clang" \
-  NETGEN_FAKE_NVRTC_BUILTINS="$PWD/tests/FakeCuda/nvrtc_builtins.h" ||
+  NETGEN_FAKE_NVRTC_COMPILE_DEVICE="$PWD/tests/FakeCuda/compile-device.sh" ||
   echo "fake NVRTC: device-code check skipped: no clang with the NVPTX target"
 "$work/gpucheck/netgen-gpucheck" "$@"
 

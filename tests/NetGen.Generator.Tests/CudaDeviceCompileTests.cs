@@ -36,8 +36,9 @@ public sealed class CudaDeviceCompileTests
     [SkippableFact]
     public void The_kernel_catalogue_compiles_as_device_code_with_only_what_NVRTC_declares()
     {
+        string clang = Clang;
         string source = CudaKernels.Source("AllKernels", CudaKernels.All);
-        string ptx = CompileForDevice(source, "catalogue");
+        string ptx = CompileForDevice(clang, source, "catalogue");
         var kernels = CudaKernels.All.Where(k => !CudaKernels.IsHelper(k)).ToArray();
         Assert.Equal(kernels.OrderBy(k => k, StringComparer.Ordinal), Entries(ptx).OrderBy(k => k, StringComparer.Ordinal));
     }
@@ -46,6 +47,7 @@ public sealed class CudaDeviceCompileTests
     [MemberData(nameof(Networks))]
     public void Each_network_kernel_source_compiles_as_device_code_and_exports_every_kernel_it_launches(string file)
     {
+        string clang = Clang; // skips before the generator runs
         var run = GeneratorHarness.Run(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Networks", file)));
         var cudaTrees = run.Run.GeneratedTrees.Where(t => t.FilePath.EndsWith(".Cuda.g.cs", StringComparison.Ordinal)).ToArray();
         Assert.NotEmpty(cudaTrees);
@@ -55,7 +57,7 @@ public sealed class CudaDeviceCompileTests
             var literal = tree.GetRoot().DescendantNodes().OfType<VariableDeclaratorSyntax>()
                 .Single(v => v.Identifier.Text == "CudaKernelSource").Initializer!.Value;
             string source = ((LiteralExpressionSyntax)literal).Token.ValueText;
-            var entries = Entries(CompileForDevice(source, network)).ToHashSet(StringComparer.Ordinal);
+            var entries = Entries(CompileForDevice(clang, source, network)).ToHashSet(StringComparer.Ordinal);
 
             // Every kernel defined is exported unmangled, and every kernel the host code names is among them.
             var defined = Regex.Matches(source, @"__global__ void (\w+)\(").Select(m => m.Groups[1].Value).ToArray();
@@ -72,23 +74,16 @@ public sealed class CudaDeviceCompileTests
     private static IEnumerable<string> Entries(string ptx) =>
         Regex.Matches(ptx, @"\.entry\s+(\w+)\(").Select(m => m.Groups[1].Value);
 
-    /// <summary>
-    /// clang -x cuda --cuda-device-only for sm_80 (the newest clang 14 knows; NVRTC gets the device's own), with the
-    /// options NetGen gives NVRTC (--std=c++17, no fused multiply-add) and warnings as errors, but for unused static
-    /// helpers: a network gets a helper group whole (pooling's window, bin and argmax helpers) and may use part of it.
-    /// Returns the PTX.
-    /// </summary>
-    private string CompileForDevice(string source, string name)
+    /// <summary>tests/FakeCuda/compile-device.sh (which holds the options and why) on <paramref name="source"/>; the PTX.</summary>
+    private static string CompileForDevice(string clang, string source, string name)
     {
-        string clang = s_clang.Value.Path ?? throw new SkipException(s_clang.Value.Reason);
         string directory = Path.Combine(Path.GetTempPath(), "netgen-cuda-device-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         try
         {
             string input = Path.Combine(directory, "kernels.cu"), output = Path.Combine(directory, "kernels.ptx");
             File.WriteAllText(input, source);
-            var (exit, errors) = Run(clang, "-x", "cuda", "--cuda-device-only", "--cuda-gpu-arch=sm_80", "-nocudainc", "-nocudalib",
-                "-std=c++17", "-ffp-contract=off", "-Wall", "-Wno-unused-function", "-Werror", "-include", Builtins, "-S", "-o", output, input);
+            var (exit, errors) = Run("bash", Script("compile-device.sh"), clang, input, output);
             if (exit != 0)
                 throw new Xunit.Sdk.XunitException($"{name}: the CUDA C does not compile as device code with only NVRTC's built-in declarations:\n{errors}");
             return File.ReadAllText(output);
@@ -99,7 +94,10 @@ public sealed class CudaDeviceCompileTests
         }
     }
 
-    private static string Builtins => Path.Combine(AppContext.BaseDirectory, "FakeCuda", "nvrtc_builtins.h");
+    private static string Script(string name) => Path.Combine(AppContext.BaseDirectory, "FakeCuda", name);
+
+    /// <summary>The clang to compile with, or the test is skipped and says why.</summary>
+    private static string Clang => s_clang.Value.Path ?? throw new SkipException(s_clang.Value.Reason);
 
     private static (int Exit, string Output) Run(string program, params string[] arguments)
     {
@@ -123,7 +121,7 @@ public sealed class CudaDeviceCompileTests
         const string missing = "skipped: no clang with the NVPTX target (set NETGEN_CLANG, or install clang) to compile the generated CUDA C as device code";
         try
         {
-            var (exit, output) = Run("bash", Path.Combine(AppContext.BaseDirectory, "FakeCuda", "find-clang.sh"));
+            var (exit, output) = Run("bash", Script("find-clang.sh"));
             string path = output.Trim();
             return exit == 0 && File.Exists(path) ? (path, "") : (null, missing);
         }
