@@ -5,7 +5,6 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading;
 using NetGen.Cuda.Native;
 
 namespace NetGen.Cuda;
@@ -325,7 +324,6 @@ public readonly record struct NvrtcTarget(string Architecture, bool Ptx)
 public sealed unsafe class CudaModule : IDisposable
 {
     private static readonly ConcurrentDictionary<string, byte[]> s_compiled = new();
-    private static int s_ptxAnnounced;
     private IntPtr _module;
     private readonly ConcurrentDictionary<string, IntPtr> _functions = new();
 
@@ -333,10 +331,7 @@ public sealed unsafe class CudaModule : IDisposable
 
     public static CudaModule Compile(string source, string name)
     {
-        var (target, nvrtc, device) = DeviceTarget();
-        if (target.Ptx && Interlocked.Exchange(ref s_ptxAnnounced, 1) == 0)
-            Console.Error.WriteLine($"NetGen: NVRTC {nvrtc} does not know this GPU (sm_{device}); its kernels are compiled to PTX for {target.Architecture}, " +
-                                    "which the driver compiles for the GPU when it loads them.");
+        var (target, nvrtc) = DeviceTarget();
         string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{target.Architecture}\nnvrtc {nvrtc}\n{source}")))[..32];
         string file = key + (target.Ptx ? ".ptx" : ".cubin");
         byte[] image = s_compiled.GetOrAdd(key, _ => LoadCached(file) ?? Store(file, RunNvrtc(source, name, target)));
@@ -346,22 +341,26 @@ public sealed unsafe class CudaModule : IDisposable
         return new CudaModule(module);
     }
 
-    private static readonly Lazy<(NvrtcTarget Target, string Nvrtc, int Device)> s_deviceTarget = new(() =>
+    private static readonly Lazy<(NvrtcTarget Target, string Nvrtc)> s_deviceTarget = new(() =>
     {
         int major, minor, rtcMajor, rtcMinor;
         CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&major, CudaRuntime.AttributeComputeCapabilityMajor, 0), "cudaDeviceGetAttribute(major)");
         CudaRuntime.Check(CudaRuntime.cudaDeviceGetAttribute(&minor, CudaRuntime.AttributeComputeCapabilityMinor, 0), "cudaDeviceGetAttribute(minor)");
         Nvrtc.Check(Nvrtc.nvrtcVersion(&rtcMajor, &rtcMinor), "nvrtcVersion");
         string version = $"{rtcMajor}.{rtcMinor}";
-        return (NvrtcTarget.For(major * 10 + minor, SupportedArchitectures(), version), version, major * 10 + minor);
+        var target = NvrtcTarget.For(major * 10 + minor, SupportedArchitectures(), version);
+        if (target.Ptx) // said once: this runs once per process
+            Console.Error.WriteLine($"NetGen: NVRTC {version} does not know this GPU (sm_{major}{minor}); its kernels are compiled to PTX for {target.Architecture}, " +
+                                    "which the driver compiles for the GPU when it loads them.");
+        return (target, version);
     });
 
     /// <summary>
-    /// What NVRTC compiles for on device 0, NVRTC's version and the device's compute capability (90 for 9.0), once per process. Throws
+    /// What NVRTC compiles for on device 0 and NVRTC's version, once per process. Throws
     /// <see cref="NotSupportedException"/> when this NVRTC cannot compile for the device at all;
     /// <see cref="CudaBackend.Unavailable"/> asks first, so <see cref="Backend.Auto"/> falls back to the CPU then.
     /// </summary>
-    public static (NvrtcTarget Target, string Nvrtc, int Device) DeviceTarget() => s_deviceTarget.Value;
+    public static (NvrtcTarget Target, string Nvrtc) DeviceTarget() => s_deviceTarget.Value;
 
     /// <summary>The architectures this NVRTC compiles for, or null where it cannot say (NVRTC before CUDA 11.2).</summary>
     private static int[]? SupportedArchitectures()
