@@ -9,55 +9,13 @@ and batch sizes, on the CPU with 2 threads. Run with Debian's python3-torch (`ap
 For each operation: warm-up, then `repeats` rounds of enough calls to fill ~0.5 s; prints the mean time per call of
 each round's calls, and the median and spread over the rounds (the same shape as BenchmarkDotNet's Mean / StdDev).
 """
-import argparse, platform, statistics, time
+import argparse, os, platform, statistics, sys, time
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class LeNet5(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c1, self.c3, self.c5 = nn.Conv2d(1, 6, 5, padding=2), nn.Conv2d(6, 16, 5), nn.Conv2d(16, 120, 5)
-        self.f6, self.out = nn.Linear(120, 84), nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = F.avg_pool2d(torch.tanh(self.c1(x)), 2)
-        x = F.avg_pool2d(torch.tanh(self.c3(x)), 2)
-        x = torch.tanh(self.c5(x))
-        return self.out(torch.tanh(self.f6(torch.flatten(x, 1))))
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1, self.bn1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
-        self.conv2, self.bn2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
-        self.down = None
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + (x if self.down is None else self.down(x)))
-
-
-class ResNet18(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1, self.bn1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
-        layers, cin = [], 64
-        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-            layers += [Block(cin, cout, stride), Block(cout, cout, 1)]
-            cin = cout
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(512, 1000)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
-        x = self.layers(x)
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+# The networks are the GPU reference's (benchmarks/gpu/torch_reference.py), defined once for both peers.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gpu"))
+from torch_reference import LeNet5, BasicBlock, ResNet  # noqa: E402
 
 
 def measure(name, fn, repeats):
@@ -107,7 +65,7 @@ def main():
         measure("LeNet-5 inference, batch 1", lambda: lenet(images[:1])[0, 0].item(), args.repeats)
         measure("LeNet-5 inference, batch 64", lambda: lenet(images)[0, 0].item(), args.repeats)
 
-    resnet = ResNet18()
+    resnet = ResNet(BasicBlock, (2, 2, 2, 2))
     images, labels = torch.rand(8, 3, 224, 224) * 4 - 2, torch.randint(0, 1000, (8,))
     opt = torch.optim.SGD(resnet.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     resnet.eval()
