@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Installs the peers the benchmarks compare against (Debian 12 packages): OpenBLAS 0.3.21
-# (pthread build) for SGEMM. Run as root; the benchmarks detect it and say where they found it.
+# Installs the peers the benchmarks compare against (Debian 12 packages): OpenBLAS 0.3.21 (pthread build) for SGEMM,
+# and PyTorch 1.13 (python3-torch) for benchmarks/peers/*.py. Run as root; installs only what is missing. The
+# benchmarks detect OpenBLAS and say where they found it; CI installs neither (these are measurements, not tests).
 set -euo pipefail
-if [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 ]; then
-  echo "OpenBLAS (pthread) already installed"
+missing=()
+for package in libopenblas0-pthread python3-torch; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "peers already installed: libopenblas0-pthread, python3-torch"
   exit 0
 fi
 apt-get update -qq
-apt-get install -y -qq libopenblas0-pthread
-echo "installed: $(dpkg -s libopenblas0-pthread | grep '^Version')"
+apt-get install -y -qq "${missing[@]}"
+for package in "${missing[@]}"; do
+  echo "installed: $package $(dpkg -s "$package" | sed -n 's/^Version: //p')"
+done

@@ -2,7 +2,7 @@
 """PyTorch eager peer for benchmarks/NetGen.Benchmarks' LeNet5Benchmarks and ResNet18Benchmarks: the same networks
 (LeNet-5 as examples/LeNet5 declares it; ResNet-18 in torchvision's layout, 3x224x224, 1000 classes), the same
 operations (SGD step with momentum 0.9 and weight decay, softmax cross-entropy; inference in eval mode, no autograd)
-and batch sizes, on the CPU with 2 threads. Run with Debian's python3-torch (`apt-get install python3-torch`):
+and batch sizes, on the CPU with 2 threads. Run with Debian's python3-torch (`bash benchmarks/install-peers.sh` installs it):
 
     /usr/bin/python3 benchmarks/peers/cnn_pytorch.py [--repeats 7]
 

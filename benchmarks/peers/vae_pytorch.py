@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer for `dotnet run -c Release --project examples/Generative -- vae`: the same VAE (784-400-20-400-784,
 ReLU, BCE-with-logits summed per image + KL), Adam 1e-3, batch 128, 20 epochs on the 8,000 bundled training digits,
-test negative ELBO on the 2,000 test digits after each epoch. Run with Debian's python3-torch:
+test negative ELBO on the 2,000 test digits after each epoch. Run with Debian's python3-torch (`bash benchmarks/install-peers.sh` installs it):
 
     /usr/bin/python3 benchmarks/peers/vae_pytorch.py
 """
